@@ -1,0 +1,56 @@
+/**
+ * Commander wiring only: each command group declares its flags in its own `index.ts` and lazily
+ * imports the implementation, so `mudsync --help` stays fast.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { EXIT_CODE_HELP, ExitCode, MudsyncError } from "./errors.ts";
+import { registerQueueCommands } from "./commands/queue/index.ts";
+import { registerDbCommands } from "./commands/db/index.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("mudsync")
+    .description(
+      "Operate and test an offline-first sync layer: inspect, replay and drain durable client event " +
+        "queues (Dexie/IndexedDB exports), apply them to PostgreSQL in batches, load-test and break it.",
+    )
+    .version("0.1.0")
+    .option("--store <dir>", "store directory (queue, cache, embedded database)  [env: MUDSYNC_STORE, default ./.mudsync]")
+    .option("--db <url>", "postgres://… server; without it the embedded PGlite in the store is used  [env: DATABASE_URL]")
+    .option("--config <file>", "config file (default: mudsync.config.yaml|json in the current directory)")
+    .option("--json", "print the result as JSON on stdout (progress as NDJSON on stderr)")
+    .addOption(
+      new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    )
+    .addHelpText("after", `\n${EXIT_CODE_HELP}\n`)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  registerQueueCommands(program);
+  registerDbCommands(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.Ok;
+  } catch (err) {
+    return handleError(err);
+  }
+}
+
+export function handleError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // help and version exit 0; commander already printed usage errors
+    if (err.exitCode === 0) return ExitCode.Ok;
+    return ExitCode.BadInput;
+  }
+  if (err instanceof MudsyncError) {
+    process.stderr.write(`mudsync: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`mudsync: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return ExitCode.Failure;
+}

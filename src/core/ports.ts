@@ -1,0 +1,201 @@
+/**
+ * The ports the core talks to. Adapters (src/stores/*, src/sinks/*, src/realtime/*) implement
+ * them; the core never imports an adapter or an I/O module.
+ */
+import type { EventStatus, EventType, QueuedEvent } from "./event.ts";
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        signal?.removeEventListener("abort", done);
+        clearTimeout(t);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};
+
+// ---------------------------------------------------------------- queue store
+
+export interface ListQuery {
+  statuses?: EventStatus[];
+  entity?: string;
+  /** only events with timestamp >= since (epoch ms) */
+  since?: number;
+  limit: number;
+  /** opaque cursor returned as `next` by the previous page */
+  after?: string;
+  order: "asc" | "desc";
+}
+
+export interface ListPage {
+  events: QueuedEvent[];
+  next: string | null;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  /** lease length; a claimed event not settled by now + leaseMs returns to pending */
+  leaseMs: number;
+  now: number;
+  /** who holds the lease (daemon id, pid) */
+  owner: string;
+}
+
+/** A change to one event; `expectOwner` makes it a no-op (reported as lost) if the lease moved. */
+export interface EventChange {
+  id: string;
+  changes: Partial<QueuedEvent>;
+  expectOwner?: string;
+  /** recorded in the event's history */
+  note?: string;
+}
+
+export interface HistoryEntry {
+  eventId: string;
+  at: number;
+  from?: EventStatus;
+  to: EventStatus;
+  note?: string;
+}
+
+export interface EnqueueResult {
+  /** ids stored by this call */
+  inserted: string[];
+  /** ids that were already in the store and left as they were */
+  existing: string[];
+}
+
+export interface StoreCapabilities {
+  /** enqueue resolves only once the events survive a crash */
+  durable: boolean;
+  /** several processes may claim from it at once */
+  shared: boolean;
+  readOnly: boolean;
+}
+
+export interface QueueStore {
+  readonly capabilities: StoreCapabilities;
+  /** Adds events; idempotent on id. Resolves once durable (see capabilities.durable). */
+  enqueue(events: QueuedEvent[]): Promise<EnqueueResult>;
+  /** Inserts or overwrites whole events (import --replace). */
+  put(events: QueuedEvent[]): Promise<void>;
+  get(id: string): Promise<QueuedEvent | undefined>;
+  getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]>;
+  list(query: ListQuery): Promise<ListPage>;
+  counts(): Promise<Record<EventStatus, number>>;
+  /** Walks every event in primary-key order, `batch` at a time, without cursors. */
+  scan(batch?: number): AsyncIterable<QueuedEvent[]>;
+  /**
+   * Leases due events: pending (nextAttemptAt absent or due), failed with nextAttemptAt due, and
+   * processing whose lease expired. Never hands out an event whose row has an earlier event that
+   * is still processing under a live lease or failed and waiting for its retry.
+   * Claimed events come back with status processing, leaseUntil and leaseOwner set.
+   */
+  claim(options: ClaimOptions): Promise<QueuedEvent[]>;
+  /** Applies changes; returns the ids whose lease was lost (expectOwner did not match). */
+  update(changes: EventChange[]): Promise<{ lost: string[] }>;
+  history(id: string): Promise<HistoryEntry[]>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- cache store
+
+export interface CacheEntry<T = unknown> {
+  key: string;
+  data: T;
+  timestamp: number;
+  ttl: number;
+  version: number;
+}
+
+export interface CacheStore {
+  get(key: string): Promise<CacheEntry | undefined>;
+  set(entry: CacheEntry): Promise<void>;
+  /** keys that start with prefix (all keys for "") */
+  keysWithPrefix(prefix: string): Promise<string[]>;
+  deleteKeys(keys: string[]): Promise<void>;
+  /** keys whose timestamp + ttl < now */
+  expiredKeys(now: number): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------- sink
+
+export type ApplyOutcome = "applied" | "duplicate" | "conflict" | "rejected";
+
+/** An event as `mudsync.apply_batch` takes it: the export's field names. */
+export interface WireEvent {
+  id: string;
+  type: EventType;
+  entity: string;
+  entityId: string;
+  payload: Record<string, unknown>;
+  timestamp: number;
+  clientId?: string;
+  seq?: number;
+  baseVersion?: number;
+  /** ids of events folded into this one by coalescing; recorded as applied too */
+  coalesced?: string[];
+}
+
+export interface ApplyResult {
+  id: string;
+  outcome: ApplyOutcome;
+  version?: number;
+  current?: unknown;
+  reason?: string;
+}
+
+export interface RowState {
+  entity: string;
+  id: string;
+  version: number;
+  data: unknown;
+  updatedAt?: string;
+  updatedBy?: string;
+}
+
+export interface DryRunReport {
+  results: ApplyResult[];
+  rows: { entity: string; id: string; before: RowState | null; after: RowState | null }[];
+}
+
+export interface SinkCapabilities {
+  supportsTransactions: boolean;
+  supportsListen: boolean;
+  supportsDryRun: boolean;
+}
+
+export interface Sink {
+  readonly name: string;
+  readonly capabilities: SinkCapabilities;
+  /** One batch = one round trip = one transaction. Throws SinkError (retryable or permanent). */
+  applyBatch(events: WireEvent[]): Promise<ApplyResult[]>;
+  /** Applies inside a transaction that is rolled back; reports rows before and after. */
+  dryRun(events: WireEvent[]): Promise<DryRunReport>;
+  getRow(entity: string, id: string): Promise<RowState | null>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- change feed
+
+export interface RowChange {
+  entity: string;
+  id: string;
+  version: number;
+  op: "insert" | "update" | "delete";
+  changedBy?: string;
+}
+
+export interface ChangeFeed {
+  subscribe(onChange: (change: RowChange) => void): Promise<() => Promise<void>>;
+}

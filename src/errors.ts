@@ -1,0 +1,139 @@
+/**
+ * Domain errors and the exit codes they map to. Commands throw these; the top-level handler in
+ * cli.ts prints `error.message` as one line and exits with `error.exitCode`. Anything that is not
+ * a MudsyncError is unexpected and gets a stack trace.
+ */
+
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  BadInput: 2,
+  NotDrained: 3,
+  Locked: 4,
+  Unavailable: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const EXIT_CODE_HELP = `Exit codes:
+  0  ok
+  1  unexpected failure
+  2  bad usage or bad input (file, flag, config, request)
+  3  queue not drained: events left pending, failed, dead or in conflict
+  4  store is locked by another process
+  5  server or store unavailable (connection refused, timed out)`;
+
+export class MudsyncError extends Error {
+  readonly exitCode: ExitCode = ExitCode.Failure;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, config or arguments. */
+export class UsageError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+}
+
+/** A file (dump, scenario, config) that cannot be used; names the file and where in it. */
+export class InvalidInputError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+  constructor(
+    readonly file: string,
+    readonly where: string | undefined,
+    readonly expected: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}${where ? ` at ${where}` : ""}: ${expected}`, options);
+  }
+}
+
+/** Alias kept for the queue dump importer's callers. */
+export class InvalidDumpError extends InvalidInputError {}
+
+/** An event that fails validation; `path` is the dot-path inside the event. */
+export class InvalidEventError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+export class StoreLockedError extends MudsyncError {
+  override readonly exitCode = ExitCode.Locked;
+  constructor(
+    readonly dir: string,
+    readonly holderPid: number,
+    readonly holderInfo?: string,
+  ) {
+    super(
+      `store ${dir} is locked for writing by pid ${holderPid}${holderInfo ? ` (${holderInfo})` : ""}; stop that process or use its control API`,
+    );
+  }
+}
+
+export class StoreCorruptError extends MudsyncError {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`store file ${file} is damaged: ${detail}`);
+  }
+}
+
+export class StoreTooLargeError extends MudsyncError {
+  override readonly exitCode = ExitCode.Unavailable;
+}
+
+export class EventNotFoundError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+  constructor(readonly eventId: string) {
+    super(`no event with id ${eventId} in the store`);
+  }
+}
+
+export class LeaseLostError extends MudsyncError {
+  constructor(readonly eventId: string) {
+    super(`lease on event ${eventId} expired or was taken by another worker`);
+  }
+}
+
+export class ConflictUnresolvedError extends MudsyncError {
+  override readonly exitCode = ExitCode.NotDrained;
+}
+
+export class NotDrainedError extends MudsyncError {
+  override readonly exitCode = ExitCode.NotDrained;
+}
+
+/** A server-side failure, classified once in the sink. */
+export class SinkError extends MudsyncError {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class RetryableSinkError extends SinkError {
+  override readonly exitCode = ExitCode.Unavailable;
+  constructor(message: string, code?: string, options?: { cause?: unknown }) {
+    super(message, true, code, options);
+  }
+}
+
+export class PermanentSinkError extends SinkError {
+  constructor(message: string, code?: string, options?: { cause?: unknown }) {
+    super(message, false, code, options);
+  }
+}
+
+export class MigrationError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+}
