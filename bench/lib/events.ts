@@ -1,0 +1,153 @@
+/**
+ * Deterministic, realistic events for the benchmarks: the seed's entities (chart data-source
+ * entries and well/polygon/curve documents), uuid-like ids, payloads of a few hundred bytes, and
+ * the status mix of a real stuck queue (completed history, a few processing/failed, a pending tail).
+ */
+import type { QueuedEvent, WireEventLike } from "./event-types.ts";
+
+/** mulberry32: small seeded PRNG so runs are comparable. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hex(rand: () => number, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += Math.floor(rand() * 16).toString(16);
+  return s;
+}
+
+export function uuidLike(rand: () => number): string {
+  return `${hex(rand, 8)}-${hex(rand, 4)}-4${hex(rand, 3)}-a${hex(rand, 3)}-${hex(rand, 12)}`;
+}
+
+const DOC_ENTITIES = ["well", "polygon", "curve"] as const;
+
+/** A document payload of roughly 250–400 bytes of JSON. */
+export function documentPayload(rand: () => number, id: string): Record<string, unknown> {
+  return {
+    id,
+    name: `Doc ${id.slice(0, 8)} – Ölfeld ${Math.floor(rand() * 1000)}`,
+    depth: Math.round(rand() * 500000) / 100,
+    status: rand() < 0.5 ? "active" : "draft",
+    tags: ["survey", rand() < 0.5 ? "north" : "south", `batch-${Math.floor(rand() * 50)}`],
+    location: { lat: Math.round((rand() * 180 - 90) * 1e5) / 1e5, lon: Math.round((rand() * 360 - 180) * 1e5) / 1e5 },
+    notes: "measured on site; reviewed by field team".slice(0, 20 + Math.floor(rand() * 25)),
+  };
+}
+
+function chartEntry(rand: () => number): Record<string, unknown> {
+  return {
+    id: `src-${Math.floor(rand() * 40)}`,
+    label: `Source ${Math.floor(rand() * 40)}`,
+    kind: rand() < 0.5 ? "well-log" : "production",
+    visible: rand() < 0.8,
+    color: `#${hex(rand, 6)}`,
+  };
+}
+
+/** The status of event i in a queue of n: old completed history, some stuck, a pending tail. */
+function statusFor(i: number, n: number, rand: () => number): QueuedEvent["status"] {
+  const pos = i / n;
+  if (pos < 0.4) return rand() < 0.97 ? "completed" : "failed";
+  if (pos < 0.45) return rand() < 0.5 ? "processing" : "failed";
+  return "pending";
+}
+
+/**
+ * Event i of a queue of n (ids are unique per seed). Timestamps increase with i, one every
+ * 100 ms from `baseTime`, as a browser session would produce them.
+ */
+export function queueEvent(i: number, n: number, rand: () => number, baseTime: number): QueuedEvent {
+  const r = rand();
+  const status = statusFor(i, n, rand);
+  const failed = status === "failed";
+  if (r < 0.35) {
+    const chart = `chart-${Math.floor(rand() * 200)}`;
+    return {
+      id: uuidLike(rand),
+      type: rand() < 0.7 ? "add" : "remove",
+      entity: "chart_data_source",
+      entityId: chart,
+      payload: chartEntry(rand),
+      timestamp: baseTime + i * 100,
+      status,
+      retryCount: failed ? 1 + Math.floor(rand() * 3) : 0,
+    };
+  }
+  const entity = DOC_ENTITIES[Math.floor(rand() * DOC_ENTITIES.length)]!;
+  const docId = `${entity}-${Math.floor(rand() * 5000)}`;
+  return {
+    id: uuidLike(rand),
+    type: rand() < 0.6 ? "add" : "update",
+    entity,
+    entityId: docId,
+    payload: documentPayload(rand, docId),
+    timestamp: baseTime + i * 100,
+    status,
+    retryCount: failed ? 1 + Math.floor(rand() * 3) : 0,
+  };
+}
+
+/** Events ready to enqueue (pending, fresh ids). */
+export function pendingEvents(count: number, seed: number, baseTime = Date.now()): QueuedEvent[] {
+  const rand = prng(seed);
+  const out: QueuedEvent[] = [];
+  for (let i = 0; i < count; i++) out.push({ ...queueEvent(i, count, rand, baseTime), status: "pending", retryCount: 0 });
+  return out;
+}
+
+export type SinkWorkload = "adds" | "mixed";
+
+/**
+ * Server-side events for the sink benchmark. `adds`: every event creates a distinct document.
+ * `mixed`: half create new documents, half update documents that `seedDocs` already created
+ * (a shallow-merge of a few fields, last-writer-wins as browser exports have no baseVersion).
+ */
+export function sinkEvents(workload: SinkWorkload, count: number, runTag: string, seed: number): WireEventLike[] {
+  const rand = prng(seed);
+  const out: WireEventLike[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < count; i++) {
+    const entity = DOC_ENTITIES[i % DOC_ENTITIES.length]!;
+    const update = workload === "mixed" && i % 2 === 1;
+    const entityId = update ? seedDocId(runTag, entity, Math.floor(rand() * SEED_DOCS)) : `${runTag}-${entity}-${i}`;
+    out.push({
+      id: uuidLike(rand),
+      type: update ? "update" : "add",
+      entity,
+      entityId,
+      payload: update ? { status: rand() < 0.5 ? "active" : "archived", depth: Math.round(rand() * 1e5) / 100 } : documentPayload(rand, entityId),
+      timestamp: t0 + i,
+      clientId: `bench-client-${i % 8}`,
+      seq: i,
+    });
+  }
+  return out;
+}
+
+/** How many existing documents per entity the `mixed` workload updates. */
+export const SEED_DOCS = 2000;
+
+export function seedDocId(runTag: string, entity: string, k: number): string {
+  return `${runTag}-seed-${entity}-${k}`;
+}
+
+/** The documents the `mixed` workload updates, as `add` events. */
+export function seedEvents(runTag: string, seed: number): WireEventLike[] {
+  const rand = prng(seed);
+  const out: WireEventLike[] = [];
+  for (const entity of DOC_ENTITIES) {
+    for (let k = 0; k < SEED_DOCS; k++) {
+      const entityId = seedDocId(runTag, entity, k);
+      out.push({ id: uuidLike(rand), type: "add", entity, entityId, payload: documentPayload(rand, entityId), timestamp: Date.now(), clientId: "bench-seed", seq: k });
+    }
+  }
+  return out;
+}

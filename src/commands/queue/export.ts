@@ -1,0 +1,59 @@
+/**
+ * `mudsync queue export FILE [--cache FILE]`: writes the local queue as a dexie-export-import
+ * export of EventQueueDB (the browser app's name, version and schema, so the app can load it with
+ * `importInto`), and with `--cache` the TTL cache as a second export of CacheDB. Import of these
+ * files gives back exactly the same rows (see tests/unit/dexie-export-roundtrip.test.ts).
+ */
+import path from "node:path";
+import type { CacheStore } from "../../core/ports.ts";
+import { BROWSER_DATABASE_VERSION } from "../../io/dexie-export/format.ts";
+import { type WriteResult, writeDexieExport } from "../../io/dexie-export/writer.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { withQueueStore } from "./open-store.ts";
+import { createProgress } from "./progress.ts";
+
+export interface ExportOptions {
+  file: string;
+  /** also export the cache (CacheDB) to this file */
+  cache?: string;
+  /** databaseVersion written in the header (default: the browser app's version, 1) */
+  databaseVersion?: number;
+}
+
+export interface ExportResult {
+  events: WriteResult;
+  cache?: WriteResult;
+}
+
+export async function queueExport(opts: ExportOptions, ctx: CommandContext): Promise<ExportResult> {
+  const progress = createProgress(ctx.json);
+  const databaseVersion = opts.databaseVersion ?? BROWSER_DATABASE_VERSION;
+  return withQueueStore(ctx, "read", "queue export", async (store) => {
+    const file = path.resolve(ctx.cwd, opts.file);
+    const events = await writeDexieExport(file, { databaseName: "EventQueueDB", databaseVersion }, store.scan(1000), (done) =>
+      progress.update({ phase: "export events", done, unit: "rows" }),
+    );
+    progress.finish({ phase: "export events", done: events.rows, unit: "rows" });
+    const result: ExportResult = { events: { ...events, file: opts.file } };
+    if (opts.cache) {
+      const cacheFile = path.resolve(ctx.cwd, opts.cache);
+      const cache = await writeDexieExport(cacheFile, { databaseName: "CacheDB", databaseVersion }, cacheBatches(store.cache, 500));
+      result.cache = { ...cache, file: opts.cache };
+    }
+    return result;
+  });
+}
+
+/** Cache entries in key order, `size` at a time. */
+async function* cacheBatches(cache: CacheStore, size: number) {
+  const keys = (await cache.keysWithPrefix("")).sort();
+  for (let i = 0; i < keys.length; i += size) {
+    const entries = await Promise.all(keys.slice(i, i + size).map((k) => cache.get(k)));
+    yield entries.filter((e) => e !== undefined);
+  }
+}
+
+export function renderExport(r: ExportResult): string {
+  const line = (what: string, w: WriteResult) => `${what}: ${w.rows} rows to ${w.file} (${w.bytes} bytes)`;
+  return [line("events", r.events), ...(r.cache ? [line("cache", r.cache)] : [])].join("\n");
+}

@@ -1,0 +1,180 @@
+/**
+ * `mudsync queue import FILE…`: loads dexie-export-import exports of EventQueueDB (and CacheDB)
+ * into the local store. Pass 1 streams every file through the validating reader, so a bad file
+ * changes nothing; pass 2 streams them again and writes chunks inside one `store.atomic(…)`, so the
+ * import counts all-or-nothing even across a crash. Re-importing is idempotent (same ids are
+ * reported as already present); `--replace` overwrites; `--skip-invalid` imports the valid rows and
+ * reports the others.
+ */
+import type { QueuedEvent } from "../../core/event.ts";
+import type { CacheEntry } from "../../core/ports.ts";
+import type { DatabaseName } from "../../io/dexie-export/format.ts";
+import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { type LocalQueueStore, withQueueStore } from "./open-store.ts";
+import { createProgress, type Progress } from "./progress.ts";
+
+export interface ImportOptions {
+  files: string[];
+  replace?: boolean;
+  skipInvalid?: boolean;
+  /** rows per write inside the atomic import */
+  chunkSize?: number;
+}
+
+export interface WriteCounts {
+  inserted: number;
+  existing: number;
+  replaced: number;
+}
+
+export interface ImportResult {
+  files: { file: string; databaseName: DatabaseName; rows: number; invalid: number }[];
+  events: WriteCounts;
+  cache: WriteCounts;
+  invalid: { count: number; rows: (InvalidRow & { file: string })[]; listed: number };
+  replace: boolean;
+}
+
+/** At most this many invalid rows are listed (all are counted). */
+const MAX_LISTED_INVALID = 1000;
+
+export async function queueImport(opts: ImportOptions, ctx: CommandContext, progress?: Progress): Promise<ImportResult> {
+  const report = progress ?? createProgress(ctx.json);
+  const invalidMode = opts.skipInvalid ? "collect" : "throw";
+  const result: ImportResult = {
+    files: [],
+    events: { inserted: 0, existing: 0, replaced: 0 },
+    cache: { inserted: 0, existing: 0, replaced: 0 },
+    invalid: { count: 0, rows: [], listed: 0 },
+    replace: Boolean(opts.replace),
+  };
+
+  // pass 1: validate everything before touching the store
+  let validRows = 0;
+  for (const file of opts.files) {
+    const reader = new DexieExportReader(file, {
+      invalidRows: invalidMode,
+      onProgress: (done, total) => report.update({ phase: `validate ${file}`, done, total, unit: "bytes" }),
+    });
+    let rows = 0;
+    let invalid = 0;
+    for await (const item of reader.rows()) {
+      rows++;
+      if (item.type === "row") continue;
+      invalid++;
+      result.invalid.count++;
+      if (result.invalid.rows.length < MAX_LISTED_INVALID) result.invalid.rows.push({ ...item, file });
+    }
+    const summary = reader.summary!;
+    report.finish({ phase: `validate ${file}`, done: summary.bytes, total: summary.bytes, unit: "bytes" });
+    result.files.push({ file, databaseName: summary.header.databaseName, rows, invalid });
+    validRows += rows - invalid;
+  }
+  result.invalid.listed = result.invalid.rows.length;
+
+  // pass 2: write, all-or-nothing
+  await withQueueStore(ctx, "write", "queue import", async (store) => {
+    await store.atomic(async () => {
+      let written = 0;
+      for (const file of opts.files) {
+        const writer = new ChunkWriter(store, result, Boolean(opts.replace), opts.chunkSize ?? 1000);
+        const reader = new DexieExportReader(file, { invalidRows: invalidMode });
+        for await (const item of reader.rows()) {
+          if (item.type !== "row") continue;
+          await writer.add(item.table, item.value);
+          written++;
+          report.update({ phase: "import", done: written, total: validRows, unit: "rows" });
+        }
+        await writer.flush();
+      }
+      report.finish({ phase: "import", done: written, total: validRows, unit: "rows" });
+    });
+  });
+  return result;
+}
+
+/** Buffers rows and writes them a chunk at a time; a repeated id inside a chunk starts a new one. */
+class ChunkWriter {
+  private events: QueuedEvent[] = [];
+  private ids = new Set<string>();
+  private cache: CacheEntry[] = [];
+
+  constructor(
+    private readonly store: LocalQueueStore,
+    private readonly result: ImportResult,
+    private readonly replace: boolean,
+    private readonly chunkSize: number,
+  ) {}
+
+  async add(table: "events" | "cache", row: Record<string, unknown>): Promise<void> {
+    if (table === "cache") {
+      this.cache.push(row as unknown as CacheEntry);
+      if (this.cache.length >= this.chunkSize) await this.flushCache();
+      return;
+    }
+    const event = row as QueuedEvent;
+    if (this.ids.has(event.id)) await this.flushEvents();
+    this.events.push(event);
+    this.ids.add(event.id);
+    if (this.events.length >= this.chunkSize) await this.flushEvents();
+  }
+
+  async flush(): Promise<void> {
+    await this.flushEvents();
+    await this.flushCache();
+  }
+
+  private async flushEvents(): Promise<void> {
+    const events = this.events;
+    if (events.length === 0) return;
+    this.events = [];
+    this.ids.clear();
+    const counts = this.result.events;
+    if (this.replace) {
+      const before = await this.store.getMany(events.map((e) => e.id));
+      const present = before.filter((e) => e !== undefined).length;
+      await this.store.put(events);
+      counts.replaced += present;
+      counts.inserted += events.length - present;
+    } else {
+      const r = await this.store.enqueue(events);
+      counts.inserted += r.inserted.length;
+      counts.existing += r.existing.length;
+    }
+  }
+
+  private async flushCache(): Promise<void> {
+    const entries = this.cache;
+    if (entries.length === 0) return;
+    this.cache = [];
+    const counts = this.result.cache;
+    for (const entry of entries) {
+      const present = (await this.store.cache.get(entry.key)) !== undefined;
+      if (present && !this.replace) {
+        counts.existing++;
+        continue;
+      }
+      await this.store.cache.set(entry);
+      if (present) counts.replaced++;
+      else counts.inserted++;
+    }
+  }
+}
+
+export function renderImport(r: ImportResult): string {
+  const lines: string[] = [];
+  for (const f of r.files) {
+    lines.push(`${f.file}: ${f.databaseName}, ${f.rows} rows${f.invalid ? ` (${f.invalid} invalid, skipped)` : ""}`);
+  }
+  const line = (what: string, c: WriteCounts) =>
+    `${what}: ${c.inserted} inserted, ${r.replace ? `${c.replaced} replaced` : `${c.existing} already present (kept; --replace overwrites)`}`;
+  lines.push(line("events", r.events));
+  if (r.files.some((f) => f.databaseName === "CacheDB")) lines.push(line("cache entries", r.cache));
+  if (r.invalid.count > 0) {
+    lines.push(`skipped ${r.invalid.count} invalid rows:`);
+    for (const row of r.invalid.rows) lines.push(`  ${row.file} at ${row.path}: ${row.reason}`);
+    if (r.invalid.count > r.invalid.listed) lines.push(`  … and ${r.invalid.count - r.invalid.listed} more`);
+  }
+  return lines.join("\n");
+}

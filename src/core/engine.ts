@@ -1,0 +1,355 @@
+/**
+ * The drain loop: claim due events with a lease, plan order-preserving batches, apply each batch
+ * in one round trip through the Sink, and settle every original event from the per-event results
+ * (completed, failed with a persisted retry time, dead, or a conflict resolved by strategy).
+ *
+ * Claiming the next batch overlaps with applying the current one, and settling overlaps with the
+ * next apply: the local store, not the server, is the first bottleneck. Overlap is safe because a
+ * claimed event keeps its row blocked (processing under a live lease) until it is settled.
+ */
+import type { EventStatus, QueuedEvent } from "./event.ts";
+import type { ApplyResult, Clock, EventChange, QueueStore, Sink, WireEvent } from "./ports.ts";
+import { planBatches, type Batch } from "./batcher.ts";
+import { toWireEvent } from "./coalesce.ts";
+import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
+import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
+import type { Metrics } from "./metrics.ts";
+import { SinkError } from "../errors.ts";
+
+export interface EngineSettings {
+  batchSize: number;
+  coalesce: boolean;
+  leaseMs: number;
+  /** lease holder name (daemon id or pid) */
+  owner: string;
+  retry: Omit<RetryPolicy, "random"> & { random?: () => number };
+  strategyFor(entity: string): ConflictStrategy;
+}
+
+export interface EngineHooks {
+  /** an event was settled (applied, duplicate, dropped, dead …) */
+  onSettled?(event: QueuedEvent, changes: Partial<QueuedEvent>): void;
+  /** a conflict decision was taken (for audit logs) */
+  onConflict?(audit: ConflictAudit): void;
+  /** the optimistic state of this event should be rolled back (remote-wins, dropped merges) */
+  onRollback?(event: QueuedEvent): void;
+  /** the server rejected or failed a batch as a whole */
+  onBatchError?(error: unknown, batch: WireEvent[]): void;
+  onProgress?(summary: DrainSummary): void;
+}
+
+export interface EngineDeps {
+  store: QueueStore;
+  sink: Sink;
+  clock: Clock;
+  settings: EngineSettings;
+  metrics?: Metrics;
+  hooks?: EngineHooks;
+}
+
+export interface DrainSummary {
+  /** events settled in this run (every original event counts once per settlement) */
+  settled: number;
+  applied: number;
+  duplicates: number;
+  /** events folded into another wire event and recorded as applied with it */
+  coalesced: number;
+  conflicts: { resubmitted: number; dropped: number; parked: number };
+  rejected: number;
+  retried: number;
+  dead: number;
+  lostLeases: number;
+  roundTrips: number;
+  wireEvents: number;
+  durationMs: number;
+  eventsPerSec: number;
+  latencyMs: { p50: number | null; p99: number | null };
+  /** what is left in the store when the run ended (filled by drain) */
+  left?: Record<EventStatus, number>;
+}
+
+export interface DrainOptions {
+  /** keep going while failed events wait for their retry time */
+  wait?: boolean;
+  /** stop claiming when aborted; the batch in flight is finished and settled */
+  signal?: AbortSignal;
+  /** how often to poll while waiting for retries (default 250 ms) */
+  pollMs?: number;
+}
+
+const LATENCY_SAMPLES_MAX = 1_000_000;
+
+export class Engine {
+  private readonly summary: DrainSummary = emptySummary();
+  private readonly latencies: number[] = [];
+  private startedAt = 0;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...deps.settings.retry };
+  }
+
+  /** Claims and applies what is due now, once (at most one claim). Returns the events settled. */
+  async step(): Promise<number> {
+    const claimed = await this.claim();
+    if (claimed.length === 0) return 0;
+    const outcomes = await this.applyAll(claimed);
+    await this.settle(claimed, outcomes);
+    return claimed.length;
+  }
+
+  /** Processes everything due until nothing is claimable (and, with `wait`, nothing is retrying). */
+  async drain(options: DrainOptions = {}): Promise<DrainSummary> {
+    const { clock } = this.deps;
+    this.startedAt = clock.now();
+    const stopping = () => options.signal?.aborted === true;
+    let claimP: Promise<QueuedEvent[]> = this.claim();
+    let settleP: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const claimed = await claimP;
+        if (claimed.length === 0) {
+          await settleP; // settling may have unblocked rows
+          if (stopping()) break;
+          const again = await this.claim();
+          if (again.length > 0) {
+            claimP = Promise.resolve(again);
+            continue;
+          }
+          if (!options.wait || !(await this.somethingWillBeDue())) break;
+          await clock.sleep(options.pollMs ?? 250, options.signal);
+          claimP = this.claim();
+          continue;
+        }
+        claimP = stopping() ? Promise.resolve([]) : this.claim();
+        const outcomes = await this.applyAll(claimed);
+        await settleP;
+        settleP = this.settle(claimed, outcomes);
+        this.deps.hooks?.onProgress?.(this.snapshot());
+      }
+      await settleP;
+    } finally {
+      // a claim prefetched while stopping goes back to pending instead of waiting for its lease
+      const leftover = await claimP.catch(() => []);
+      if (leftover.length > 0) await this.release(leftover);
+    }
+    const result = this.snapshot();
+    result.left = await this.deps.store.counts();
+    return result;
+  }
+
+  /** Counters so far. */
+  snapshot(): DrainSummary {
+    const s = structuredClone(this.summary);
+    s.durationMs = Math.max(0, this.deps.clock.now() - this.startedAt);
+    s.eventsPerSec = s.durationMs > 0 ? Math.round((s.settled * 1000) / s.durationMs) : 0;
+    s.latencyMs = percentiles(this.latencies);
+    return s;
+  }
+
+  private async claim(): Promise<QueuedEvent[]> {
+    const { store, clock, settings } = this.deps;
+    return store.claim({ limit: settings.batchSize, leaseMs: settings.leaseMs, now: clock.now(), owner: settings.owner });
+  }
+
+  private async release(events: QueuedEvent[]): Promise<void> {
+    await this.deps.store.update(
+      events.map((e) => ({
+        id: e.id,
+        changes: { status: e.status === "processing" ? "pending" : e.status, leaseUntil: undefined, leaseOwner: undefined },
+        expectOwner: this.deps.settings.owner,
+        note: "released: drain stopped",
+      })),
+    );
+  }
+
+  /** True when failed events wait for a retry time or rows are blocked by live leases elsewhere. */
+  private async somethingWillBeDue(): Promise<boolean> {
+    const c = await this.deps.store.counts();
+    return c.failed > 0 || c.processing > 0;
+  }
+
+  private async applyAll(claimed: QueuedEvent[]): Promise<Map<string, ApplyResult | Error>> {
+    const { settings } = this.deps;
+    const batches = planBatches(claimed, { batchSize: settings.batchSize, coalesce: settings.coalesce });
+    const outcomes = new Map<string, ApplyResult | Error>();
+    for (const batch of batches) await this.applyBatch(batch, outcomes);
+    return outcomes;
+  }
+
+  /**
+   * Applies one batch; on a whole-batch permanent error, splits it in halves to find the events
+   * that cause it, so one bad event never blocks the others. Results are keyed by source event id.
+   */
+  private async applyBatch(batch: Batch, out: Map<string, ApplyResult | Error>): Promise<void> {
+    const { sink, metrics } = this.deps;
+    this.summary.roundTrips += 1;
+    this.summary.wireEvents += batch.events.length;
+    metrics?.roundTrips.inc();
+    metrics?.batchSize.observe(batch.events.length);
+    let results: ApplyResult[];
+    try {
+      results = await sink.applyBatch(batch.events);
+    } catch (err) {
+      this.deps.hooks?.onBatchError?.(err, batch.events);
+      const permanent = err instanceof SinkError && !err.retryable;
+      if (permanent && batch.events.length > 1) {
+        const mid = Math.ceil(batch.events.length / 2);
+        for (const half of [batch.events.slice(0, mid), batch.events.slice(mid)]) {
+          await this.applyBatch({ events: half, sources: batch.sources }, out);
+        }
+        return;
+      }
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const w of batch.events) for (const id of batch.sources.get(w.id) ?? [w.id]) out.set(id, error);
+      return;
+    }
+    if (results.length !== batch.events.length) {
+      const error = new SinkError(`server answered ${results.length} results for ${batch.events.length} events`, true);
+      for (const w of batch.events) for (const id of batch.sources.get(w.id) ?? [w.id]) out.set(id, error);
+      return;
+    }
+    results.forEach((r, i) => {
+      const w = batch.events[i]!;
+      for (const id of batch.sources.get(w.id) ?? [w.id]) {
+        // the wire event's own result; folded-in events share it
+        out.set(id, id === w.id || r.outcome !== "applied" ? r : { ...r, id, outcome: "applied" });
+      }
+    });
+  }
+
+  private async settle(claimed: QueuedEvent[], outcomes: Map<string, ApplyResult | Error>): Promise<void> {
+    const { store, clock, sink, settings, metrics, hooks } = this.deps;
+    const now = clock.now();
+    const changes: EventChange[] = [];
+    const parked: { event: WireEvent; current: unknown }[] = [];
+    const s = this.summary;
+    for (const event of claimed) {
+      const outcome = outcomes.get(event.id);
+      let c: Partial<QueuedEvent>;
+      let note: string;
+      if (outcome === undefined) {
+        c = { status: "pending", leaseUntil: undefined, leaseOwner: undefined };
+        note = "released: no result";
+      } else if (outcome instanceof Error) {
+        c = failureChanges(event, outcome, now, this.retry);
+        note = `${c.status}: ${c.lastError}`;
+        if (c.status === "dead") {
+          s.dead += 1;
+          metrics?.dead.inc();
+        } else {
+          s.retried += 1;
+          metrics?.retries.inc();
+        }
+      } else if (outcome.outcome === "applied" || outcome.outcome === "duplicate") {
+        c = {
+          status: "completed",
+          outcome: outcome.id === event.id ? outcome.outcome : "coalesced",
+          completedAt: now,
+          leaseUntil: undefined,
+          leaseOwner: undefined,
+          lastError: undefined,
+          nextAttemptAt: undefined,
+        };
+        if (outcome.version !== undefined) c.appliedVersion = outcome.version;
+        note = `completed: ${c.outcome}${outcome.version !== undefined ? ` v${outcome.version}` : ""}`;
+        if (outcome.outcome === "duplicate") {
+          s.duplicates += 1;
+          metrics?.eventsDuplicate.inc();
+        } else {
+          s.applied += 1;
+          if (c.outcome === "coalesced") s.coalesced += 1;
+          metrics?.eventsApplied.inc();
+          const latency = now - event.timestamp;
+          metrics?.enqueueToApplied.observe(latency / 1000);
+          if (this.latencies.length < LATENCY_SAMPLES_MAX) this.latencies.push(latency);
+        }
+      } else if (outcome.outcome === "rejected") {
+        c = { status: "dead", outcome: "rejected", lastError: `rejected: ${outcome.reason ?? "no reason given"}`, deadAt: now, leaseUntil: undefined, leaseOwner: undefined };
+        note = c.lastError!;
+        s.rejected += 1;
+        s.dead += 1;
+        metrics?.rejected.inc();
+        metrics?.dead.inc();
+      } else {
+        const r = this.resolve(event, outcome);
+        c = r.changes;
+        note = r.note;
+        if (r.park) parked.push({ event: toWireEvent(event), current: outcome.current ?? null });
+      }
+      s.settled += 1;
+      changes.push({ id: event.id, changes: c, expectOwner: settings.owner, note });
+      hooks?.onSettled?.(event, c);
+    }
+    if (parked.length > 0 && sink.parkConflicts) await sink.parkConflicts(parked);
+    const { lost } = await store.update(changes);
+    s.lostLeases += lost.length;
+  }
+
+  /** A version conflict: the entity's strategy decides. */
+  private resolve(event: QueuedEvent, result: ApplyResult): { changes: Partial<QueuedEvent>; note: string; park: boolean } {
+    const { settings, metrics, hooks } = this.deps;
+    const current = asCurrent(result);
+    const base = (event as { base?: unknown }).base;
+    const decision = resolveConflict({ strategy: settings.strategyFor(event.entity), event: toWireEvent(event), current, base });
+    hooks?.onConflict?.(decision.audit);
+    const cleared = { leaseUntil: undefined, leaseOwner: undefined };
+    const note = `conflict (${decision.audit.strategy}): ${decision.audit.reason}`;
+    if (decision.kind === "resubmit") {
+      const attempts = (event.attempts ?? 0) + 1;
+      this.summary.conflicts.resubmitted += 1;
+      metrics?.conflicts.inc({ resolution: "resubmitted" });
+      if (attempts >= this.retry.maxAttempts) {
+        this.summary.dead += 1;
+        metrics?.dead.inc();
+        return { changes: { ...cleared, status: "dead", outcome: "conflict", attempts, deadAt: this.deps.clock.now(), lastError: `${note}; gave up after ${attempts} conflicting attempts` }, note, park: false };
+      }
+      return {
+        changes: { ...cleared, status: "pending", outcome: "conflict", attempts, payload: decision.event.payload, baseVersion: decision.event.baseVersion, lastError: note, nextAttemptAt: undefined },
+        note,
+        park: false,
+      };
+    }
+    if (decision.kind === "drop") {
+      this.summary.conflicts.dropped += 1;
+      metrics?.conflicts.inc({ resolution: "dropped" });
+      if (decision.rollback) hooks?.onRollback?.(event);
+      return { changes: { ...cleared, status: "completed", outcome: "conflict", completedAt: this.deps.clock.now(), lastError: note }, note, park: false };
+    }
+    this.summary.conflicts.parked += 1;
+    metrics?.conflicts.inc({ resolution: "parked" });
+    return { changes: { ...cleared, status: "dead", outcome: "conflict", deadAt: this.deps.clock.now(), lastError: `${note}; see \`mudsync conflicts ls\`` }, note, park: true };
+  }
+}
+
+function asCurrent(result: ApplyResult): { version: number; data: unknown } {
+  const cur = result.current as { version?: number; data?: unknown } | null | undefined;
+  const version = typeof cur?.version === "number" ? cur.version : (result.version ?? 0);
+  return { version, data: cur && "data" in cur ? cur.data : (cur ?? null) };
+}
+
+function emptySummary(): DrainSummary {
+  return {
+    settled: 0,
+    applied: 0,
+    duplicates: 0,
+    coalesced: 0,
+    conflicts: { resubmitted: 0, dropped: 0, parked: 0 },
+    rejected: 0,
+    retried: 0,
+    dead: 0,
+    lostLeases: 0,
+    roundTrips: 0,
+    wireEvents: 0,
+    durationMs: 0,
+    eventsPerSec: 0,
+    latencyMs: { p50: null, p99: null },
+  };
+}
+
+function percentiles(values: number[]): { p50: number | null; p99: number | null } {
+  if (values.length === 0) return { p50: null, p99: null };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}

@@ -1,0 +1,91 @@
+/**
+ * The dexie-export-import JSON format (formatName "dexie", formatVersion 1) as the browser app's
+ * databases produce it: `EventQueueDB` with its `events` table and `CacheDB` with its `cache`
+ * table. Names, schema strings and row shapes live here; reader.ts and writer.ts do the I/O.
+ *
+ * Rows are stored as the export holds them. dexie-export-import encodes special values (Date,
+ * undefined, NaN…) with a `$types` key beside the value; such a key is kept verbatim so that
+ * export → import → export gives back the same bytes.
+ */
+import { z } from "zod";
+import { EVENT_SHAPE_HINT, describeIssues, queuedEventSchema } from "../../core/event.ts";
+
+export const FORMAT_NAME = "dexie";
+export const FORMAT_VERSION = 1;
+
+/** One row of the browser app's `CacheDB.cache` table. */
+export const cacheRowSchema = z.looseObject({
+  key: z.string().min(1),
+  data: z.unknown(),
+  timestamp: z.number().finite().nonnegative(),
+  ttl: z.number().finite().nonnegative(),
+  version: z.number().int().nonnegative(),
+});
+
+export const CACHE_SHAPE_HINT = "expected a cache entry {key, data, timestamp: ms, ttl: ms, version: int}";
+
+export interface TableSpec {
+  /** table name inside the database */
+  table: "events" | "cache";
+  /** Dexie schema string, primary key first, as dexie-export-import writes it */
+  schema: string;
+  validate(row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[] };
+  shapeHint: string;
+}
+
+function validator(schema: z.ZodType) {
+  return (row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[] } => {
+    const r = schema.safeParse(row);
+    if (r.success) return { ok: true };
+    const first = r.error.issues[0];
+    return {
+      ok: false,
+      reason: describeIssues(r.error),
+      path: (first?.path ?? []).map((p) => (typeof p === "number" ? p : String(p))),
+    };
+  };
+}
+
+/** The databases an export may hold, by databaseName, with the one table each may contain. */
+export const DATABASES = {
+  EventQueueDB: {
+    table: "events",
+    schema: "id,status,timestamp,[status+timestamp]",
+    validate: validator(queuedEventSchema),
+    shapeHint: EVENT_SHAPE_HINT,
+  },
+  CacheDB: {
+    table: "cache",
+    schema: "key,timestamp,[timestamp+ttl]",
+    validate: validator(cacheRowSchema),
+    shapeHint: CACHE_SHAPE_HINT,
+  },
+} as const satisfies Record<string, TableSpec>;
+
+export type DatabaseName = keyof typeof DATABASES;
+export const DATABASE_NAMES = Object.keys(DATABASES) as DatabaseName[];
+
+/** The version the browser app declares for both databases (`this.version(1)`). */
+export const BROWSER_DATABASE_VERSION = 1;
+
+export function isDatabaseName(name: string): name is DatabaseName {
+  return Object.prototype.hasOwnProperty.call(DATABASES, name);
+}
+
+/** What an export declares about itself (the `data.tables` list and the database). */
+export interface ExportHeader {
+  databaseName: DatabaseName;
+  databaseVersion: number;
+  tables: { name: string; schema: string; rowCount: number }[];
+}
+
+/** Appends a key path (from a validator) to a JSON path: `rows[3]` + ["payload", 0] → `rows[3].payload[0]`. */
+export function joinPath(base: string, keys: readonly (string | number)[]): string {
+  let out = base;
+  for (const k of keys) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out ? `.${k}` : k;
+    else out += `[${JSON.stringify(k)}]`;
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * Streaming reader of dexie-export-import files. Reads the file in 64 KiB blocks, tokenizes each
+ * block with stream-json's tokenizer (driven synchronously: one await per block, not per token)
+ * and yields validated rows one at a time with their index and JSON path. Memory holds one block
+ * and one row, whatever the file size.
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { jsonParser, type Token } from "stream-json/parser.js";
+import { verifyFile } from "stream-json/file/verifier.js";
+import { InvalidDumpError, InvalidInputError } from "../../errors.ts";
+import type { ExportHeader } from "./format.ts";
+import { type ExportItem, ExportTokenWalker } from "./token-walker.ts";
+
+export type { ExportItem, InvalidRow, ValidRow } from "./token-walker.ts";
+
+export interface ReadOptions {
+  /** "throw" (default): the first invalid row throws InvalidDumpError; "collect": yield it as `invalid` */
+  invalidRows?: "throw" | "collect";
+  /** called after each block with bytes read so far and the file size */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** name used for the file in messages (defaults to the path as given) */
+  displayName?: string;
+}
+
+export interface ReadSummary {
+  file: string;
+  bytes: number;
+  header: ExportHeader;
+  /** rows seen per table (valid and invalid) */
+  rows: Record<string, number>;
+}
+
+const BLOCK = 64 * 1024;
+
+/**
+ * Reads an export. Iterate `rows()` to the end; `summary` is set once it finishes. Structural
+ * problems (not JSON, truncated, wrong formatName, databaseName or table) always throw.
+ */
+export class DexieExportReader {
+  summary?: ReadSummary;
+
+  constructor(
+    readonly file: string,
+    private readonly options: ReadOptions = {},
+  ) {}
+
+  async *rows(): AsyncGenerator<ExportItem> {
+    const name = this.options.displayName ?? this.file;
+    const totalBytes = await fileSize(this.file, name);
+    const walker = new ExportTokenWalker(name, this.options.invalidRows ?? "throw");
+    const tokenize = jsonParser({ streamValues: false }) as unknown as (text: string) => unknown;
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    const stream = createReadStream(this.file, { highWaterMark: BLOCK });
+    let bytes = 0;
+    try {
+      for await (const block of stream as AsyncIterable<Buffer>) {
+        let text: string;
+        try {
+          text = decoder.decode(block, { stream: true });
+        } catch {
+          throw new InvalidDumpError(name, `byte ${bytes}`, "not UTF-8 text; expected a dexie-export-import JSON export");
+        }
+        let tokens: Token[];
+        try {
+          tokens = tokensOf(tokenize(text));
+        } catch (err) {
+          throw await syntaxError(this.file, name, err, walker.where());
+        }
+        walker.push(tokens);
+        bytes += block.length;
+        const items = walker.take();
+        for (const item of items) yield item;
+        this.options.onProgress?.(bytes, totalBytes);
+      }
+      walker.end(bytes);
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code) throw new InvalidInputError(name, undefined, `cannot read the file (${code})`);
+      throw err;
+    } finally {
+      stream.destroy();
+    }
+    const header = walker.header();
+    if (!header) throw new InvalidDumpError(name, "data.databaseName", 'missing; expected "EventQueueDB" or "CacheDB"');
+    this.summary = { file: name, bytes, header, rows: Object.fromEntries(walker.rowsSeen) };
+  }
+}
+
+/** The tokenizer returns stream-chain's `many(tokens)` or its `none` symbol. */
+function tokensOf(out: unknown): Token[] {
+  if (out && typeof out === "object" && Array.isArray((out as { values?: unknown }).values)) {
+    return (out as { values: Token[] }).values;
+  }
+  return [];
+}
+
+async function fileSize(file: string, name: string): Promise<number> {
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new InvalidInputError(name, undefined, "not a regular file; expected a dexie-export-import JSON export");
+    return s.size;
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(name, undefined, code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(err)})`);
+  }
+}
+
+/** A tokenizer error: ask stream-json's verifier for the exact line and column. */
+async function syntaxError(file: string, name: string, err: unknown, inside: string): Promise<InvalidDumpError> {
+  const detail = (err as Error).message.replace(/^Parser (cannot parse input: |has )/, "");
+  try {
+    await verifyFile(file);
+  } catch (v) {
+    const e = v as { line?: number; pos?: number; offset?: number };
+    if (typeof e.line === "number") {
+      return new InvalidDumpError(
+        name,
+        `line ${e.line}, column ${e.pos ?? 0} (inside ${inside})`,
+        `not valid JSON (${detail}); expected a dexie-export-import JSON export`,
+      );
+    }
+  }
+  return new InvalidDumpError(name, inside, `not valid JSON (${detail}); expected a dexie-export-import JSON export`);
+}

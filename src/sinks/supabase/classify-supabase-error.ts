@@ -1,0 +1,44 @@
+/**
+ * Turns a failed PostgREST call (HTTP status + `{code, details, hint, message}` body, or a network
+ * failure reported by postgrest-js as status 0) into a typed SinkError, once, in the sink.
+ * Retryable: network errors, timeouts, HTTP 5xx and 429, and the SQLSTATEs that mean "try again"
+ * (serialization failure, deadlock, shutdown, connection loss) whatever status carries them.
+ * Everything else (4xx: constraint and data errors, RLS 42501, missing function) is permanent.
+ */
+import { PermanentSinkError, RetryableSinkError, type SinkError } from "../../errors.ts";
+
+export interface PostgrestFailure {
+  status: number;
+  error: { code?: string | null; message?: string | null; details?: string | null; hint?: string | null } | null;
+  /** the call was aborted by our own timeout */
+  timedOut?: boolean;
+}
+
+const RETRYABLE_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "57014", "53300"]);
+
+export function isRetryableSqlstate(code: string | undefined): boolean {
+  if (!code) return false;
+  return RETRYABLE_SQLSTATES.has(code) || code.startsWith("08") || code === "PGRST000" || code === "PGRST001" || code === "PGRST002" || code === "PGRST003";
+}
+
+export function classifySupabaseError(what: string, failure: PostgrestFailure): SinkError {
+  const code = failure.error?.code || undefined;
+  const message = oneLine(failure.error?.message) || "no message";
+  if (failure.timedOut) {
+    return new RetryableSinkError(`${what}: timed out waiting for the Supabase REST API`, "ETIMEDOUT");
+  }
+  if (failure.status === 0) {
+    return new RetryableSinkError(`${what}: Supabase REST API unreachable (${message})`, code ?? "ECONNREFUSED");
+  }
+  const where = `${what}: HTTP ${failure.status}${code ? ` ${code}` : ""}: ${message}`;
+  const detail = oneLine(failure.error?.details);
+  const text = detail ? `${where} (${detail})` : where;
+  if (failure.status >= 500 || failure.status === 429 || isRetryableSqlstate(code)) {
+    return new RetryableSinkError(text, code ?? `HTTP${failure.status}`);
+  }
+  return new PermanentSinkError(text, code ?? `HTTP${failure.status}`);
+}
+
+function oneLine(s: string | null | undefined): string {
+  return (s ?? "").replace(/\s+/g, " ").trim().slice(0, 300);
+}
