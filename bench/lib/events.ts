@@ -105,19 +105,28 @@ export function pendingEvents(count: number, seed: number, baseTime = Date.now()
 
 export type SinkWorkload = "adds" | "mixed";
 
+export interface SinkEventOptions {
+  /** makes the ids of created documents unique to one measurement */
+  runTag: string;
+  /** the tag `seedEvents` used for the documents that `mixed` updates */
+  seedTag: string;
+  seed: number;
+}
+
 /**
  * Server-side events for the sink benchmark. `adds`: every event creates a distinct document.
- * `mixed`: half create new documents, half update documents that `seedDocs` already created
- * (a shallow-merge of a few fields, last-writer-wins as browser exports have no baseVersion).
+ * `mixed`: half create new documents, half update documents that `seedEvents` created (a
+ * shallow-merge of a few fields, last-writer-wins as browser exports have no baseVersion). No
+ * document is updated twice within 12,000 consecutive events, so a batch never edits a row twice.
  */
-export function sinkEvents(workload: SinkWorkload, count: number, runTag: string, seed: number): WireEventLike[] {
-  const rand = prng(seed);
+export function sinkEvents(workload: SinkWorkload, count: number, o: SinkEventOptions): WireEventLike[] {
+  const rand = prng(o.seed);
   const out: WireEventLike[] = [];
   const t0 = Date.now();
   for (let i = 0; i < count; i++) {
     const entity = DOC_ENTITIES[i % DOC_ENTITIES.length]!;
     const update = workload === "mixed" && i % 2 === 1;
-    const entityId = update ? seedDocId(runTag, entity, Math.floor(rand() * SEED_DOCS)) : `${runTag}-${entity}-${i}`;
+    const entityId = update ? seedDocId(o.seedTag, entity, Math.floor(i / 6) % SEED_DOCS) : `${o.runTag}-${entity}-${i}`;
     out.push({
       id: uuidLike(rand),
       type: update ? "update" : "add",

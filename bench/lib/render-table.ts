@@ -42,6 +42,10 @@ export function renderTable(result: BenchResult): string {
     for (const n of result.notes) lines.push(`  ${n}`);
   }
   const s = result.summary;
-  lines.push("", `targets: ${s.passed} pass, ${s.failed} fail, ${s.notMeasured} not measured (of ${s.targets} with a target)`);
+  lines.push(
+    "",
+    `targets: ${s.passed} pass, ${s.failed} fail, ${s.notMeasured} without a value (of ${s.targets} figures with a target); ` +
+      `${s.unavailableParts} part(s) not available`,
+  );
   return lines.join("\n");
 }

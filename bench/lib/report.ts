@@ -47,7 +47,7 @@ export interface BenchResult {
   figures: Figure[];
   unavailable: { part: string; reason: string }[];
   notes: string[];
-  summary: { targets: number; passed: number; failed: number; notMeasured: number };
+  summary: { targets: number; passed: number; failed: number; notMeasured: number; unavailableParts: number };
 }
 
 function meets(value: number, target: Target): boolean {
@@ -103,7 +103,8 @@ export class BenchReport {
         targets: withTarget.length,
         passed: withTarget.filter((f) => f.pass === true).length,
         failed: withTarget.filter((f) => f.pass === false).length,
-        notMeasured: withTarget.filter((f) => f.pass === null).length + this.unavailableParts.length,
+        notMeasured: withTarget.filter((f) => f.pass === null).length,
+        unavailableParts: this.unavailableParts.length,
       },
     };
   }

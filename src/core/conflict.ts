@@ -119,6 +119,10 @@ type MergeOutcome =
   | { kind: "resubmit"; payload: Doc; reason: string; conflicts: string[] }
   | { kind: "drop"; rollback: boolean; reason: string };
 
+function keep(payload: Doc, reason: string, conflicts: string[] = []): MergeOutcome {
+  return { kind: "resubmit", payload, reason, conflicts };
+}
+
 function rebase(event: WireEvent, payload: Doc, current: ConflictInput["current"]): WireEvent {
   const { baseVersion: _old, ...rest } = event;
   const rowGone = current.data === null || current.data === undefined;
@@ -128,25 +132,25 @@ function rebase(event: WireEvent, payload: Doc, current: ConflictInput["current"
 function mergeDocumentEvent(event: WireEvent, remote: Doc | undefined, base: Doc | undefined): MergeOutcome {
   if (event.type === "remove") {
     return remote
-      ? { kind: "resubmit", payload: event.payload, reason: "local removal kept over remote changes", conflicts: [] }
+      ? keep(event.payload, "local removal kept over remote changes")
       : { kind: "drop", rollback: false, reason: "row already removed" };
   }
   if (!remote) {
     return event.type === "add"
-      ? { kind: "resubmit", payload: event.payload, reason: "row missing remotely; local add re-applied", conflicts: [] }
+      ? keep(event.payload, "row missing remotely; local add re-applied")
       : { kind: "drop", rollback: true, reason: "row removed remotely; an update does not bring it back" };
   }
   if (event.type === "add") {
     // add replaces the whole document: send the full merge
     const m = mergeDocuments(base ?? {}, event.payload, remote);
-    return { kind: "resubmit", payload: m.merged, reason: "three-way merge of the document", conflicts: m.conflicts };
+    return keep(m.merged, "three-way merge of the document", m.conflicts);
   }
   const b = base ?? remote;
   const m = mergeDocuments(b, { ...b, ...event.payload }, remote);
   const diff = changedFields(m.merged, remote);
   return Object.keys(diff).length === 0
     ? { kind: "drop", rollback: false, reason: "remote already has the local changes" }
-    : { kind: "resubmit", payload: diff, reason: "three-way merge of the document", conflicts: m.conflicts };
+    : keep(diff, "three-way merge of the document", m.conflicts);
 }
 
 function mergeEntryEvent(event: WireEvent, remote: Doc[], base: Doc[] | undefined): MergeOutcome {
@@ -160,25 +164,25 @@ function mergeEntryEvent(event: WireEvent, remote: Doc[], base: Doc[] | undefine
   const label = `entry ${JSON.stringify(id satisfies EntryId)}`;
   if (event.type === "remove") {
     return r
-      ? { kind: "resubmit", payload: event.payload, reason: `${label} deselected locally; stays deselected`, conflicts: [] }
+      ? keep(event.payload, `${label} deselected locally; stays deselected`)
       : { kind: "drop", rollback: false, reason: `${label} already removed` };
   }
   if (!r) {
     if (event.type === "update" || b) {
       return { kind: "drop", rollback: true, reason: `${label} deselected remotely; it does not come back` };
     }
-    return { kind: "resubmit", payload: event.payload, reason: `${label} newly selected locally`, conflicts: [] };
+    return keep(event.payload, `${label} newly selected locally`);
   }
   if (event.type === "add") {
     const m = mergeDocuments(b ?? {}, event.payload, r);
-    return { kind: "resubmit", payload: m.merged, reason: `${label} merged field-wise`, conflicts: m.conflicts };
+    return keep(m.merged, `${label} merged field-wise`, m.conflicts);
   }
   const be = b ?? r;
   const m = mergeDocuments(be, { ...be, ...event.payload }, r);
   const diff = changedFields(m.merged, r);
   return Object.keys(diff).length === 0
     ? { kind: "drop", rollback: false, reason: `remote ${label} already has the local changes` }
-    : { kind: "resubmit", payload: { ...diff, id }, reason: `${label} merged field-wise`, conflicts: m.conflicts };
+    : keep({ ...diff, id }, `${label} merged field-wise`, m.conflicts);
 }
 
 /** Top-level fields of `merged` whose value differs from `remote` (what an update must send). */

@@ -6,6 +6,10 @@
  * Claiming the next batch overlaps with applying the current one, and settling overlaps with the
  * next apply: the local store, not the server, is the first bottleneck. Overlap is safe because a
  * claimed event keeps its row blocked (processing under a live lease) until it is settled.
+ *
+ * Order of a row's edits: a claim takes each row's events in timestamp order, and a batch orders
+ * the events of a row it holds by (clientId, seq, timestamp), as the server does. For the events of
+ * one client (seq and timestamp grow together) the two orders agree.
  */
 import type { EventStatus, QueuedEvent } from "./event.ts";
 import type { ApplyResult, Clock, EventChange, QueueStore, Sink, WireEvent } from "./ports.ts";
@@ -108,6 +112,11 @@ export class Engine {
     try {
       for (;;) {
         const claimed = await claimP;
+        claimP = Promise.resolve([]);
+        if (stopping()) {
+          if (claimed.length > 0) await this.release(claimed);
+          break;
+        }
         if (claimed.length === 0) {
           await settleP; // settling may have unblocked rows
           if (stopping()) break;

@@ -175,6 +175,39 @@ export interface SinkCapabilities {
   supportsDryRun: boolean;
 }
 
+/** A conflict parked on the server for a person (`manual` strategy). */
+export interface ConflictRecord {
+  id: number;
+  eventId: string;
+  entity: string;
+  entityId: string;
+  baseVersion: number | null;
+  currentVersion: number | null;
+  /** the parked event */
+  local: WireEvent;
+  /** the row it lost against (null when the row was missing) */
+  remote: RowState | null;
+  status: "open" | "resolved";
+  resolution: "local" | "remote" | "merged" | null;
+  merged: unknown;
+  createdAt: string;
+  createdBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export type ConflictTake = "local" | "remote" | "merged";
+
+export interface ResolveConflictResult {
+  conflictId: number;
+  eventId: string;
+  take: ConflictTake;
+  /** what applying the chosen side did (outcome "resolved" for remote) */
+  result: { id: string; outcome: string; version?: number };
+  /** the row after resolution */
+  row: RowState | null;
+}
+
 export interface Sink {
   readonly name: string;
   readonly capabilities: SinkCapabilities;
@@ -184,6 +217,12 @@ export interface Sink {
   dryRun(events: WireEvent[]): Promise<DryRunReport>;
   getRow(entity: string, id: string): Promise<RowState | null>;
   close(): Promise<void>;
+  /** Parks conflicting events with the rows they lost against (a RowState or null); idempotent per event id. */
+  parkConflicts?(items: { event: WireEvent; current: unknown }[]): Promise<{ conflictId: number; eventId: string }[]>;
+  listConflicts?(query?: { status?: "open" | "resolved"; limit?: number }): Promise<ConflictRecord[]>;
+  getConflict?(id: number): Promise<ConflictRecord | null>;
+  /** Applies the chosen side atomically and audits it; `merged` is required for take = "merged". */
+  resolveConflict?(id: number, take: ConflictTake, merged?: unknown, actor?: string): Promise<ResolveConflictResult>;
 }
 
 // ---------------------------------------------------------------- change feed

@@ -88,7 +88,15 @@ export function failureChanges(
   const attempts = Math.max(event.attempts ?? 0, event.retryCount) + 1;
   const lastError = describeError(error);
   if (classifyFailure(error, attempts, full) === "dead") {
-    return { status: "dead", attempts, retryCount: attempts, lastError, deadAt: now, leaseUntil: undefined, leaseOwner: undefined };
+    return {
+      status: "dead",
+      attempts,
+      retryCount: attempts,
+      lastError,
+      deadAt: now,
+      leaseUntil: undefined,
+      leaseOwner: undefined,
+    };
   }
   return {
     status: "failed",

@@ -15,6 +15,7 @@
  *   keep their version as a tombstone. Coalesced ids are recorded with the wire event's outcome.
  * - unknown entity, or a chart event without payload.id → `rejected`.
  */
+import fc from "fast-check";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import type { ApplyResult, CacheEntry, CacheStore, Clock, WireEvent } from "../../src/core/ports.ts";
 
@@ -140,7 +141,8 @@ export function applyToModel(state: ModelState, ev: WireEvent): ApplyResult {
   }
   const record = (r: ApplyResult): ApplyResult => {
     for (const id of [...(ev.coalesced ?? []), ev.id]) {
-      state.applied.set(id, r.version === undefined ? { outcome: r.outcome } : { outcome: r.outcome, version: r.version });
+      const entry = r.version === undefined ? { outcome: r.outcome } : { outcome: r.outcome, version: r.version };
+      state.applied.set(id, entry);
     }
     return r;
   };
@@ -223,3 +225,38 @@ export function makeEvent(partial: Partial<QueuedEvent> & { id: string }): Queue
     ...partial,
   };
 }
+
+const ARB_ROWS = [
+  ["chart_data_source", "c1"],
+  ["chart_data_source", "c2"],
+  ["well", "w1"],
+  ["polygon", "p1"],
+  ["curve", "k1"],
+] as const;
+
+const eventSpec = fc.record({
+  row: fc.integer({ min: 0, max: ARB_ROWS.length - 1 }),
+  type: fc.constantFrom("add", "remove", "update", "update"),
+  clientId: fc.constantFrom(undefined, "A", "B"),
+  entry: fc.constantFrom("x", "y"),
+  fields: fc.dictionary(fc.constantFrom("a", "b", "c"), fc.integer({ min: 0, max: 3 }), { maxKeys: 3 }),
+  sent: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+});
+
+/** Random event sequences over a few rows of each built-in entity, for property tests. */
+export const eventsArbitrary = fc.array(eventSpec, { maxLength: 60 }).map((specs) =>
+  specs.map((s, i): QueuedEvent => {
+    const [entity, entityId] = ARB_ROWS[s.row] ?? ARB_ROWS[0];
+    return makeEvent({
+      id: `e${i}`,
+      type: s.type,
+      entity,
+      entityId,
+      payload: entity === "chart_data_source" ? { ...s.fields, id: s.entry } : s.fields,
+      timestamp: 1_000 + i,
+      seq: i,
+      ...(s.clientId ? { clientId: s.clientId } : {}),
+      ...(s.sent ? { retryCount: 1 } : {}),
+    });
+  }),
+);

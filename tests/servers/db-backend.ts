@@ -1,32 +1,31 @@
 /**
- * The database behind the fake Supabase servers: one transaction at a time with a query function,
- * and LISTEN on a channel. Two implementations: an in-process PGlite (its own `transaction` and
- * `listen`) and the real Postgres (a pg Pool for requests, a dedicated client for LISTEN).
- * Errors keep Postgres's fields (code, message, detail, hint) so the servers can map them.
+ * The database behind the fake Supabase servers, in the shape of the sinks' SqlClient (so the
+ * migrator runs on it too): an in-process PGlite (its own `transaction` and `listen`) or the real
+ * Postgres (a small pg Pool for requests, a dedicated client per LISTEN). Errors keep Postgres's
+ * fields (code, message, detail, hint) so the servers can map them to PostgREST's bodies.
  */
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import pg from "pg";
-
-export type Query = (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
-
-export interface DbBackend {
-  readonly kind: "pglite" | "pg";
-  transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>;
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
-  close(): Promise<void>;
-}
+import type { SqlClient, SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
 
 /** Fronts an in-process PGlite; closing the backend leaves the PGlite open (the test owns it). */
-export function pgliteBackend(db: PGlite): DbBackend {
+export function pgliteBackend(db: PGlite): SqlClient {
+  const wrap = (q: PGlite | Transaction): SqlQueryable => ({
+    query: async <R,>(sql: string, params?: unknown[]) => ({ rows: (await q.query<R>(sql, params)).rows }),
+    exec: async (sql: string) => {
+      await q.exec(sql);
+    },
+  });
   return {
-    kind: "pglite",
-    transaction: (fn) =>
-      db.transaction((tx: Transaction) =>
-        fn(async (sql, params) => {
-          const r = await tx.query<Record<string, unknown>>(sql, params as unknown[] | undefined);
-          return { rows: r.rows };
-        }),
-      ),
+    info: { backend: "pglite" },
+    ...wrap(db),
+    transaction: async (fn, options) => {
+      return db.transaction(async (tx) => {
+        const result = await fn(wrap(tx));
+        if (options?.rollback) await tx.rollback();
+        return result;
+      });
+    },
     listen: async (channel, onPayload) => {
       const unlisten = await db.listen(channel, onPayload);
       return () => unlisten();
@@ -36,20 +35,25 @@ export function pgliteBackend(db: PGlite): DbBackend {
 }
 
 /** Fronts the real server at `url` with a small pool; `close` ends the pool and listeners. */
-export function pgBackend(url: string): DbBackend {
+export function pgBackend(url: string): SqlClient {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on("error", () => {});
   const listeners = new Set<pg.Client>();
+  const wrap = (q: pg.Pool | pg.PoolClient): SqlQueryable => ({
+    query: async <R,>(sql: string, params?: unknown[]) => ({ rows: (await q.query(sql, params)).rows as R[] }),
+    exec: async (sql: string) => {
+      await q.query(sql);
+    },
+  });
   return {
-    kind: "pg",
-    async transaction(fn) {
+    info: { backend: "pg", url: url.replace(/:[^:@/]*@/, "@") },
+    ...wrap(pool),
+    async transaction(fn, options) {
       const client = await pool.connect();
       try {
         await client.query("begin");
-        const result = await fn(async (sql, params) => {
-          const r = await client.query(sql, params as unknown[] | undefined);
-          return { rows: r.rows as Record<string, unknown>[] };
-        });
-        await client.query("commit");
+        const result = await fn(wrap(client));
+        await client.query(options?.rollback ? "rollback" : "commit");
         return result;
       } catch (err) {
         await client.query("rollback").catch(() => {});

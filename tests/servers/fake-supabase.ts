@@ -6,18 +6,18 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DbBackend } from "./db-backend.ts";
+import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
 import { anonKey, TEST_JWT_SECRET, userJwt } from "./jwt.ts";
-import { FakePostgrest } from "./postgrest.ts";
+import { FakePostgrest, type ArgType } from "./postgrest.ts";
 import { FakeRealtime } from "./realtime.ts";
 
 export interface FakeSupabaseOptions {
-  db: DbBackend;
+  db: SqlClient;
   schema: string;
-  /** entity name -> table in `schema` (readable over REST, published over Realtime) */
+  /** entity name -> table in `schema` (published over Realtime) */
   entityTables: Record<string, string>;
-  /** callable functions -> argument names; default apply_batch(events) */
-  functions?: Record<string, string[]>;
+  /** callable functions -> arguments; default apply_batch(events) and get_row(entity, entity_id) */
+  functions?: Record<string, Record<string, ArgType>>;
 }
 
 export interface FakeSupabase {
@@ -33,8 +33,10 @@ export async function startFakeSupabase(options: FakeSupabaseOptions): Promise<F
   const postgrest = new FakePostgrest({
     db: options.db,
     schemas: [options.schema],
-    functions: options.functions ?? { apply_batch: ["events"] },
-    tables: Object.values(options.entityTables),
+    functions: options.functions ?? {
+      apply_batch: { events: "jsonb" },
+      get_row: { entity: "text", entity_id: "text" },
+    },
     jwtSecret: TEST_JWT_SECRET,
   });
   const realtime = new FakeRealtime({ db: options.db, schema: options.schema, entityTables: options.entityTables });

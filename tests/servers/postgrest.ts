@@ -1,29 +1,28 @@
 /**
- * A small HTTP server speaking exactly the parts of PostgREST the Supabase sink uses:
- *   POST /rest/v1/rpc/<fn>      JSON body of named args -> `select <schema>.<fn>(name => $1, …)`
- *   GET  /rest/v1/<table>?select=*&<col>=eq.<value>[&limit=n]
- * Schema from Content-Profile (POST) / Accept-Profile (GET). Functions and tables come from
- * allow-lists. The bearer JWT is verified (HS256); then, in one transaction, `set local role`
+ * A small HTTP server speaking exactly the part of PostgREST the Supabase sink uses:
+ *   POST /rest/v1/rpc/<fn>   JSON body of named args -> `select <schema>.<fn>(name => $1::type, …)`
+ * (apply_batch(events) and get_row(entity, entity_id)). Schema from the Content-Profile header.
+ * Functions and their argument types come from an allow-list. The bearer JWT is verified (HS256); then, in one transaction, `set local role`
  * (the token's role, anon without a token), `request.jwt.claims` set with set_config, and the
  * call — so RLS policies and `current_setting('request.jwt.claims')` behave as on Supabase.
  * Errors use PostgREST's statuses and `{code, details, hint, message}` bodies. `injectFault`
  * makes the next requests fail or stall, to exercise the sink's error handling over real HTTP.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DbBackend } from "./db-backend.ts";
+import type { SqlClient, SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
 import { verifyJwt, TEST_JWT_SECRET, type JwtClaims } from "./jwt.ts";
 import { postgresErrorResponse, type PostgrestErrorBody } from "./postgrest-errors.ts";
 
 export interface PostgrestOptions {
-  db: DbBackend;
+  db: SqlClient;
   /** exposed schemas; the first is the default */
   schemas: string[];
-  /** function name -> its argument names, in order (all passed as jsonb) */
-  functions: Record<string, string[]>;
-  /** tables readable with GET */
-  tables: string[];
+  /** function name -> its arguments (name -> SQL type), in order */
+  functions: Record<string, Record<string, ArgType>>;
   jwtSecret?: string;
 }
+
+export type ArgType = "jsonb" | "text";
 
 export interface Fault {
   status?: number;
@@ -51,7 +50,7 @@ const pgrst = (status: number, code: string, message: string, hint: string | nul
 export class FakePostgrest {
   private readonly faults: Fault[] = [];
   /** requests served, by route kind (tests assert one round trip per batch) */
-  readonly counts = { rpc: 0, read: 0 };
+  readonly counts = { rpc: 0 };
 
   constructor(private readonly options: PostgrestOptions) {}
 
@@ -90,12 +89,6 @@ export class FakePostgrest {
       const value = await this.rpc(schema, rest.slice(4), body, role, claims);
       return send(res, 200, value);
     }
-    if (req.method === "GET" && !rest.includes("/")) {
-      const schema = this.schemaFrom(req.headers["accept-profile"]);
-      this.counts.read++;
-      const rows = await this.read(schema, rest, url.searchParams, role, claims);
-      return send(res, 200, rows);
-    }
     throw pgrst(405, "PGRST117", `Unsupported HTTP method: ${req.method} ${url.pathname}`);
   }
 
@@ -119,8 +112,8 @@ export class FakePostgrest {
   }
 
   private async rpc(schema: string, fn: string, raw: string, role: string, claims: JwtClaims): Promise<unknown> {
-    const argNames = IDENT.test(fn) ? this.options.functions[fn] : undefined;
-    if (!argNames) {
+    const signature = IDENT.test(fn) ? this.options.functions[fn] : undefined;
+    if (!signature) {
       throw pgrst(404, "PGRST202", `Could not find the function ${schema}.${fn} in the schema cache`);
     }
     let args: unknown;
@@ -133,54 +126,33 @@ export class FakePostgrest {
       throw pgrst(400, "PGRST102", "Empty or invalid json");
     }
     const given = Object.keys(args);
+    const argNames = Object.keys(signature);
     if (given.length !== argNames.length || !argNames.every((n) => given.includes(n))) {
       throw pgrst(404, "PGRST202", `Could not find the function ${schema}.${fn}(${given.join(", ")}) in the schema cache`);
     }
-    const params = argNames.map((n) => JSON.stringify((args as Record<string, unknown>)[n]));
-    const call = argNames.map((n, i) => `${q(n)} => $${i + 1}::jsonb`).join(", ");
-    const rows = await this.inRole(role, claims, (query) =>
-      query(`select ${q(schema)}.${q(fn)}(${call}) as result`, params),
+    const params = argNames.map((n) => {
+      const value = (args as Record<string, unknown>)[n];
+      if (signature[n] === "jsonb") return JSON.stringify(value);
+      if (typeof value !== "string") throw pgrst(400, "22P02", `argument ${n}: expected text, got ${typeof value}`);
+      return value;
+    });
+    const call = argNames.map((n, i) => `${q(n)} => $${i + 1}::${signature[n]}`).join(", ");
+    const rows = await this.inRole(role, claims, (tx) =>
+      tx.query(`select ${q(schema)}.${q(fn)}(${call}) as result`, params),
     );
     return rows[0]?.result ?? null;
-  }
-
-  private async read(schema: string, table: string, search: URLSearchParams, role: string, claims: JwtClaims) {
-    if (!IDENT.test(table) || !this.options.tables.includes(table)) {
-      throw pgrst(404, "PGRST205", `Could not find the table '${schema}.${table}' in the schema cache`);
-    }
-    const where: string[] = [];
-    const params: string[] = [];
-    let limit = "";
-    for (const [key, value] of search) {
-      if (key === "select") {
-        if (value !== "*") throw pgrst(400, "PGRST100", `only select=* is supported, got "${value}"`);
-      } else if (key === "limit") {
-        if (!/^\d+$/.test(value)) throw pgrst(400, "PGRST100", `limit must be an integer, got "${value}"`);
-        limit = ` limit ${value}`;
-      } else if (IDENT.test(key) && value.startsWith("eq.")) {
-        params.push(value.slice(3));
-        where.push(`${q(key)} = $${params.length}`);
-      } else {
-        throw pgrst(400, "PGRST100", `unsupported query parameter "${key}=${value}" (only <column>=eq.<value>)`);
-      }
-    }
-    const sql =
-      `select coalesce(json_agg(t), '[]'::json) as rows from (select * from ${q(schema)}.${q(table)}` +
-      `${where.length ? ` where ${where.join(" and ")}` : ""}${limit}) t`;
-    const rows = await this.inRole(role, claims, (query) => query(sql, params));
-    return rows[0]?.rows ?? [];
   }
 
   private async inRole(
     role: string,
     claims: JwtClaims,
-    fn: (query: (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>) => Promise<{ rows: Record<string, unknown>[] }>,
+    fn: (tx: SqlQueryable) => Promise<{ rows: Record<string, unknown>[] }>,
   ): Promise<Record<string, unknown>[]> {
     try {
-      return await this.options.db.transaction(async (query) => {
-        await query(`set local role ${q(role)}`);
-        await query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-        return (await fn(query)).rows;
+      return await this.options.db.transaction(async (tx) => {
+        await tx.query(`set local role ${q(role)}`);
+        await tx.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
+        return (await fn(tx)).rows;
       });
     } catch (err) {
       const { status, body } = postgresErrorResponse(err, role !== "anon");

@@ -15,11 +15,11 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { DbBackend } from "./db-backend.ts";
+import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
 import { TEST_JWT_SECRET, verifyJwt, type JwtClaims } from "./jwt.ts";
 
 export interface RealtimeOptions {
-  db: DbBackend;
+  db: SqlClient;
   schema: string;
   /** entity name (as in the NOTIFY payload) -> table */
   entityTables: Record<string, string>;
@@ -196,18 +196,18 @@ export class FakeRealtime {
     const role = typeof claims.role === "string" ? claims.role : "anon";
     const schema = this.options.schema;
     try {
-      return await this.options.db.transaction(async (query) => {
-        await query(`set local role "${role.replace(/"/g, "")}"`);
-        await query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-        const rows = await query(`select to_jsonb(t) as record from "${schema}"."${table}" t where t.id::text = $1`, [id]);
-        const record = rows.rows[0]?.record as Record<string, unknown> | undefined;
+      return await this.options.db.transaction(async (tx) => {
+        await tx.query(`set local role "${role.replace(/"/g, "")}"`);
+        await tx.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
+        const rows = await tx.query<{ record: Record<string, unknown> }>(`select to_jsonb(t) as record from "${schema}"."${table}" t where t.id::text = $1`, [id]);
+        const record = rows.rows[0]?.record;
         if (!record) return undefined;
-        const cols = await query(
+        const cols = await tx.query<{ name: string; type: string }>(
           `select a.attname as name, t.typname as type from pg_attribute a join pg_type t on t.oid = a.atttypid
             where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`,
           [`"${schema}"."${table}"`],
         );
-        return { record, columns: cols.rows as { name: string; type: string }[] };
+        return { record, columns: cols.rows };
       });
     } catch {
       return undefined; // no privilege: the subscriber sees nothing, as with RLS

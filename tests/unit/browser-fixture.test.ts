@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_ENTITIES, parseEvent } from "../../src/core/event.ts";
 import { replayExport } from "../../fixtures/browser/replay.ts";
+import { reviveRow } from "../../fixtures/browser/revive-types.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 const readJson = (name: string): any => JSON.parse(readFileSync(fixture(name), "utf8"));
@@ -39,12 +40,28 @@ describe("browser-export.json (EventQueueDB)", () => {
   it("holds only valid events with unique ids, in the app's field order", () => {
     const ids = new Set<string>();
     rows.forEach((row, i) => {
-      const parsed = parseEvent(row);
+      const parsed = parseEvent(reviveRow(row, `rows[${i}]`));
       expect(parsed.ok, `rows[${i}]: ${parsed.ok ? "" : parsed.reason}`).toBe(true);
-      expect(Object.keys(row)).toEqual(["type", "entity", "entityId", "payload", "id", "timestamp", "status", "retryCount"]);
+      const keys = Object.keys(row).filter((k) => k !== "$types");
+      expect(keys).toEqual(["type", "entity", "entityId", "payload", "id", "timestamp", "status", "retryCount"]);
       ids.add(row.id);
     });
     expect(ids.size).toBe(rows.length);
+  });
+
+  it("carries dexie-export-import's $types tags: every array, and undefined written as 0", () => {
+    const tagged = rows.filter((r) => "$types" in r);
+    expect(tagged.length).toBeGreaterThan(0);
+    const types = new Set(tagged.flatMap((r) => Object.values(r.$types as Record<string, string>)));
+    expect(types).toEqual(new Set(["arrayNonindexKeys", "undef"]));
+    const undef = tagged.filter((r) => r.$types["payload.displaySettings.color"] === "undef");
+    expect(undef.length).toBeGreaterThan(0);
+    for (const r of undef) {
+      expect(r.payload.displaySettings.color).toBe(0);
+      const revived = reviveRow(r, "row") as any;
+      expect("color" in revived.payload.displaySettings).toBe(false);
+      expect("$types" in revived).toBe(false);
+    }
   });
 
   it("looks like a stuck queue: completed history, processing, failed with retries, a long pending tail", () => {
@@ -104,6 +121,18 @@ describe("browser-export.json (EventQueueDB)", () => {
   });
 });
 
+describe("reviveRow", () => {
+  it("refuses a Typeson type a queued event should not hold, naming the path", () => {
+    const row = { payload: { at: 1 }, $types: { "payload.at": "date" } };
+    expect(() => reviveRow(row, "rows[3]")).toThrow('rows[3].$types["payload.at"]: type "date" is not expected');
+  });
+
+  it("removes an undefined property under an escaped key path", () => {
+    const row = { payload: { "a.b": { c: 0, d: 1 } }, $types: { "payload.a~1b.c": "undef" } };
+    expect(reviveRow(row, "row")).toEqual({ payload: { "a.b": { d: 1 } } });
+  });
+});
+
 describe("browser-cache-export.json (CacheDB)", () => {
   it("is an export of the browser app's CacheDB v1 with chart and well entries and ttls", () => {
     expect(cache.formatName).toBe("dexie");
@@ -116,7 +145,7 @@ describe("browser-cache-export.json (CacheDB)", () => {
     expect(cacheRows.some((r) => r.key.startsWith("chart:"))).toBe(true);
     expect(cacheRows.some((r) => r.key.startsWith("well:"))).toBe(true);
     for (const r of cacheRows) {
-      expect(Object.keys(r)).toEqual(["key", "data", "timestamp", "ttl", "version"]);
+      expect(Object.keys(r).filter((k) => k !== "$types")).toEqual(["key", "data", "timestamp", "ttl", "version"]);
       expect(r.ttl).toBeGreaterThan(0);
     }
   });

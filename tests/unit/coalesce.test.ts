@@ -4,7 +4,7 @@ import { coalesceRow } from "../../src/core/coalesce.ts";
 import { planBatches } from "../../src/core/batcher.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
 import { toWireEvent } from "../../src/core/coalesce.ts";
-import { applyBatchToModel, applyToModel, createModel, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
+import { applyBatchToModel, applyToModel, createModel, eventsArbitrary, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
 
 const chart = (id: string, type: QueuedEvent["type"], payload: Record<string, unknown>, extra: Partial<QueuedEvent> = {}) =>
   makeEvent({ id, type, entity: "chart_data_source", entityId: "c1", payload, ...extra });
@@ -106,44 +106,10 @@ describe("coalesceRow", () => {
 
 // ---------------------------------------------------------------- equivalence property
 
-const ROWS = [
-  ["chart_data_source", "c1"],
-  ["chart_data_source", "c2"],
-  ["well", "w1"],
-  ["polygon", "p1"],
-  ["curve", "k1"],
-] as const;
-
-const eventSpec = fc.record({
-  row: fc.integer({ min: 0, max: ROWS.length - 1 }),
-  type: fc.constantFrom("add", "remove", "update", "update"),
-  clientId: fc.constantFrom(undefined, "A", "B"),
-  entry: fc.constantFrom("x", "y"),
-  fields: fc.dictionary(fc.constantFrom("a", "b", "c"), fc.integer({ min: 0, max: 3 }), { maxKeys: 3 }),
-  sent: fc.boolean().map((b) => b && Math.random() < 0.2),
-});
-
-export const eventsArb = fc.array(eventSpec, { maxLength: 60 }).map((specs) =>
-  specs.map((s, i): QueuedEvent => {
-    const [entity, entityId] = ROWS[s.row] ?? ROWS[0];
-    return makeEvent({
-      id: `e${i}`,
-      type: s.type,
-      entity,
-      entityId,
-      payload: entity === "chart_data_source" ? { ...s.fields, id: s.entry } : s.fields,
-      timestamp: 1_000 + i,
-      seq: i,
-      ...(s.clientId ? { clientId: s.clientId } : {}),
-      ...(s.sent ? { retryCount: 1 } : {}),
-    });
-  }),
-);
-
 describe("coalescing equivalence", () => {
   it("applying the coalesced batches gives the same rows as applying every event one by one", () => {
     fc.assert(
-      fc.property(eventsArb, fc.integer({ min: 1, max: 8 }), fc.boolean(), (events, batchSize, reverse) => {
+      fc.property(eventsArbitrary, fc.integer({ min: 1, max: 8 }), fc.boolean(), (events, batchSize, reverse) => {
         const oneByOne = createModel();
         for (const e of [...events].sort(compareRowOrder)) applyToModel(oneByOne, toWireEvent(e));
 
@@ -164,7 +130,7 @@ describe("coalescing equivalence", () => {
 
   it("a replay of any coalesced event afterwards is a duplicate", () => {
     fc.assert(
-      fc.property(eventsArb, (events) => {
+      fc.property(eventsArbitrary, (events) => {
         const model = createModel();
         for (const batch of planBatches(events, { batchSize: 10 })) applyBatchToModel(model, batch.events);
         for (const e of events) expect(applyToModel(model, toWireEvent(e)).outcome).toBe("duplicate");

@@ -1,6 +1,116 @@
 /** Flags of the `mudsync queue …` commands; implementations are imported lazily. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import { contextFrom, intArg } from "../shared/context.ts";
+import { emit } from "../shared/output.ts";
+
+const STATUSES = "pending, processing, completed, failed, dead";
 
 export function registerQueueCommands(program: Command): void {
-  program.command("queue").description("inspect and operate the local event queue");
+  const queue = program
+    .command("queue")
+    .description("inspect and operate the local event queue (store: --store DIR, MUDSYNC_STORE, default ./.mudsync)");
+
+  queue
+    .command("import")
+    .description(
+      "load dexie-export-import JSON exports of EventQueueDB (and of CacheDB) into the local store. Every file is " +
+        "validated first (streaming, any size): a bad file changes nothing (exit 2, one line naming the file, " +
+        "the JSON path and the expected shape). Re-importing is idempotent: ids already present are kept and reported.",
+    )
+    .argument("<files...>", "export files (EventQueueDB and/or CacheDB)")
+    .option("--replace", "overwrite events (and cache entries) whose id is already in the store")
+    .option("--skip-invalid", "import the valid rows and report the invalid ones instead of failing")
+    .addHelpText("after", "\nWith --json, progress goes to stderr as NDJSON lines and the result to stdout.")
+    .action(async (files: string[], opts: { replace?: boolean; skipInvalid?: boolean }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueImport, renderImport } = await import("./import.ts");
+      emit(await queueImport({ files, replace: opts.replace, skipInvalid: opts.skipInvalid }, ctx), renderImport, ctx);
+    });
+
+  queue
+    .command("export")
+    .description(
+      "write the local queue as a dexie-export-import export of EventQueueDB (the browser app's format: " +
+        "`queue import` and the app's importInto both read it); --cache also writes the cache as a CacheDB export",
+    )
+    .argument("<file>", "where to write the events export")
+    .option("--cache <file>", "also export the TTL cache (CacheDB) to this file")
+    .option("--db-version <n>", "databaseVersion written in the header (default 1, the browser app's)", intArg("--db-version", 1))
+    .action(async (file: string, opts: { cache?: string; dbVersion?: number }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueExport, renderExport } = await import("./export.ts");
+      emit(await queueExport({ file, cache: opts.cache, databaseVersion: opts.dbVersion }, ctx), renderExport, ctx);
+    });
+
+  queue
+    .command("ls")
+    .description("list one page of events (columns: id, status, entity:entityId, type, age, retries, last error)")
+    .option("--status <list>", `only these statuses, comma-separated (${STATUSES})`)
+    .option("--entity <name>", "only events of this entity")
+    .option("--since <time>", "only events queued at or after this time: ISO time, epoch ms, or a duration ago (15m, 2h, 3d)")
+    .option("--limit <n>", "page size (1-10000)", intArg("--limit", 1), 50)
+    .option("--after <cursor>", 'continue after this cursor (the "next" of the previous page)')
+    .addOption(new Option("--order <order>", "newest or oldest first").choices(["newest", "oldest"]).default("newest"))
+    .option("--file <dump>", "read a dexie export directly instead of the store (streamed; keeps only the page)")
+    .addHelpText("after", '\nWith --json prints {"counts": {status: n}, "events": [...], "next": cursor|null}.')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueLs, renderLs, lsJson } = await import("./ls.ts");
+      const r = await queueLs(opts, ctx);
+      if (ctx.json) emit(lsJson(r), () => "", ctx);
+      else emit(r, renderLs, ctx);
+    });
+
+  queue
+    .command("show")
+    .description("show one event: every field, the payload pretty-printed, and its status history if recorded")
+    .argument("<id>", "event id")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueShow, renderShow } = await import("./show.ts");
+      emit(await queueShow({ id }, ctx), renderShow, ctx);
+    });
+
+  queue
+    .command("stats")
+    .description(
+      "counts by status and entity, oldest pending age, events stuck in processing (no lease or lease expired), " +
+        "failed events by retry count, payload size percentiles",
+    )
+    .option("--file <dump>", "compute them on a dexie export directly instead of the store")
+    .action(async (opts: { file?: string }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueStats, renderStats } = await import("./stats.ts");
+      emit(await queueStats(opts, ctx), renderStats, ctx);
+    });
+
+  queue
+    .command("enqueue")
+    .description(
+      "add one event from flags, or many as NDJSON on stdin (`-` or --stdin); id, timestamp, status and retryCount " +
+        'are filled in when absent. With --json prints {"id": …} per event, in input order, only once it is durable.',
+    )
+    .argument("[source]", '"-" to read NDJSON events from stdin')
+    .option("--stdin", "read NDJSON events from stdin")
+    .addOption(new Option("--type <type>", "event type").choices(["add", "remove", "update"]))
+    .option("--entity <name>", "entity name (e.g. well, chart_data_source)")
+    .option("--entity-id <id>", "id of the row the event edits")
+    .option("--payload <json>", "payload as a JSON object (default {})")
+    .option("--id <id>", "event id (default: a random UUID)")
+    .option("--client-id <id>", "client that produced the event")
+    .option("--seq <n>", "per-client sequence number", intArg("--seq", 0))
+    .option("--base-version <n>", "row version the edit was made against", intArg("--base-version", 0))
+    .addHelpText("after", "\nA bad stdin line stops with exit 2 naming the line; events acknowledged before it stay.")
+    .action(async (source: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueEnqueue, renderEnqueue } = await import("./enqueue.ts");
+      const { UsageError } = await import("../../errors.ts");
+      if (source !== undefined && source !== "-") throw new UsageError(`queue enqueue takes "-" (stdin) as its only argument; got "${source}"`);
+      const onAck = ctx.json
+        ? (a: { id: string; existing: boolean }) =>
+            process.stdout.write(`${JSON.stringify(a.existing ? { id: a.id, existing: true } : { id: a.id })}\n`)
+        : undefined;
+      const r = await queueEnqueue({ ...opts, stdin: source === "-" || Boolean(opts.stdin) }, ctx, onAck);
+      if (!ctx.json) emit(r, renderEnqueue, ctx);
+    });
 }

@@ -6,6 +6,7 @@
  * Everything else (4xx: constraint and data errors, RLS 42501, missing function) is permanent.
  */
 import { PermanentSinkError, RetryableSinkError, type SinkError } from "../../errors.ts";
+import { isRetryable } from "../classify-error.ts";
 
 export interface PostgrestFailure {
   status: number;
@@ -14,11 +15,13 @@ export interface PostgrestFailure {
   timedOut?: boolean;
 }
 
-const RETRYABLE_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "57014", "53300"]);
+/** PostgREST's own "cannot reach the database" codes (PGRST000-003). */
+const PGRST_UNAVAILABLE = /^PGRST00[0-3]$/;
 
-export function isRetryableSqlstate(code: string | undefined): boolean {
+/** The SQLSTATE list is the pg sink's, so both sinks retry the same server errors. */
+export function isRetryableCode(code: string | undefined): boolean {
   if (!code) return false;
-  return RETRYABLE_SQLSTATES.has(code) || code.startsWith("08") || code === "PGRST000" || code === "PGRST001" || code === "PGRST002" || code === "PGRST003";
+  return PGRST_UNAVAILABLE.test(code) || (/^[0-9A-Z]{5}$/.test(code) && isRetryable(code, ""));
 }
 
 export function classifySupabaseError(what: string, failure: PostgrestFailure): SinkError {
@@ -33,7 +36,7 @@ export function classifySupabaseError(what: string, failure: PostgrestFailure): 
   const where = `${what}: HTTP ${failure.status}${code ? ` ${code}` : ""}: ${message}`;
   const detail = oneLine(failure.error?.details);
   const text = detail ? `${where} (${detail})` : where;
-  if (failure.status >= 500 || failure.status === 429 || isRetryableSqlstate(code)) {
+  if (failure.status >= 500 || failure.status === 429 || isRetryableCode(code)) {
     return new RetryableSinkError(text, code ?? `HTTP${failure.status}`);
   }
   return new PermanentSinkError(text, code ?? `HTTP${failure.status}`);

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench -- drain` (issue 4): `mudsync queue drain` of N queued events into the real
+ * server for batch sizes 1/100/1000 × coalescing on/off (events/s, round trips, p50/p99
+ * enqueue→applied latency, peak RSS), next to pg-boss doing the same work on the same server:
+ * batch insert, then batch fetch + complete. Each run gets a fresh database, dropped after.
+ */
+import path from "node:path";
+import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
+import type { PgBossParams, PgBossResult } from "./tasks/pgboss.ts";
+import { cliCommandAvailable } from "./lib/cli-availability.ts";
+import { pendingEvents } from "./lib/events.ts";
+import type { BenchReport } from "./lib/report.ts";
+import { firstErrorLine, runCli } from "./lib/run-measured.ts";
+import { runTask } from "./lib/run-task.ts";
+import { perSecond, sizeLabel as k } from "./lib/stats.ts";
+import { withTempDir } from "./lib/temp-dir.ts";
+
+export interface DrainBenchParams {
+  batchSizes: number[];
+  /** events per run at each batch size (batch 1 is two round trips per event for both sides) */
+  events: Record<number, number>;
+}
+
+export function drainParams(quick: boolean): DrainBenchParams {
+  return quick
+    ? { batchSizes: [1, 100, 1000], events: { 1: 500, 100: 5000, 1000: 5000 } }
+    : { batchSizes: [1, 100, 1000], events: { 1: 10_000, 100: 100_000, 1000: 100_000 } };
+}
+
+/** Finds a numeric field anywhere in the drain's JSON summary (its exact nesting is the command's). */
+function pick(value: unknown, keyPath: string[]): number | null {
+  if (value === null || typeof value !== "object") return null;
+  let cur: unknown = value;
+  for (const key of keyPath) cur = cur && typeof cur === "object" ? (cur as Record<string, unknown>)[key] : undefined;
+  if (typeof cur === "number") return cur;
+  for (const child of Object.values(value as Record<string, unknown>)) {
+    const found = pick(child, keyPath);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+interface DrainRun {
+  eventsPerSec: number | null;
+  wallEventsPerSec: number;
+  roundTrips: number | null;
+  p50: number | null;
+  p99: number | null;
+  peakRssMb: number | null;
+  applied: number | null;
+}
+
+async function drainOnce(n: number, batchSize: number, coalesce: boolean): Promise<DrainRun> {
+  const database = await createTestDatabase("mudsync_bench_drain");
+  try {
+    return await withTempDir("drain", async (dir) => {
+      const store = path.join(dir, "store");
+      const migrate = await runCli(["--db", database.url, "db", "migrate"]);
+      if (migrate.code !== 0) throw new Error(`db migrate failed (${firstErrorLine(migrate)})`);
+      // no timestamps: the store stamps each event when it is enqueued, so latency is enqueue → applied
+      const ndjson = pendingEvents(n, 31)
+        .map(({ timestamp: _t, status: _s, retryCount: _r, ...e }) => JSON.stringify(e))
+        .join("\n");
+      const enq = await runCli(["--store", store, "queue", "enqueue", "-"], { input: `${ndjson}\n` });
+      if (enq.code !== 0) throw new Error(`queue enqueue failed (${firstErrorLine(enq)})`);
+      const args = ["--store", store, "--db", database.url, "--json", "queue", "drain", "--batch-size", String(batchSize)];
+      if (!coalesce) args.push("--no-coalesce");
+      const run = await runCli(args);
+      if (run.code !== 0) throw new Error(`queue drain failed (${firstErrorLine(run)})`);
+      let summary: unknown;
+      try {
+        summary = JSON.parse(run.stdout.trim().split("\n").pop() ?? "");
+      } catch {
+        throw new Error(`queue drain --json printed no JSON summary: ${run.stdout.slice(0, 200)}`);
+      }
+      return {
+        eventsPerSec: pick(summary, ["eventsPerSec"]),
+        wallEventsPerSec: perSecond(n, run.wallMs),
+        roundTrips: pick(summary, ["roundTrips"]),
+        p50: pick(summary, ["latencyMs", "p50"]),
+        p99: pick(summary, ["latencyMs", "p99"]),
+        peakRssMb: run.peakRssMb,
+        applied: pick(summary, ["applied"]),
+      };
+    });
+  } finally {
+    await database.drop();
+  }
+}
+
+async function pgBossOnce(n: number, batchSize: number): Promise<{ r: PgBossResult; peakRssMb: number | null }> {
+  const database = await createTestDatabase("mudsync_bench_pgboss");
+  try {
+    const { result, run } = await runTask<PgBossResult>("pgboss", { dbUrl: database.url, events: n, batchSize } satisfies PgBossParams);
+    return { r: result, peakRssMb: run.peakRssMb };
+  } finally {
+    await database.drop();
+  }
+}
+
+export async function runDrainBench(report: BenchReport, quick: boolean): Promise<void> {
+  const p = drainParams(quick);
+  Object.assign(report.params, p, { pgBoss: "insert in chunks of 1000, then fetch({batchSize}) + complete(ids) until empty; schedule and supervise off" });
+  if (!(await realPgAvailable())) {
+    report.unavailable("drain and pg-boss", "PostgreSQL at 127.0.0.1:5432 does not answer");
+    return;
+  }
+  const boss = new Map<number, PgBossResult>();
+  for (const size of p.batchSizes) {
+    const n = p.events[size] ?? 1000;
+    try {
+      const { r, peakRssMb } = await pgBossOnce(n, size);
+      boss.set(size, r);
+      report.add({ id: `pgboss.b${size}.jobsPerSec`, label: `pg-boss ${k(n)} jobs, fetch + complete at batch ${size}`, value: r.jobsPerSec, unit: "jobs/s", note: `insert ${Math.round(r.insertPerSec)} jobs/s; ${r.roundTrips} round trips; latency p50 ${Math.round(r.latencyP50Ms)} ms, p99 ${Math.round(r.latencyP99Ms)} ms; peak RSS ${Math.round(peakRssMb ?? 0)} MB` });
+    } catch (err) {
+      report.unavailable(`pg-boss batch ${size}`, (err as Error).message);
+    }
+  }
+
+  const missing = [];
+  for (const words of [["queue", "drain"], ["queue", "enqueue"], ["db", "migrate"]]) {
+    const a = await cliCommandAvailable(words);
+    if (!a.ok) missing.push(a.reason);
+  }
+  if (missing.length) {
+    report.unavailable("mudsync queue drain", missing.join("; "));
+    return;
+  }
+  for (const size of p.batchSizes) {
+    const n = p.events[size] ?? 1000;
+    const peer = boss.get(size);
+    for (const coalesce of [true, false]) {
+      const tag = `b${size}.${coalesce ? "coalesce" : "plain"}`;
+      try {
+        const d = await drainOnce(n, size, coalesce);
+        const rate = d.eventsPerSec ?? d.wallEventsPerSec;
+        report.add({
+          id: `drain.${tag}.eventsPerSec`,
+          label: `queue drain ${k(n)} events, batch ${size}, coalescing ${coalesce ? "on" : "off"}`,
+          value: rate,
+          unit: "events/s",
+          baselines: [{ label: `pg-boss fetch + complete, batch ${size}`, value: peer?.jobsPerSec ?? null, unit: "jobs/s" }],
+          note: `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}`,
+        });
+        report.add({
+          id: `drain.${tag}.vsPgBoss`,
+          label: `queue drain ÷ pg-boss, batch ${size}, coalescing ${coalesce ? "on" : "off"}`,
+          value: peer ? rate / peer.jobsPerSec : null,
+          unit: "×",
+          target: { op: ">=", value: 1 },
+          note: "stretch target 2×",
+        });
+        report.add({ id: `drain.${tag}.peakRssMb`, label: `queue drain peak RSS, batch ${size}, coalescing ${coalesce ? "on" : "off"}`, value: d.peakRssMb, unit: "MB" });
+      } catch (err) {
+        report.unavailable(`queue drain batch ${size}, coalescing ${coalesce ? "on" : "off"}`, (err as Error).message);
+      }
+    }
+  }
+  report.note("not covered yet: the Postgres queue store with two daemons (target ≥ 2× pg-boss) and RSS at several queue sizes");
+}

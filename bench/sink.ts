@@ -1,0 +1,147 @@
+/**
+ * `npm run bench -- sink` (issue 3): events/s through `<schema>.apply_batch` at batch sizes
+ * 1/10/100/1000 on the real server (a fresh database, dropped after) and on PGlite, next to the
+ * same document rows written by one multi-row INSERT and by one COPY per batch, in the same run.
+ */
+import pg from "pg";
+import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
+import type { MigrateResult } from "../src/sinks/migrate.ts";
+import type { SqlClient } from "../src/sinks/pg/sql-client.ts";
+import { seedEvents, sinkEvents, type SinkWorkload } from "./lib/events.ts";
+import type { WireEventLike } from "./lib/event-types.ts";
+import { importExport, locateExport } from "./lib/find-export.ts";
+import { copyBatch, createBaselineTables, insertBatch, type PlainDb } from "./lib/plain-writes.ts";
+import type { BenchReport } from "./lib/report.ts";
+import { benchSqlClient, pgDb, pgliteDb } from "./lib/sql-adapter.ts";
+import { now, perSecond } from "./lib/stats.ts";
+
+type Migrate = (client: SqlClient, o: { schema: string }) => Promise<MigrateResult>;
+
+export interface SinkBenchParams {
+  schema: string;
+  batchSizes: number[];
+  /** events measured per batch size */
+  events: Record<number, number>;
+  pgliteEvents: Record<number, number>;
+}
+
+export function sinkParams(quick: boolean): SinkBenchParams {
+  return quick
+    ? { schema: "mudsync", batchSizes: [1, 10, 100, 1000], events: { 1: 200, 10: 1000, 100: 3000, 1000: 5000 }, pgliteEvents: { 1: 100, 10: 500, 100: 2000, 1000: 3000 } }
+    : { schema: "mudsync", batchSizes: [1, 10, 100, 1000], events: { 1: 3000, 10: 10_000, 100: 30_000, 1000: 60_000 }, pgliteEvents: { 1: 1000, 10: 5000, 100: 20_000, 1000: 30_000 } };
+}
+
+async function timedBatches(events: WireEventLike[], size: number, fn: (batch: WireEventLike[]) => Promise<void>): Promise<number> {
+  const t0 = now();
+  for (let i = 0; i < events.length; i += size) await fn(events.slice(i, i + size));
+  return perSecond(events.length, now() - t0);
+}
+
+function applyBatchFn(db: PlainDb, schema: string, outcomes: Map<string, number>) {
+  const sql = `SELECT "${schema}".apply_batch($1::jsonb) AS r`;
+  return async (batch: WireEventLike[]) => {
+    const rows =
+      db.kind === "pg"
+        ? (await db.client.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows
+        : (await db.db.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows;
+    for (const res of rows[0]?.r ?? []) outcomes.set(res.outcome, (outcomes.get(res.outcome) ?? 0) + 1);
+  };
+}
+
+function outcomeNote(outcomes: Map<string, number>, expected: number): string {
+  const applied = outcomes.get("applied") ?? 0;
+  if (applied === expected && outcomes.size === 1) return `all ${expected} applied`;
+  return `outcomes: ${[...outcomes].map(([o, n]) => `${o} ${n}`).join(", ")} (expected ${expected} applied)`;
+}
+
+/** Runs every workload × batch size × method on one database. */
+async function benchTarget(report: BenchReport, target: "server" | "pglite", db: PlainDb, migrate: Migrate | undefined, p: SinkBenchParams): Promise<void> {
+  const counts = target === "server" ? p.events : p.pgliteEvents;
+  await createBaselineTables(db);
+  let fnReady = false;
+  if (migrate) {
+    const t0 = now();
+    await migrate(benchSqlClient(db), { schema: p.schema });
+    fnReady = true;
+    report.add({ id: `sink.${target}.migrateMs`, label: `${target}: migrate a fresh database`, value: now() - t0, unit: "ms" });
+  }
+  const copyRate = new Map<number, number>();
+  for (const workload of ["adds", "mixed"] as SinkWorkload[]) {
+    const seedTag = `${target}-seed`;
+    if (workload === "mixed") {
+      const seeds = seedEvents(seedTag, 7);
+      if (fnReady) await timedBatches(seeds, 1000, applyBatchFn(db, p.schema, new Map()));
+      await timedBatches(seeds, 1000, (b) => insertBatch(db, b));
+    }
+    for (const size of p.batchSizes) {
+      const n = counts[size] ?? 1000;
+      const events = sinkEvents(workload, n, { runTag: `${target}-${workload}-b${size}`, seedTag, seed: size + (workload === "mixed" ? 100_000 : 0) });
+      const insert = await timedBatches(events, size, (b) => insertBatch(db, b));
+      const copy = workload === "adds" ? await timedBatches(events, size, (b) => copyBatch(db, b)) : null;
+      if (copy !== null) copyRate.set(size, copy);
+      const outcomes = new Map<string, number>();
+      const fn = fnReady ? await timedBatches(events, size, applyBatchFn(db, p.schema, outcomes)) : null;
+      report.add({
+        id: `sink.${target}.${workload}.b${size}.eventsPerSec`,
+        label: `${target}: apply_batch, ${workload === "adds" ? "distinct adds" : "50% adds / 50% updates"}, batch ${size} (${n} events)`,
+        value: fn,
+        unit: "events/s",
+        baselines: [
+          { label: "multi-row INSERT", value: insert, unit: "rows/s" },
+          ...(copy !== null ? [{ label: "COPY", value: copy, unit: "rows/s" }] : [{ label: `COPY (adds, batch ${size})`, value: copyRate.get(size) ?? null, unit: "rows/s" }]),
+        ],
+        note: fnReady ? outcomeNote(outcomes, n) : "apply_batch not installed (migrations not available)",
+      });
+      if (size === 1000) {
+        const c = copyRate.get(1000);
+        report.add({
+          id: `sink.${target}.${workload}.b1000.ofCopy`,
+          label: `${target}: apply_batch ÷ COPY at batch 1000 (${workload})`,
+          value: fn !== null && c ? fn / c : null,
+          unit: "× COPY",
+          ...(target === "server" ? { target: { op: ">=" as const, value: 0.25 } } : {}),
+          ...(workload === "mixed" ? { note: "COPY cannot update: compared with COPY of distinct adds" } : {}),
+        });
+      }
+    }
+  }
+}
+
+export async function runSinkBench(report: BenchReport, quick: boolean): Promise<void> {
+  const p = sinkParams(quick);
+  Object.assign(report.params, p, { method: "one `SELECT <schema>.apply_batch($1::jsonb)` per batch, autocommit; INSERT and COPY: one statement per batch into a table shaped like the entity tables" });
+  const located = locateExport("src/sinks", "migrate");
+  let migrate: Migrate | undefined;
+  if (located.ok) migrate = await importExport<Migrate>(located.file, "migrate");
+  else report.unavailable("apply_batch (all targets)", located.reason);
+
+  if (await realPgAvailable()) {
+    const database = await createTestDatabase("mudsync_bench");
+    const client = new pg.Client({ connectionString: database.url });
+    try {
+      await client.connect();
+      report.machine.pgServer = (await client.query<{ v: string }>("select version() as v")).rows[0]?.v.split(" on ")[0];
+      await benchTarget(report, "server", pgDb(client), migrate, p);
+    } catch (err) {
+      report.unavailable("server", (err as Error).message);
+    } finally {
+      await client.end().catch(() => {});
+      await database.drop();
+    }
+  } else {
+    report.unavailable("server", "PostgreSQL at 127.0.0.1:5432 does not answer");
+  }
+
+  const { PGlite } = await import("@electric-sql/pglite");
+  const t0 = now();
+  const lite = await PGlite.create();
+  try {
+    report.add({ id: "sink.pglite.startMs", label: "pglite: start a fresh in-memory instance", value: now() - t0, unit: "ms" });
+    report.params.pgliteServer = (await lite.query<{ v: string }>("select version() as v")).rows[0]?.v.split(" on ")[0];
+    await benchTarget(report, "pglite", pgliteDb(lite), migrate, p);
+  } catch (err) {
+    report.unavailable("pglite", (err as Error).message);
+  } finally {
+    await lite.close();
+  }
+}

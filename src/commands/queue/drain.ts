@@ -1,0 +1,122 @@
+/**
+ * `mudsync queue drain`: processes everything due until the queue is empty (waiting for retry
+ * times only with --wait), with progress, ending with a summary. Exit 0 only if nothing is left
+ * pending, processing, failed or dead.
+ */
+import type { EventStatus } from "../../core/event.ts";
+import type { DrainSummary } from "../../core/engine.ts";
+import type { Sink } from "../../core/ports.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { createEngine } from "../shared/engine-setup.ts";
+import { openSinkFor } from "../shared/sink-setup.ts";
+import { progressWriter, table } from "../shared/output.ts";
+import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
+
+export interface DrainOptions {
+  wait?: boolean;
+  /** give up after this long (ms): stop claiming, finish the batch in flight */
+  timeoutMs?: number;
+}
+
+export interface DrainResult extends DrainSummary {
+  sink: string;
+  drained: boolean;
+  left: Record<EventStatus, number>;
+}
+
+export async function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+  const store = await openQueueStore(ctx, "write", "queue drain");
+  let sink: Sink | undefined;
+  const stop = new AbortController();
+  const timer = opts.timeoutMs ? setTimeout(() => stop.abort(new Error("timeout")), opts.timeoutMs) : undefined;
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write("mudsync: stopping after the batch in flight (signal again to force)\n");
+    stop.abort(new Error("signal"));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    sink = await openSinkFor(ctx);
+    return await drainWith(store, sink, ctx, { wait: opts.wait, signal: stop.signal, label: "drain" });
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await sink?.close();
+    await store.close();
+  }
+}
+
+/** Runs one drain with progress (Ink on a TTY, NDJSON on stderr with --json). Sets the exit code. */
+export async function drainWith(
+  store: LocalQueueStore,
+  sink: Sink,
+  ctx: CommandContext,
+  opts: { wait?: boolean; signal?: AbortSignal; label: string },
+): Promise<DrainResult> {
+  const before = await store.counts();
+  const total = before.pending + before.failed + before.processing;
+  const ndjson = progressWriter(ctx.json);
+  const view = ctx.tty && process.stderr.isTTY ? (await import("../../tui/drain-progress.tsx")).mountDrainProgress(opts.label, total) : undefined;
+  let lastEmit = 0;
+  const engine = createEngine({
+    config: ctx.config,
+    store,
+    sink,
+    hooks: {
+      onProgress(summary) {
+        view?.update(summary);
+        const now = Date.now();
+        if (ctx.json && now - lastEmit >= 200) {
+          lastEmit = now;
+          ndjson({ phase: opts.label, done: summary.settled, total, applied: summary.applied, dead: summary.dead });
+        }
+      },
+    },
+  });
+  try {
+    const summary = await engine.drain({ wait: opts.wait, signal: opts.signal });
+    const left = summary.left ?? (await store.counts());
+    const drained = left.pending + left.processing + left.failed + left.dead === 0;
+    if (ctx.json) ndjson({ phase: opts.label, done: summary.settled, total, final: true });
+    if (!drained) process.exitCode = ExitCode.NotDrained;
+    return { ...summary, sink: sink.name, drained, left };
+  } finally {
+    view?.done();
+  }
+}
+
+export function renderDrain(r: DrainResult): string {
+  const c = r.conflicts;
+  const rows: [string, string][] = [
+    ["sink", r.sink],
+    ["settled", String(r.settled)],
+    ["applied", `${r.applied}${r.coalesced ? ` (${r.coalesced} coalesced)` : ""}`],
+    ["duplicates", String(r.duplicates)],
+    ["conflicts", `${c.resubmitted + c.dropped + c.parked} (resubmitted ${c.resubmitted}, dropped ${c.dropped}, parked ${c.parked})`],
+    ["rejected", String(r.rejected)],
+    ["retried", String(r.retried)],
+    ["dead", String(r.dead)],
+    ["round trips", `${r.roundTrips} (${r.wireEvents} wire events)`],
+    ["throughput", `${r.eventsPerSec} events/s over ${(r.durationMs / 1000).toFixed(2)} s`],
+    ["latency", r.latencyMs.p50 === null ? "-" : `enqueue→applied p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99 ?? 0)}`],
+    ["left", Object.entries(r.left).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ") || "nothing"],
+  ];
+  const verdict = r.drained ? "queue drained" : "queue NOT drained (exit 3): see `mudsync queue ls --status failed,dead,pending`";
+  return `${table(["", ""], rows).split("\n").slice(1).join("\n")}\n${verdict}`;
+}
+
+function fmtMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** "30s", "5m", "1h", "1500ms" or plain milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag} expects a duration like 30s, 5m, 1h or milliseconds, got "${value}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+}

@@ -1,0 +1,103 @@
+/**
+ * `mudsync queue replay`: moves chosen events (by status, ids, entity) back to pending with their
+ * attempts reset, then drains. With --dry-run nothing changes anywhere: the chosen events are
+ * applied inside a server transaction that is rolled back, and the rows before and after are shown.
+ * Server-side idempotency makes replaying events that were already applied harmless (duplicate).
+ */
+import { EVENT_STATUSES, type EventStatus, type QueuedEvent } from "../../core/event.ts";
+import type { DryRunReport, EventChange } from "../../core/ports.ts";
+import { planBatches } from "../../core/batcher.ts";
+import { EventNotFoundError, UsageError } from "../../errors.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { openSinkFor } from "../shared/sink-setup.ts";
+import { table } from "../shared/output.ts";
+import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
+import { drainWith, renderDrain, type DrainResult } from "./drain.ts";
+
+export interface ReplayOptions {
+  statuses?: EventStatus[];
+  ids?: string[];
+  entity?: string;
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+export type ReplayResult =
+  | { dryRun: true; chosen: number; report: DryRunReport }
+  | { dryRun: false; chosen: number; requeued: number; drain: DrainResult };
+
+const DEFAULT_STATUSES: EventStatus[] = ["failed", "dead"];
+const PAGE = 1000;
+
+export async function queueReplay(opts: ReplayOptions, ctx: CommandContext): Promise<ReplayResult> {
+  const store = await openQueueStore(ctx, opts.dryRun ? "read" : "write", "queue replay");
+  try {
+    const chosen = await choose(store, opts);
+    if (chosen.length === 0) throw new UsageError("replay: no events match the given --status/--ids/--entity");
+    const sink = await openSinkFor(ctx);
+    try {
+      if (opts.dryRun) {
+        // the batcher's order, without coalescing: exactly the events chosen, one result each
+        const wire = planBatches(chosen, { batchSize: chosen.length, coalesce: false }).flatMap((b) => b.events);
+        return { dryRun: true, chosen: chosen.length, report: await sink.dryRun(wire) };
+      }
+      const changes: EventChange[] = chosen.map((e) => ({
+        id: e.id,
+        changes: {
+          status: "pending",
+          attempts: 0,
+          retryCount: 0,
+          nextAttemptAt: undefined,
+          leaseUntil: undefined,
+          leaseOwner: undefined,
+          deadAt: undefined,
+          lastError: undefined,
+        },
+        note: `replay from ${e.status}`,
+      }));
+      await store.update(changes);
+      const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" });
+      return { dryRun: false, chosen: chosen.length, requeued: changes.length, drain };
+    } finally {
+      await sink.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function choose(store: LocalQueueStore, opts: ReplayOptions): Promise<QueuedEvent[]> {
+  if (opts.ids && opts.ids.length > 0) {
+    const found = await store.getMany(opts.ids);
+    const missing = opts.ids.find((_, i) => found[i] === undefined);
+    if (missing !== undefined) throw new EventNotFoundError(missing);
+    return (found as QueuedEvent[]).filter((e) => !opts.entity || e.entity === opts.entity);
+  }
+  const statuses = opts.statuses ?? DEFAULT_STATUSES;
+  for (const s of statuses) {
+    if (!EVENT_STATUSES.includes(s)) throw new UsageError(`--status: unknown status "${s}" (expected ${EVENT_STATUSES.join(", ")})`);
+  }
+  const out: QueuedEvent[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.list({ statuses, entity: opts.entity, limit: PAGE, after, order: "asc" });
+    out.push(...page.events);
+    after = page.next ?? undefined;
+  } while (after);
+  return out;
+}
+
+export function renderReplay(r: ReplayResult): string {
+  if (!r.dryRun) return `requeued ${r.requeued} events\n${renderDrain(r.drain)}`;
+  const outcomes = new Map<string, number>();
+  for (const x of r.report.results) outcomes.set(x.outcome, (outcomes.get(x.outcome) ?? 0) + 1);
+  const rows = r.report.rows.map((row) => [
+    `${row.entity}:${row.id}`,
+    row.before ? `v${row.before.version} ${JSON.stringify(row.before.data)}` : "(none)",
+    row.after ? `v${row.after.version} ${JSON.stringify(row.after.data)}` : "(none)",
+  ]);
+  return [
+    `dry run of ${r.chosen} events (rolled back, nothing changed): ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(", ")}`,
+    table(["row", "before", "after"], rows, 60),
+  ].join("\n");
+}

@@ -1,0 +1,45 @@
+/**
+ * Builds an Engine from the resolved config: the retry policy, the per-entity conflict strategy
+ * and the lease owner name. Shared by `queue drain`, `queue replay`, `demo` and the daemon.
+ */
+import os from "node:os";
+import type { Config } from "../../config/config.ts";
+import { strategyFor } from "../../config/config.ts";
+import { Engine, type EngineHooks } from "../../core/engine.ts";
+import type { Metrics } from "../../core/metrics.ts";
+import type { Clock, QueueStore, Sink } from "../../core/ports.ts";
+import { systemClock } from "../../core/ports.ts";
+
+export interface EngineSetup {
+  config: Config;
+  store: QueueStore;
+  sink: Sink;
+  clock?: Clock;
+  metrics?: Metrics;
+  hooks?: EngineHooks;
+  /** lease holder name; default host:pid */
+  owner?: string;
+}
+
+export function ownerName(): string {
+  return `${os.hostname()}:${process.pid}`;
+}
+
+export function createEngine(setup: EngineSetup): Engine {
+  const { config } = setup;
+  return new Engine({
+    store: setup.store,
+    sink: setup.sink,
+    clock: setup.clock ?? systemClock,
+    metrics: setup.metrics,
+    hooks: setup.hooks,
+    settings: {
+      batchSize: config.batchSize,
+      coalesce: config.coalesce,
+      leaseMs: config.leaseMs,
+      owner: setup.owner ?? ownerName(),
+      retry: { ...config.backoff, maxAttempts: config.maxAttempts },
+      strategyFor: (entity) => strategyFor(config, entity),
+    },
+  });
+}

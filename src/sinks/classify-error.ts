@@ -1,0 +1,39 @@
+/**
+ * Classifies a server or connection error once, at the sink boundary: retryable (the core backs
+ * off and tries again) or permanent (the batch will never succeed as it is).
+ */
+import { PermanentSinkError, RetryableSinkError, SinkError } from "../errors.ts";
+
+const RETRYABLE_NODE_CODES = new Set([
+  "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND",
+]);
+
+/** SQLSTATEs worth retrying: serialization/deadlock, shutdown, too many connections, timeouts. */
+const RETRYABLE_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300", "57014", "55P03"]);
+
+const RETRYABLE_MESSAGES = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /query read timeout/i,
+  /connection error/i,
+  /not queryable/i,
+  /socket hang up/i,
+];
+
+export function isRetryable(code: string | undefined, message: string): boolean {
+  if (code && RETRYABLE_NODE_CODES.has(code)) return true;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith("08") || RETRYABLE_SQLSTATES.has(code);
+  return RETRYABLE_MESSAGES.some((re) => re.test(message));
+}
+
+/** Wraps any error from a SQL client into a RetryableSinkError or PermanentSinkError. */
+export function classifySinkError(err: unknown, context: string): SinkError {
+  if (err instanceof SinkError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  const message = typeof e?.message === "string" && e.message ? e.message : String(err);
+  const detail = `${context}: ${message.split("\n")[0]}${code ? ` (${/^[0-9A-Z]{5}$/.test(code) ? "SQLSTATE " : ""}${code})` : ""}`;
+  return isRetryable(code, message)
+    ? new RetryableSinkError(detail, code, { cause: err })
+    : new PermanentSinkError(detail, code, { cause: err });
+}

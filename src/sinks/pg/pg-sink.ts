@@ -1,0 +1,255 @@
+/**
+ * The Postgres sink: every write goes through `<schema>.apply_batch` (one query per batch), reads
+ * through `<schema>.get_row`. It works over any SqlClient, so the PGlite sink extends it.
+ */
+import { PermanentSinkError, UsageError } from "../../errors.ts";
+import type {
+  ApplyResult,
+  ChangeFeed,
+  ConflictRecord,
+  ConflictTake,
+  DryRunReport,
+  ResolveConflictResult,
+  RowChange,
+  RowState,
+  Sink,
+  SinkCapabilities,
+  WireEvent,
+} from "../../core/ports.ts";
+import { classifySinkError } from "../classify-error.ts";
+import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../migrate.ts";
+import type { SqlClient, SqlQueryable } from "./sql-client.ts";
+
+export interface PgSinkOptions {
+  /** Postgres schema holding mudsync's tables and functions (validated lower-case identifier) */
+  schema: string;
+}
+
+interface ConflictRow {
+  id: string | number;
+  event_id: string;
+  entity: string;
+  entity_id: string;
+  base_version: string | number | null;
+  current_version: string | number | null;
+  local: WireEvent;
+  remote: RowState | null;
+  status: "open" | "resolved";
+  resolution: ConflictTake | null;
+  merged: unknown;
+  created_at: Date | string;
+  created_by: string | null;
+  resolved_at: Date | string | null;
+  resolved_by: string | null;
+}
+
+const iso = (v: Date | string | null): string | null => (v === null ? null : v instanceof Date ? v.toISOString() : v);
+const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
+
+function toConflict(r: ConflictRow): ConflictRecord {
+  return {
+    id: Number(r.id),
+    eventId: r.event_id,
+    entity: r.entity,
+    entityId: r.entity_id,
+    baseVersion: num(r.base_version),
+    currentVersion: num(r.current_version),
+    local: r.local,
+    remote: r.remote,
+    status: r.status,
+    resolution: r.resolution,
+    merged: r.merged,
+    createdAt: iso(r.created_at) ?? "",
+    createdBy: r.created_by,
+    resolvedAt: iso(r.resolved_at),
+    resolvedBy: r.resolved_by,
+  };
+}
+
+/** jsonb row state from get_row -> RowState (bigint versions arrive as JSON numbers). */
+function toRowState(v: unknown): RowState | null {
+  if (v === null || v === undefined) return null;
+  const o = v as Record<string, unknown>;
+  return {
+    entity: String(o.entity),
+    id: String(o.id),
+    version: Number(o.version),
+    data: o.data,
+    ...(o.updatedAt ? { updatedAt: String(o.updatedAt) } : {}),
+    ...(o.updatedBy ? { updatedBy: String(o.updatedBy) } : {}),
+  };
+}
+
+export class PgSink implements Sink, ChangeFeed {
+  readonly name: string = "pg";
+  readonly capabilities: SinkCapabilities = { supportsTransactions: true, supportsListen: true, supportsDryRun: true };
+  /** NOTIFY channel of row changes */
+  readonly channel: string;
+  protected readonly q: string;
+
+  constructor(
+    readonly client: SqlClient,
+    readonly options: PgSinkOptions,
+  ) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+      throw new UsageError(`schema "${options.schema}": expected a lower-case SQL identifier`);
+    }
+    this.q = `"${options.schema}"`;
+    this.channel = `${options.schema}_changes`;
+  }
+
+  migrate(): Promise<MigrateResult> {
+    return migrate(this.client, { schema: this.options.schema });
+  }
+
+  migrationStatus(): Promise<MigrationState> {
+    return migrationStatus(this.client, { schema: this.options.schema });
+  }
+
+  async serverVersion(): Promise<string> {
+    const { rows } = await this.run("reading the server version", () =>
+      this.client.query<{ v: string }>("select current_setting('server_version') as v"),
+    );
+    return rows[0]?.v ?? "unknown";
+  }
+
+  protected async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code === "42883" || code === "3F000" || code === "42P01") {
+        throw new PermanentSinkError(
+          `${this.name} sink: ${what}: schema "${this.options.schema}" is not installed or out of date on this server; ` +
+            "run `mudsync db migrate` first",
+          String(code),
+          { cause: err },
+        );
+      }
+      throw classifySinkError(err, `${this.name} sink: ${what}`);
+    }
+  }
+
+  private async callApply(q: SqlQueryable, events: WireEvent[]): Promise<ApplyResult[]> {
+    const { rows } = await q.query<{ r: ApplyResult[] }>(`select ${this.q}.apply_batch($1::jsonb) as r`, [
+      JSON.stringify(events),
+    ]);
+    const results = rows[0]?.r;
+    if (!Array.isArray(results) || results.length !== events.length) {
+      throw new Error(`apply_batch returned ${Array.isArray(results) ? results.length : "no"} results for ${events.length} events`);
+    }
+    return results;
+  }
+
+  async applyBatch(events: WireEvent[]): Promise<ApplyResult[]> {
+    if (events.length === 0) return [];
+    return this.run(`applying a batch of ${events.length}`, () => this.callApply(this.client, events));
+  }
+
+  private async readRows(q: SqlQueryable, keys: { entity: string; id: string }[]): Promise<(RowState | null)[]> {
+    const { rows } = await q.query<{ r: unknown }>(
+      `select case when exists (select 1 from ${this.q}.entities e where e.name = k ->> 'entity')
+                   then ${this.q}.get_row(k ->> 'entity', k ->> 'id') end as r
+         from jsonb_array_elements($1::jsonb) with ordinality as t(k, i) order by i`,
+      [JSON.stringify(keys)],
+    );
+    return rows.map((r) => toRowState(r.r));
+  }
+
+  async dryRun(events: WireEvent[]): Promise<DryRunReport> {
+    const seen = new Map<string, { entity: string; id: string }>();
+    for (const e of events) {
+      if (typeof e?.entity === "string" && typeof e?.entityId === "string") {
+        seen.set(JSON.stringify([e.entity, e.entityId]), { entity: e.entity, id: e.entityId });
+      }
+    }
+    const keys = [...seen.values()];
+    return this.run("dry run", () =>
+      this.client.transaction(
+        async (tx) => {
+          const before = await this.readRows(tx, keys);
+          const results = events.length ? await this.callApply(tx, events) : [];
+          const after = await this.readRows(tx, keys);
+          return { results, rows: keys.map((k, i) => ({ ...k, before: before[i] ?? null, after: after[i] ?? null })) };
+        },
+        { rollback: true },
+      ),
+    );
+  }
+
+  async getRow(entity: string, id: string): Promise<RowState | null> {
+    const { rows } = await this.run(`reading ${entity} ${id}`, () =>
+      this.client.query<{ known: boolean; names: string[]; r: unknown }>(
+        `select exists (select 1 from ${this.q}.entities where name = $1) as known,
+                (select array_agg(name order by name) from ${this.q}.entities) as names,
+                case when exists (select 1 from ${this.q}.entities where name = $1) then ${this.q}.get_row($1, $2) end as r`,
+        [entity, id],
+      ),
+    );
+    const row = rows[0];
+    if (!row?.known) {
+      throw new UsageError(`unknown entity "${entity}"; known entities: ${(row?.names ?? []).join(", ")}`);
+    }
+    return toRowState(row.r);
+  }
+
+  async parkConflicts(items: { event: WireEvent; current: unknown }[]): Promise<{ conflictId: number; eventId: string }[]> {
+    if (items.length === 0) return [];
+    const { rows } = await this.run(`parking ${items.length} conflicts`, () =>
+      this.client.query<{ r: { conflictId: number; eventId: string }[] }>(`select ${this.q}.park_conflicts($1::jsonb) as r`, [
+        JSON.stringify(items),
+      ]),
+    );
+    return (rows[0]?.r ?? []).map((x) => ({ conflictId: Number(x.conflictId), eventId: x.eventId }));
+  }
+
+  async listConflicts(query: { status?: "open" | "resolved"; limit?: number } = {}): Promise<ConflictRecord[]> {
+    const { rows } = await this.run("listing conflicts", () =>
+      this.client.query<ConflictRow>(
+        `select * from ${this.q}.conflicts where ($1::text is null or status = $1) order by id limit $2`,
+        [query.status ?? null, query.limit ?? 1000],
+      ),
+    );
+    return rows.map(toConflict);
+  }
+
+  async getConflict(id: number): Promise<ConflictRecord | null> {
+    const { rows } = await this.run(`reading conflict ${id}`, () =>
+      this.client.query<ConflictRow>(`select * from ${this.q}.conflicts where id = $1`, [id]),
+    );
+    return rows[0] ? toConflict(rows[0]) : null;
+  }
+
+  async resolveConflict(id: number, take: ConflictTake, merged?: unknown, actor?: string): Promise<ResolveConflictResult> {
+    const { rows } = await this.run(`resolving conflict ${id}`, () =>
+      this.client.query<{ r: ResolveConflictResult }>(`select ${this.q}.resolve_conflict($1, $2, $3::jsonb, $4) as r`, [
+        id,
+        take,
+        merged === undefined ? null : JSON.stringify(merged),
+        actor ?? null,
+      ]),
+    );
+    const r = rows[0]?.r as ResolveConflictResult;
+    return { ...r, conflictId: Number(r.conflictId), row: toRowState(r.row) };
+  }
+
+  /** ChangeFeed over LISTEN/NOTIFY; payloads that do not parse are skipped. */
+  async subscribe(onChange: (change: RowChange) => void): Promise<() => Promise<void>> {
+    return this.run("listening for changes", () =>
+      this.client.listen(this.channel, (payload) => {
+        let c: RowChange;
+        try {
+          c = JSON.parse(payload) as RowChange;
+        } catch {
+          return;
+        }
+        onChange({ ...c, ...(c.changedBy == null ? { changedBy: undefined } : {}) });
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Records of the queue's on-disk files and their line encoding. The write-ahead log and the
+ * snapshot are both sequences of lines `<crc32 hex> <json>\n`, the checksum taken over the JSON
+ * bytes. Records carry whole row images, so replaying them is idempotent and order is all that
+ * matters. `tx` marks a record written inside `atomic()`: it counts only once the matching
+ * `commit` record is on disk.
+ */
+import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
+import type { QueuedEvent } from "../../core/event.ts";
+import { crc32Hex } from "./crc32.ts";
+
+export type LogRecord =
+  | { k: "ev"; rows: QueuedEvent[]; tx?: string }
+  | { k: "hist"; rows: HistoryEntry[]; tx?: string }
+  | { k: "cache"; rows: CacheEntry[]; tx?: string }
+  | { k: "cachedel"; keys: string[]; tx?: string }
+  | { k: "commit"; tx: string }
+  | { k: "abort"; tx: string }
+  | {
+      k: "snapshot";
+      format: typeof SNAPSHOT_FORMAT;
+      version: 1;
+      gen: number;
+      createdAt: number;
+      events: number;
+    }
+  | { k: "end"; events: number; history: number; cache: number };
+
+export const SNAPSHOT_FORMAT = "mudsync-queue-snapshot";
+
+/** Encodes one record as a checksummed line (with its trailing newline). */
+export function encodeRecord(record: LogRecord): Buffer {
+  const json = Buffer.from(JSON.stringify(record), "utf8");
+  const line = Buffer.allocUnsafe(json.length + 10);
+  line.write(crc32Hex(json), 0, "latin1");
+  line[8] = 0x20;
+  json.copy(line, 9);
+  line[line.length - 1] = 0x0a;
+  return line;
+}
+
+const KINDS = new Set(["ev", "hist", "cache", "cachedel", "commit", "abort", "snapshot", "end"]);
+
+/** Checks the parsed JSON of a line has the shape of a record; returns a reason or null. */
+export function recordProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return "not a JSON object";
+  const r = value as Record<string, unknown>;
+  if (typeof r.k !== "string" || !KINDS.has(r.k)) return `unknown record kind ${JSON.stringify(r.k)}`;
+  if ((r.k === "ev" || r.k === "hist" || r.k === "cache") && !Array.isArray(r.rows)) {
+    return `record ${r.k} without rows`;
+  }
+  if (r.k === "cachedel" && !Array.isArray(r.keys)) return "record cachedel without keys";
+  if ((r.k === "commit" || r.k === "abort") && typeof r.tx !== "string") return `${r.k} record without tx`;
+  return null;
+}

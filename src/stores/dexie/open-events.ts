@@ -1,0 +1,66 @@
+/**
+ * What the store keeps in memory beside Dexie, maintained on every write from the before and
+ * after image of each row and rebuilt on open: counts by status, and a small record of every
+ * open event (pending, processing, failed) by id and by row. Claim uses it to find due retries,
+ * expired leases and earlier events of the same row without walking Dexie cursors.
+ */
+import { EVENT_STATUSES, type EventStatus, type QueuedEvent, rowKey } from "../../core/event.ts";
+
+export interface OpenInfo {
+  id: string;
+  row: string;
+  status: EventStatus;
+  timestamp: number;
+  clientId?: string;
+  seq?: number;
+  nextAttemptAt?: number;
+  leaseUntil?: number;
+}
+
+const OPEN: ReadonlySet<EventStatus> = new Set<EventStatus>(["pending", "processing", "failed"]);
+
+export function emptyCounts(): Record<EventStatus, number> {
+  return Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])) as Record<EventStatus, number>;
+}
+
+export class OpenEvents {
+  readonly counts = emptyCounts();
+  readonly byId = new Map<string, OpenInfo>();
+  readonly byRow = new Map<string, Set<OpenInfo>>();
+  /** open events with a schedule: processing, failed, and pending with nextAttemptAt */
+  readonly scheduled = new Set<OpenInfo>();
+
+  /** Accounts for one row changing from before to after (either may be absent). */
+  track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
+    if (before) this.remove(before);
+    if (after) this.add(after);
+  }
+
+  private add(e: QueuedEvent): void {
+    if (e.status in this.counts) this.counts[e.status]++;
+    if (!OPEN.has(e.status)) return;
+    const info: OpenInfo = { id: e.id, row: rowKey(e), status: e.status, timestamp: e.timestamp };
+    if (e.clientId !== undefined) info.clientId = e.clientId;
+    if (e.seq !== undefined) info.seq = e.seq;
+    if (e.nextAttemptAt !== undefined) info.nextAttemptAt = e.nextAttemptAt;
+    if (e.leaseUntil !== undefined) info.leaseUntil = e.leaseUntil;
+    this.byId.set(e.id, info);
+    let row = this.byRow.get(info.row);
+    if (!row) this.byRow.set(info.row, (row = new Set()));
+    row.add(info);
+    if (e.status !== "pending" || e.nextAttemptAt !== undefined) this.scheduled.add(info);
+  }
+
+  private remove(e: QueuedEvent): void {
+    if (e.status in this.counts) this.counts[e.status]--;
+    const info = this.byId.get(e.id);
+    if (!info) return;
+    this.byId.delete(e.id);
+    this.scheduled.delete(info);
+    const row = this.byRow.get(info.row);
+    if (row) {
+      row.delete(info);
+      if (row.size === 0) this.byRow.delete(info.row);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Append-only write-ahead log with group commit. `append` queues encoded lines and returns a
+ * promise that resolves once they are written and fdatasync'd. Lines that arrive while a sync is
+ * running share the next write + sync, so many concurrent writers cost one sync per round.
+ */
+import { type FileHandle, open } from "node:fs/promises";
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class WalWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | null = null;
+  private failed: unknown = null;
+
+  private constructor(
+    readonly file: string,
+    private readonly fh: FileHandle,
+    /** bytes in the file, including lines queued but not yet written */
+    public size: number,
+  ) {}
+
+  static async open(file: string): Promise<WalWriter> {
+    const fh = await open(file, "a");
+    const { size } = await fh.stat();
+    return new WalWriter(file, fh, size);
+  }
+
+  /** Queues lines; resolves when they are durable. Lines are written in call order. */
+  append(lines: Buffer[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    for (const l of lines) {
+      this.pending.push(l);
+      this.pendingBytes += l.length;
+      this.size += l.length;
+    }
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) this.flushing = this.flushLoop();
+    return done;
+  }
+
+  /** Resolves when everything appended so far is durable. */
+  async sync(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.failed) throw this.failed;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const lines = this.pending;
+        const waiters = this.waiters;
+        this.pending = [];
+        this.waiters = [];
+        this.pendingBytes = 0;
+        try {
+          const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
+          let off = 0;
+          while (off < data.length) {
+            const { bytesWritten } = await this.fh.write(data, off, data.length - off);
+            off += bytesWritten;
+          }
+          await this.fh.datasync();
+          for (const w of waiters) w.resolve();
+        } catch (error) {
+          // a failed write leaves the file in an unknown state: refuse further writes
+          this.failed = error;
+          for (const w of [...waiters, ...this.waiters]) w.reject(error);
+          this.waiters = [];
+          this.pending = [];
+          return;
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sync().catch(() => undefined);
+    await this.fh.close();
+  }
+}

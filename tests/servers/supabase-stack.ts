@@ -1,0 +1,58 @@
+/**
+ * A migrated database (PGlite in-process, or a fresh database on the real server) with the
+ * Supabase roles, fronted by the fake Supabase servers. `close()` stops the servers and drops or
+ * closes the database. Used by the Supabase sink contract test and the realtime tests.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { migrate } from "../../src/sinks/migrate.ts";
+import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
+import { BUILTIN_ENTITY_TABLES } from "../../src/realtime/builtin-entity-tables.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
+import { pgBackend, pgliteBackend } from "./db-backend.ts";
+import { prepareSupabaseRoles, startFakeSupabase, type FakeSupabase } from "./fake-supabase.ts";
+
+export interface SupabaseStack {
+  kind: "pglite" | "pg";
+  schema: string;
+  db: SqlClient;
+  /** postgres:// URL of the database (real server only) */
+  url?: string;
+  fake: FakeSupabase;
+  close(): Promise<void>;
+}
+
+export async function startSupabaseStack(kind: "pglite" | "pg", schema = "mudsync"): Promise<SupabaseStack> {
+  let pglite: PGlite | undefined;
+  let testDb: TestDatabase | undefined;
+  let db: SqlClient;
+  if (kind === "pglite") {
+    pglite = await PGlite.create();
+    db = pgliteBackend(pglite);
+  } else {
+    testDb = await createTestDatabase("mudsync_supa");
+    db = pgBackend(testDb.url);
+  }
+  try {
+    await migrate(db, { schema });
+    await prepareSupabaseRoles((sql) => db.exec(sql), schema);
+    const fake = await startFakeSupabase({ db, schema, entityTables: { ...BUILTIN_ENTITY_TABLES } });
+    return {
+      kind,
+      schema,
+      db,
+      ...(testDb ? { url: testDb.url } : {}),
+      fake,
+      async close() {
+        await fake.close();
+        await db.close();
+        await pglite?.close();
+        await testDb?.drop();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    await pglite?.close().catch(() => {});
+    await testDb?.drop().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,272 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { Engine, type EngineHooks } from "../../src/core/engine.ts";
+import type { ApplyResult, Sink, WireEvent } from "../../src/core/ports.ts";
+import type { ConflictStrategy } from "../../src/core/conflict.ts";
+import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
+import { PermanentSinkError, RetryableSinkError } from "../../src/errors.ts";
+import {
+  FakeClock,
+  applyBatchToModel,
+  applyToModel,
+  createModel,
+  eventsArbitrary,
+  makeEvent,
+  modelSnapshot,
+  type ModelState,
+} from "../helpers/fakes.ts";
+import { MemoryQueueStore } from "../helpers/memory-queue-store.ts";
+
+class ModelSink implements Sink {
+  readonly name = "model";
+  readonly capabilities = { supportsTransactions: true, supportsListen: false, supportsDryRun: false };
+  readonly batches: WireEvent[][] = [];
+  parked: { event: WireEvent; current: unknown }[] = [];
+  /** throw this before applying the next n batches */
+  failNext: { error: Error; times: number } | undefined;
+  /** throw a permanent error for any batch containing one of these ids */
+  poison = new Set<string>();
+  constructor(readonly model: ModelState = createModel()) {}
+  async applyBatch(events: WireEvent[]): Promise<ApplyResult[]> {
+    this.batches.push(events);
+    if (this.failNext && this.failNext.times > 0) {
+      this.failNext.times -= 1;
+      throw this.failNext.error;
+    }
+    if (events.some((e) => this.poison.has(e.id))) throw new PermanentSinkError("invalid input syntax", "22P02");
+    return applyBatchToModel(this.model, events);
+  }
+  async dryRun(): Promise<never> {
+    throw new Error("not supported");
+  }
+  async getRow() {
+    return null;
+  }
+  async parkConflicts(items: { event: WireEvent; current: unknown }[]) {
+    this.parked.push(...items);
+    return items.map((it, i) => ({ conflictId: this.parked.length - items.length + i + 1, eventId: it.event.id }));
+  }
+  async close() {}
+}
+
+function setup(opts: { batchSize?: number; coalesce?: boolean; strategy?: ConflictStrategy; hooks?: EngineHooks; maxAttempts?: number } = {}) {
+  const clock = new FakeClock();
+  const store = new MemoryQueueStore();
+  const sink = new ModelSink();
+  const engine = new Engine({
+    store,
+    sink,
+    clock,
+    hooks: opts.hooks,
+    settings: {
+      batchSize: opts.batchSize ?? 100,
+      coalesce: opts.coalesce ?? true,
+      leaseMs: 30_000,
+      owner: "test",
+      retry: { baseMs: 1000, maxMs: 30_000, jitter: 0, maxAttempts: opts.maxAttempts ?? 10 },
+      strategyFor: () => opts.strategy ?? "manual",
+    },
+  });
+  return { clock, store, sink, engine };
+}
+
+const ev = (id: string, p: Partial<QueuedEvent> = {}) => makeEvent({ id, timestamp: 1_700_000_000_000 - 1000 + Number(id.replace(/\D/g, "") || 0), ...p });
+
+describe("Engine.drain", () => {
+  it("applies every event and ends with the same rows as applying them one by one", async () => {
+    await fc.assert(
+      fc.asyncProperty(eventsArbitrary, fc.integer({ min: 1, max: 7 }), fc.boolean(), async (generated, batchSize, coalesce) => {
+        // Claims take a row's events in timestamp order and batches order them by (clientId, seq,
+        // timestamp); for one client these agree. Give the events timestamps in row order.
+        const events = [...generated].sort(compareRowOrder).map((e, i) => ({ ...e, timestamp: 1_000 + i }));
+        const { store, sink, engine } = setup({ batchSize, coalesce });
+        await store.enqueue(events.map((e) => ({ ...e, retryCount: 0 })));
+        const summary = await engine.drain();
+        const reference = createModel();
+        for (const e of [...events].sort(compareRowOrder)) {
+          applyToModel(reference, { id: e.id, type: e.type, entity: e.entity, entityId: e.entityId, payload: e.payload, timestamp: e.timestamp, ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.seq !== undefined ? { seq: e.seq } : {}) });
+        }
+        expect(modelSnapshot(sink.model)).toEqual(modelSnapshot(reference));
+        expect(summary.settled).toBe(events.length);
+        expect(summary.left).toMatchObject({ pending: 0, processing: 0, failed: 0 });
+        // every event id is recorded server-side, coalesced ones included
+        for (const e of events) expect(sink.model.applied.has(e.id)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("never sends a later edit of a row before an earlier one, across batches", async () => {
+    const { store, sink, engine } = setup({ batchSize: 2, coalesce: false });
+    await store.enqueue([
+      ev("e1", { entityId: "w1", type: "add", payload: { a: 1 } }),
+      ev("e2", { entityId: "w2", type: "add" }),
+      ev("e3", { entityId: "w1", payload: { a: 2 } }),
+      ev("e4", { entityId: "w1", type: "remove" }),
+    ]);
+    await engine.drain();
+    const sent = sink.batches.flat().map((w) => w.id);
+    expect(sent.indexOf("e1")).toBeLessThan(sent.indexOf("e3"));
+    expect(sent.indexOf("e3")).toBeLessThan(sent.indexOf("e4"));
+    expect(sink.model.rows.get("well:w1")?.data).toBeNull();
+  });
+
+  it("retries a retryable failure when due, with persisted backoff, then applies", async () => {
+    const { clock, store, sink, engine } = setup();
+    await store.enqueue([ev("e1", { type: "add", payload: { a: 1 } })]);
+    sink.failNext = { error: new RetryableSinkError("connection reset", "ECONNRESET"), times: 2 };
+    const first = await engine.drain();
+    expect(first.retried).toBe(1);
+    const failed = await store.get("e1");
+    expect(failed).toMatchObject({ status: "failed", attempts: 1, lastError: expect.stringContaining("connection reset") });
+    expect(failed?.nextAttemptAt).toBe(clock.now() + 1000);
+    // not due yet: nothing is claimed
+    expect((await engine.drain()).roundTrips).toBe(1);
+    await clock.advance(1000);
+    await engine.drain();
+    expect((await store.get("e1"))?.nextAttemptAt).toBe(clock.now() + 2000); // second failure doubles
+    await clock.advance(2000);
+    const last = await engine.drain();
+    expect(last.left?.completed).toBe(1);
+    expect(await store.get("e1")).toMatchObject({ status: "completed", outcome: "applied", appliedVersion: 1 });
+  });
+
+  it("waits for retry times with --wait and finishes", async () => {
+    const { clock, store, sink, engine } = setup();
+    await store.enqueue([ev("e1", { type: "add" })]);
+    sink.failNext = { error: new RetryableSinkError("timeout"), times: 1 };
+    const run = engine.drain({ wait: true, pollMs: 100 });
+    await clock.untilSleeping();
+    for (let i = 0; i < 15 && clock.sleeping > 0; i++) await clock.advance(100);
+    const summary = await run;
+    expect(summary.left?.completed).toBe(1);
+  });
+
+  it("moves an event to dead after max attempts", async () => {
+    const { clock, store, sink, engine } = setup({ maxAttempts: 2 });
+    await store.enqueue([ev("e1", { type: "add" })]);
+    sink.failNext = { error: new RetryableSinkError("down"), times: 5 };
+    await engine.drain();
+    await clock.advance(60_000);
+    const s = await engine.drain();
+    expect(s.dead).toBe(1);
+    expect(await store.get("e1")).toMatchObject({ status: "dead", attempts: 2 });
+  });
+
+  it("isolates the event that makes a whole batch fail permanently; the rest apply", async () => {
+    const { store, sink, engine } = setup({ batchSize: 8, coalesce: false });
+    await store.enqueue(Array.from({ length: 8 }, (_, i) => ev(`e${i}`, { entityId: `w${i}`, type: "add" })));
+    sink.poison.add("e5");
+    const s = await engine.drain();
+    expect(s.dead).toBe(1);
+    expect(s.applied).toBe(7);
+    expect(await store.get("e5")).toMatchObject({ status: "dead", lastError: expect.stringContaining("22P02") });
+  });
+
+  it("a failed head blocks only its own row", async () => {
+    const { store, sink, engine } = setup({ batchSize: 1, coalesce: false });
+    await store.enqueue([ev("e1", { entityId: "w1", type: "add" }), ev("e2", { entityId: "w1" }), ev("e3", { entityId: "w2", type: "add" })]);
+    sink.failNext = { error: new RetryableSinkError("blip"), times: 1 };
+    await engine.drain();
+    expect((await store.get("e1"))?.status).toBe("failed");
+    expect((await store.get("e2"))?.status).toBe("pending"); // never sent ahead of e1
+    expect((await store.get("e3"))?.status).toBe("completed"); // another row is not held up
+    expect(sink.batches.flat().map((w) => w.id)).not.toContain("e2");
+  });
+
+  it("marks rejected events dead with the reason and keeps going", async () => {
+    const { store, engine } = setup();
+    await store.enqueue([ev("e1", { entity: "annotation", type: "add" }), ev("e2", { type: "add" })]);
+    const s = await engine.drain();
+    expect(s.rejected).toBe(1);
+    expect(await store.get("e1")).toMatchObject({ status: "dead", outcome: "rejected", lastError: expect.stringContaining("unknown entity") });
+    expect((await store.get("e2"))?.status).toBe("completed");
+  });
+
+  it("reports duplicates for events the server already applied", async () => {
+    const { store, sink, engine } = setup();
+    applyToModel(sink.model, { id: "e1", type: "add", entity: "well", entityId: "w1", payload: {}, timestamp: 1 });
+    await store.enqueue([ev("e1", { type: "add", retryCount: 1 })]);
+    const s = await engine.drain();
+    expect(s.duplicates).toBe(1);
+    expect(await store.get("e1")).toMatchObject({ status: "completed", outcome: "duplicate" });
+  });
+
+  it("reclaims events whose lease expired (crashed worker)", async () => {
+    const { clock, store, engine } = setup();
+    await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() - 1, leaseOwner: "dead-worker" })]);
+    const s = await engine.drain();
+    expect(s.applied).toBe(1);
+  });
+
+  it("leaves events under another worker's live lease alone", async () => {
+    const { clock, store, engine } = setup();
+    await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() + 10_000, leaseOwner: "other" })]);
+    const s = await engine.drain();
+    expect(s.settled).toBe(0);
+    expect(s.left?.processing).toBe(1);
+  });
+});
+
+describe("Engine conflicts", () => {
+  async function conflicted(strategy: ConflictStrategy, hooks?: EngineHooks) {
+    const t = setup({ strategy, hooks });
+    applyToModel(t.sink.model, { id: "r1", type: "add", entity: "well", entityId: "w1", payload: { a: 1, b: 1 }, timestamp: 1 });
+    applyToModel(t.sink.model, { id: "r2", type: "update", entity: "well", entityId: "w1", payload: { b: 2 }, timestamp: 2 });
+    await t.store.enqueue([ev("e1", { baseVersion: 1, payload: { a: 9 } })]);
+    return t;
+  }
+
+  it("local-wins re-applies the edit on the current version", async () => {
+    const { store, sink, engine } = await conflicted("local-wins");
+    const s = await engine.drain();
+    expect(s.conflicts.resubmitted).toBe(1);
+    expect(sink.model.rows.get("well:w1")).toEqual({ version: 3, data: { a: 9, b: 2 } });
+    expect(await store.get("e1")).toMatchObject({ status: "completed", baseVersion: 2 });
+  });
+
+  it("remote-wins drops the edit and asks for an optimistic rollback", async () => {
+    const rolledBack: string[] = [];
+    const { store, sink, engine } = await conflicted("remote-wins", { onRollback: (e) => rolledBack.push(e.id) });
+    const s = await engine.drain();
+    expect(s.conflicts.dropped).toBe(1);
+    expect(rolledBack).toEqual(["e1"]);
+    expect(sink.model.rows.get("well:w1")?.data).toEqual({ a: 1, b: 2 });
+    expect(await store.get("e1")).toMatchObject({ status: "completed", outcome: "conflict" });
+  });
+
+  it("manual parks the event for a person and leaves it dead (not drained)", async () => {
+    const audits: string[] = [];
+    const { store, sink, engine } = await conflicted("manual", { onConflict: (a) => audits.push(a.decision) });
+    const s = await engine.drain();
+    expect(s.conflicts.parked).toBe(1);
+    expect(sink.parked.map((p) => p.event.id)).toEqual(["e1"]);
+    expect(audits).toEqual(["park"]);
+    expect(await store.get("e1")).toMatchObject({ status: "dead", outcome: "conflict" });
+  });
+
+  it("merge keeps remote changes to other fields and applies the local one", async () => {
+    const { sink, engine } = await conflicted("merge");
+    await engine.drain();
+    expect(sink.model.rows.get("well:w1")?.data).toEqual({ a: 9, b: 2 });
+  });
+});
+
+describe("Engine stop", () => {
+  it("finishes the batch in flight and releases prefetched claims when aborted", async () => {
+    const { store, sink, engine } = setup({ batchSize: 2, coalesce: false });
+    await store.enqueue(Array.from({ length: 6 }, (_, i) => ev(`e${i}`, { entityId: `w${i}`, type: "add" })));
+    const stop = new AbortController();
+    const original = sink.applyBatch.bind(sink);
+    sink.applyBatch = async (events) => {
+      stop.abort();
+      return original(events);
+    };
+    const s = await engine.drain({ signal: stop.signal });
+    expect(s.settled).toBe(2);
+    const counts = await store.counts();
+    expect(counts.completed).toBe(2);
+    expect(counts.pending).toBe(4);
+    expect(counts.processing).toBe(0);
+  });
+});
