@@ -7,6 +7,7 @@ import pg from "pg";
 import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
 import type { MigrateResult } from "../src/sinks/migrate.ts";
 import type { SqlClient } from "../src/sinks/pg/sql-client.ts";
+import type { Sink } from "../src/core/ports.ts";
 import { seedEvents, sinkEvents, type SinkWorkload } from "./lib/events.ts";
 import type { WireEventLike } from "./lib/event-types.ts";
 import { importExport, locateExport } from "./lib/find-export.ts";
@@ -107,6 +108,27 @@ async function benchTarget(report: BenchReport, target: "server" | "pglite", db:
   }
 }
 
+type OpenSink = (config: { db: string; schema: string; store: string }) => Promise<Sink>;
+
+/** The same batch-1000 adds through the project's own pg Sink (serialisation and result parsing included). */
+async function throughSink(report: BenchReport, url: string, p: SinkBenchParams): Promise<void> {
+  const located = locateExport("src/sinks", "openSink");
+  if (!located.ok) return report.unavailable("server: through the pg Sink", located.reason);
+  const openSink = await importExport<OpenSink>(located.file, "openSink");
+  const sink = await openSink({ db: url, schema: p.schema, store: ".mudsync-unused" });
+  try {
+    const n = p.events[1000] ?? 1000;
+    const events = sinkEvents("adds", n, { runTag: "server-sink-b1000", seedTag: "server-seed", seed: 5000 });
+    const outcomes = new Map<string, number>();
+    const rate = await timedBatches(events, 1000, async (b) => {
+      for (const r of await sink.applyBatch(b)) outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
+    });
+    report.add({ id: "sink.server.adds.b1000.viaSink.eventsPerSec", label: `server: PgSink.applyBatch, distinct adds, batch 1000 (${n} events)`, value: rate, unit: "events/s", note: outcomeNote(outcomes, n) });
+  } finally {
+    await sink.close();
+  }
+}
+
 export async function runSinkBench(report: BenchReport, quick: boolean): Promise<void> {
   const p = sinkParams(quick);
   Object.assign(report.params, p, { method: "one `SELECT <schema>.apply_batch($1::jsonb)` per batch, autocommit; INSERT and COPY: one statement per batch into a table shaped like the entity tables" });
@@ -122,6 +144,7 @@ export async function runSinkBench(report: BenchReport, quick: boolean): Promise
       await client.connect();
       report.machine.pgServer = (await client.query<{ v: string }>("select version() as v")).rows[0]?.v.split(" on ")[0];
       await benchTarget(report, "server", pgDb(client), migrate, p);
+      if (migrate) await throughSink(report, database.url, p);
     } catch (err) {
       report.unavailable("server", (err as Error).message);
     } finally {

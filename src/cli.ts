@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { EXIT_CODE_HELP, ExitCode, MudsyncError } from "./errors.ts";
 import { registerQueueCommands } from "./commands/queue/index.ts";
 import { registerDbCommands } from "./commands/db/index.ts";
+import { registerConflictsCommands } from "./commands/conflicts/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
 
   registerQueueCommands(program);
   registerDbCommands(program);
+  registerConflictsCommands(program);
   return program;
 }
 

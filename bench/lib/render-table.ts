@@ -26,13 +26,18 @@ export function renderTable(result: BenchResult): string {
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.totalMemMb} MB, load ${m.loadAvg.join(" ")}, node ${m.node}${m.pgServer ? `, ${m.pgServer}` : ""}`,
     "",
   ];
-  const rows: string[][] = [["figure", "value", "raw baseline (same run)", "target"]];
+  const rows: string[][] = [["figure", "value", "target", "raw baseline (same run)"]];
   for (const f of result.figures) {
     const base = (f.baselines ?? []).map((b) => `${fmt(b.value, b.unit)} (${b.label})`).join("; ");
-    rows.push([f.label, fmt(f.value, f.unit), base, verdict(f)]);
-    if (f.note) rows.push([`  ↳ ${f.note}`, "", "", ""]);
+    rows.push([f.label, fmt(f.value, f.unit), verdict(f), base]);
   }
-  lines.push(pad(rows));
+  // notes go under their figure without widening the columns
+  const table = pad(rows).split("\n");
+  lines.push(table[0]!);
+  result.figures.forEach((f, i) => {
+    lines.push(table[i + 1]!);
+    if (f.note) lines.push(`    ↳ ${f.note}`);
+  });
   if (result.unavailable.length) {
     lines.push("", "not available:");
     for (const u of result.unavailable) lines.push(`  ${u.part}: ${u.reason}`);

@@ -95,8 +95,9 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<MeasuredR
   return runMeasured(process.execPath, [path.join(REPO_ROOT, "bin/mudsync.js"), ...args], opts);
 }
 
-/** One line of the child's output, for error messages. */
+/** The child's error line for reports: its `mudsync:` line, else its last line that is not progress. */
 export function firstErrorLine(run: MeasuredRun): string {
-  const line = (run.stderr.trim() || run.stdout.trim()).split("\n").find((l) => l.trim()) ?? "";
+  const lines = `${run.stderr}\n${run.stdout}`.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith('{"progress"'));
+  const line = lines.find((l) => l.startsWith("mudsync:")) ?? lines.at(-1) ?? "";
   return `exit ${run.code ?? run.signal}${line ? `: ${line.slice(0, 300)}` : ""}`;
 }

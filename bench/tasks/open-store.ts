@@ -16,14 +16,14 @@ export type OpenStoreResult =
   | { opened: true; openMs: number; countsMs: number; firstPageMs: number; total: number; rssAfterOpenMb: number }
   | { opened: false; refusal: string; errorName: string };
 
-type OpenDexieStore = (o: { dir: string; mode: "write" | "read" }) => Promise<QueueStore> | QueueStore;
+type OpenDexieStore = (o: { dir: string; mode: "write" | "read"; command?: string }) => Promise<QueueStore> | QueueStore;
 
 async function main(p: OpenStoreParams): Promise<OpenStoreResult> {
   const open = await importExport<OpenDexieStore>(p.module, "openDexieStore");
   let t = now();
   let store: QueueStore;
   try {
-    store = await open({ dir: p.dir, mode: "read" });
+    store = await open({ dir: p.dir, mode: "read", command: "bench open-store" });
   } catch (err) {
     const e = err as Error;
     return { opened: false, refusal: e.message, errorName: e.name };

@@ -36,12 +36,12 @@ export interface StoreApiResult {
   closeMs: number;
 }
 
-type OpenDexieStore = (o: { dir: string; mode: "write" | "read" }) => Promise<QueueStore> | QueueStore;
+type OpenDexieStore = (o: { dir: string; mode: "write" | "read"; command?: string }) => Promise<QueueStore> | QueueStore;
 
 async function main(p: StoreApiParams): Promise<StoreApiResult> {
   const open = await importExport<OpenDexieStore>(p.module, "openDexieStore");
   let t = now();
-  const store = await open({ dir: p.dir, mode: "write" });
+  const store = await open({ dir: p.dir, mode: "write", command: "bench store-api" });
   const openEmptyMs = now() - t;
   try {
     // one writer, awaiting each durable enqueue

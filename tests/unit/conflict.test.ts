@@ -23,6 +23,10 @@ const chartEvent = (type: WireEvent["type"], payload: Record<string, unknown>): 
   baseVersion: 2,
 });
 
+/** The merge strategy on one event. */
+const merge = (event: WireEvent, current: { version: number; data: unknown }, base?: unknown) =>
+  resolveConflict({ strategy: "merge", event, current, base });
+
 function resubmitted(d: ConflictDecision): WireEvent {
   if (d.kind !== "resubmit") throw new Error(`expected resubmit, got ${d.kind}: ${d.audit.reason}`);
   return d.event;
@@ -34,11 +38,18 @@ describe("resolveConflict strategies", () => {
   it("local-wins resubmits the same edit on the current version, keeping coalesced ids", () => {
     const d = resolveConflict({ strategy: "local-wins", event: wellUpdate({ name: "Local" }), current });
     expect(resubmitted(d)).toEqual({ ...wellUpdate({ name: "Local" }), baseVersion: 5 });
-    expect(d.audit).toMatchObject({ eventId: "ev1", strategy: "local-wins", decision: "resubmit", baseVersion: 2, currentVersion: 5 });
+    expect(d.audit).toMatchObject({
+      eventId: "ev1",
+      strategy: "local-wins",
+      decision: "resubmit",
+      baseVersion: 2,
+      currentVersion: 5,
+    });
   });
 
   it("local-wins on a row deleted remotely drops the baseVersion so it cannot conflict again", () => {
-    const d = resolveConflict({ strategy: "local-wins", event: wellUpdate({ name: "L" }), current: { version: 6, data: null } });
+    const gone = { version: 6, data: null };
+    const d = resolveConflict({ strategy: "local-wins", event: wellUpdate({ name: "L" }), current: gone });
     expect(resubmitted(d).baseVersion).toBeUndefined();
   });
 
@@ -71,20 +82,20 @@ describe("resolveConflict merge: documents", () => {
   });
 
   it("without a base, the fields the event touches win", () => {
-    const d = resolveConflict({ strategy: "merge", event: wellUpdate({ depth: 3 }), current: { version: 5, data: { depth: 1, x: 1 } } });
+    const d = merge(wellUpdate({ depth: 3 }), { version: 5, data: { depth: 1, x: 1 } });
     expect(resubmitted(d).payload).toEqual({ depth: 3 });
   });
 
   it("drops without rollback when the remote already has the change", () => {
-    const d = resolveConflict({ strategy: "merge", event: wellUpdate({ depth: 12 }), current: { version: 5, data: { depth: 12 } }, base: { depth: 1 } });
+    const d = merge(wellUpdate({ depth: 12 }), { version: 5, data: { depth: 12 } }, { depth: 1 });
     expect(d).toMatchObject({ kind: "drop", rollback: false });
   });
 
   it("an update of a removed row is dropped with rollback; a remove is resubmitted", () => {
     const gone = { version: 7, data: null };
-    expect(resolveConflict({ strategy: "merge", event: wellUpdate({ a: 1 }), current: gone })).toMatchObject({ kind: "drop", rollback: true });
+    expect(merge(wellUpdate({ a: 1 }), gone)).toMatchObject({ kind: "drop", rollback: true });
     const rm: WireEvent = { ...wellUpdate({}), type: "remove" };
-    expect(resubmitted(resolveConflict({ strategy: "merge", event: rm, current: { version: 7, data: { a: 1 } } })).type).toBe("remove");
+    expect(resubmitted(merge(rm, { version: 7, data: { a: 1 } })).type).toBe("remove");
   });
 
   it("the resubmitted merge, applied by the server, yields the merged row", () => {
@@ -94,10 +105,14 @@ describe("resolveConflict merge: documents", () => {
     put("s1", { name: "Base", depth: 10, status: "new" }); // v1
     const base = model.rows.get("well:w1")?.data;
     put("s2", { depth: 12 }); // v2: a remote edit
-    const local: WireEvent = { id: "l1", type: "update", entity: "well", entityId: "w1", payload: { status: "done", depth: 10 }, timestamp: 2, baseVersion: 1 };
+    const local: WireEvent = {
+      ...wellUpdate({ status: "done", depth: 10 }, 1),
+      id: "l1",
+      coalesced: undefined,
+    };
     const conflict = applyToModel(model, local);
     expect(conflict.outcome).toBe("conflict");
-    const d = resolveConflict({ strategy: "merge", event: local, current: { version: conflict.version ?? 0, data: conflict.current }, base });
+    const d = merge(local, { version: conflict.version ?? 0, data: conflict.current }, base);
     expect(applyToModel(model, resubmitted(d)).outcome).toBe("applied");
     expect(model.rows.get("well:w1")?.data).toEqual({ name: "Base", depth: 12, status: "done" });
   });
@@ -109,19 +124,22 @@ describe("resolveConflict merge: chart entries", () => {
   it("an entry deselected remotely does not come back through a local update or re-add", () => {
     const base = chart({ id: "x", color: "red" });
     const current = { version: 4, data: chart() };
-    expect(resolveConflict({ strategy: "merge", event: chartEvent("update", { id: "x", color: "blue" }), current, base })).toMatchObject({ kind: "drop", rollback: true });
-    expect(resolveConflict({ strategy: "merge", event: chartEvent("add", { id: "x", color: "blue" }), current, base })).toMatchObject({ kind: "drop", rollback: true });
+    const dropped = { kind: "drop", rollback: true };
+    expect(merge(chartEvent("update", { id: "x", color: "blue" }), current, base)).toMatchObject(dropped);
+    expect(merge(chartEvent("add", { id: "x", color: "blue" }), current, base)).toMatchObject(dropped);
   });
 
   it("a local deselection is kept over a remote edit of that entry", () => {
-    const d = resolveConflict({ strategy: "merge", event: chartEvent("remove", { id: "x" }), current: { version: 4, data: chart({ id: "x", color: "green" }) }, base: chart({ id: "x", color: "red" }) });
+    const current = { version: 4, data: chart({ id: "x", color: "green" }) };
+    const d = merge(chartEvent("remove", { id: "x" }), current, chart({ id: "x", color: "red" }));
     expect(resubmitted(d)).toMatchObject({ type: "remove", payload: { id: "x" }, baseVersion: 4 });
   });
 
   it("a new local selection is resubmitted; one added on both sides merges field-wise", () => {
     const current = { version: 4, data: [{ id: "y", width: 2, color: "red" }] };
-    expect(resubmitted(resolveConflict({ strategy: "merge", event: chartEvent("add", { id: "n", color: "blue" }), current, base: [] })).payload).toEqual({ id: "n", color: "blue" });
-    const d = resolveConflict({ strategy: "merge", event: chartEvent("add", { id: "y", color: "blue" }), current, base: [] });
+    const fresh = merge(chartEvent("add", { id: "n", color: "blue" }), current, []);
+    expect(resubmitted(fresh).payload).toEqual({ id: "n", color: "blue" });
+    const d = merge(chartEvent("add", { id: "y", color: "blue" }), current, []);
     expect(resubmitted(d)).toMatchObject({ type: "add", payload: { id: "y", width: 2, color: "blue" } });
     expect(d.audit.conflictFields).toEqual(["color"]);
   });

@@ -1,7 +1,10 @@
 -- apply_batch(events jsonb) returns jsonb: one batch, one transaction, one round trip.
--- Validation and duplicate detection are set-based (one query); the per-row fold runs in memory
--- in a fixed order; writes are one set-based statement per table and kind of write; the ledger
--- and the audit log are one INSERT ... SELECT each. Dynamic SQL only for registry-added entities.
+-- 1. one query validates every event, finds duplicates and reads the current rows;
+-- 2. rows with a single live event (the common case) are decided set-based, in one query;
+-- 3. rows with several events (and registry-added entities) are folded in a loop, in
+--    (table, id, clientId, seq, timestamp, event id) order;
+-- 4. writes are one set-based statement per built-in table and kind of write (static SQL; dynamic
+--    SQL only for registry-added entities); the ledger and the audit log one INSERT each.
 -- Concurrency: every row key hashes to an advisory lock bucket; buckets are taken in ascending
 -- order before any row is read, so concurrent batches serialise per row and never deadlock.
 -- Requires READ COMMITTED (the default), so the read after the locks sees committed writes.
@@ -27,6 +30,35 @@ BEGIN
 END
 $fn$;
 
+-- Writes one folded row of a registry-added entity (dynamic SQL; table names from the registry).
+CREATE FUNCTION @schema@.write_row(tbl text, col text, rid text, existed boolean, exists_now boolean,
+                                   data jsonb, ver bigint, by text) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  s text := @schema_text@;
+BEGIN
+  IF exists_now AND existed THEN
+    EXECUTE format('UPDATE %I.%I SET %I = $2, version = $3, updated_at = now(), updated_by = $4 WHERE id = $1', s, tbl, col)
+      USING rid, data, ver, by;
+  ELSIF exists_now THEN
+    EXECUTE format('INSERT INTO %I.%I (id, %I, version, updated_by) VALUES ($1, $2, $3, $4)', s, tbl, col)
+      USING rid, data, ver, by;
+  ELSIF existed THEN
+    PERFORM set_config('mudsync.deleted_by', jsonb_build_object(rid, by)::text, true);
+    EXECUTE format('DELETE FROM %I.%I WHERE id = $1', s, tbl) USING rid;
+  END IF;
+END
+$fn$;
+
+-- One event of a batch after validation, with the row it edits as it was before the batch.
+CREATE TYPE @schema@.batch_item AS (
+  idx int, eid text, rid text, client text, seq bigint, base bigint, op text, payload jsonb, coalesced jsonb,
+  entity text, tbl text, kind text, col text, dyn boolean,
+  reason text, dup boolean, dup_version bigint, repeat boolean,
+  cur_exists boolean, cur_data jsonb, cur_version bigint,
+  live_in_row int
+);
+
 CREATE FUNCTION @schema@.apply_batch(events jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -36,14 +68,16 @@ DECLARE
   max_bytes  bigint;
   buckets    int;
   n          int;
+  items      @schema@.batch_item[];
   res        jsonb[];
-  r          record;
-  -- the row being folded
+  r          @schema@.batch_item;
+  -- the row being folded (rows with several events)
   g_tbl text; g_id text; g_kind text; g_col text; g_dyn boolean; g_entity text;
   g_exists0 boolean; g_exists boolean; g_data jsonb; g_ver bigint; g_by text; g_changed boolean := false;
   nd jsonb;
-  actor text;
   ver bigint;
+  -- decided set-based: results by input position
+  s_idx int[] := '{}'; s_res jsonb[] := '{}';
   -- pending writes of built-in tables
   w_op text[] := '{}'; w_tbl text[] := '{}'; w_id text[] := '{}'; w_data jsonb[] := '{}';
   w_ver bigint[] := '{}'; w_by text[] := '{}';
@@ -51,7 +85,8 @@ DECLARE
   -- ledger
   a_id text[] := '{}'; a_client text[] := '{}'; a_seq bigint[] := '{}'; a_ver bigint[] := '{}';
   c_id text[] := '{}'; c_client text[] := '{}'; c_ver bigint[] := '{}';
-  has_repeat boolean := false;
+  has_repeat boolean;
+  has_fold boolean;
 BEGIN
   IF jsonb_typeof(events) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'apply_batch: events must be a JSON array, got %', coalesce(jsonb_typeof(events), 'null')
@@ -65,7 +100,8 @@ BEGIN
   SELECT (value #>> '{}')::int INTO buckets FROM @schema@.settings WHERE key = 'lock_buckets';
   res := array_fill(NULL::jsonb, ARRAY[n]);
 
-  -- 1. lock the row buckets, ascending (a fixed global order: no deadlocks)
+  -- lock the row buckets, ascending (a fixed global order: no deadlocks); READ COMMITTED then
+  -- lets the next query see every write committed before the locks were granted
   PERFORM pg_advisory_xact_lock(hashtext(s || '.rows'), b)
      FROM (SELECT DISTINCT (hashtext(g.table_name || ':' || (e ->> 'entityId')) & 2147483647) % buckets AS b
              FROM jsonb_array_elements(events) e
@@ -73,24 +109,24 @@ BEGIN
             WHERE jsonb_typeof(e -> 'entityId') = 'string'
             ORDER BY 1) locks;
 
-  -- 2. one query: validation, duplicates, current rows, in fold order
-  FOR r IN
-    WITH ev AS (
-      SELECT i::int AS idx, e,
-             CASE WHEN jsonb_typeof(e -> 'id') = 'string' THEN e ->> 'id' END AS eid,
-             CASE WHEN jsonb_typeof(e -> 'entityId') = 'string' THEN e ->> 'entityId' END AS rid,
-             CASE WHEN jsonb_typeof(e -> 'clientId') = 'string' THEN e ->> 'clientId' END AS client,
-             CASE WHEN jsonb_typeof(e -> 'seq') = 'number' THEN (e -> 'seq')::numeric END AS seq,
-             CASE WHEN jsonb_typeof(e -> 'timestamp') = 'number' THEN (e -> 'timestamp')::numeric END AS ts,
-             CASE WHEN jsonb_typeof(e -> 'baseVersion') = 'number' THEN (e -> 'baseVersion')::numeric END AS base
-        FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, i)
-    )
-    SELECT ev.idx, ev.eid, ev.rid, ev.client, ev.seq::bigint AS seq, ev.base::bigint AS base,
-           ev.e ->> 'type' AS op, ev.e -> 'payload' AS payload, ev.e -> 'coalesced' AS coalesced,
-           reg.name AS entity, reg.table_name AS tbl, reg.kind, reg.data_column AS col, NOT reg.builtin AS dyn,
-           ae.event_id IS NOT NULL AS dup, ae.version AS dup_version,
-           row_number() OVER (PARTITION BY ev.eid ORDER BY ev.idx) AS occ,
-           cur.id IS NOT NULL AS cur_exists, cur.data AS cur_data, cur.version AS cur_version,
+  -- 1. validate, find duplicates, read current rows: one query, in fold order
+  WITH ev AS (
+    SELECT i::int AS idx, e,
+           CASE WHEN jsonb_typeof(e -> 'id') = 'string' THEN e ->> 'id' END AS eid,
+           CASE WHEN jsonb_typeof(e -> 'entityId') = 'string' THEN e ->> 'entityId' END AS rid,
+           CASE WHEN jsonb_typeof(e -> 'clientId') = 'string' THEN e ->> 'clientId' END AS client,
+           CASE WHEN jsonb_typeof(e -> 'seq') = 'number' THEN (e -> 'seq')::numeric END AS seq,
+           CASE WHEN jsonb_typeof(e -> 'timestamp') = 'number' THEN (e -> 'timestamp')::numeric END AS ts,
+           CASE WHEN jsonb_typeof(e -> 'baseVersion') = 'number' THEN (e -> 'baseVersion')::numeric END AS base
+      FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, i)
+  ), repeated AS (
+    SELECT e ->> 'id' AS eid, min(i)::int AS first
+      FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, i)
+     GROUP BY 1 HAVING count(*) > 1
+  ), checked AS (
+    SELECT ev.*, reg.name AS entity, reg.table_name AS tbl, reg.kind, reg.data_column AS col, NOT reg.builtin AS dyn,
+           (SELECT coalesce(a.version, -1) FROM @schema@.applied_events a WHERE a.event_id = ev.eid) AS dupv,
+           rep.first IS NOT NULL AND rep.first <> ev.idx AS repeat,
            CASE
              WHEN jsonb_typeof(ev.e) IS DISTINCT FROM 'object' THEN 'event: expected a JSON object'
              WHEN ev.eid IS NULL OR ev.eid = '' OR length(ev.eid) > 200 THEN 'id: expected a string of 1 to 200 characters'
@@ -122,49 +158,98 @@ BEGIN
            END AS reason
       FROM ev
       LEFT JOIN @schema@.entities reg ON reg.name = ev.e ->> 'entity'
-      LEFT JOIN @schema@.applied_events ae ON ae.event_id = ev.eid
-      LEFT JOIN LATERAL (
-             SELECT c.id, c.data_source_config AS data, c.version FROM @schema@.charts c
-              WHERE reg.table_name = 'charts' AND reg.builtin AND c.id = ev.rid
-             UNION ALL
-             SELECT w.id, w.doc, w.version FROM @schema@.wells w
-              WHERE reg.table_name = 'wells' AND reg.builtin AND w.id = ev.rid
-             UNION ALL
-             SELECT p.id, p.doc, p.version FROM @schema@.polygons p
-              WHERE reg.table_name = 'polygons' AND reg.builtin AND p.id = ev.rid
-             UNION ALL
-             SELECT k.id, k.doc, k.version FROM @schema@.curves k
-              WHERE reg.table_name = 'curves' AND reg.builtin AND k.id = ev.rid
-           ) cur ON true
-     ORDER BY reg.table_name COLLATE "C" NULLS LAST, ev.rid COLLATE "C" NULLS LAST,
-              coalesce(ev.client, '') COLLATE "C", coalesce(ev.seq, -1), ev.ts, ev.eid COLLATE "C", ev.idx
-  LOOP
-    IF r.reason IS NOT NULL THEN
-      res[r.idx] := jsonb_build_object('id', r.eid, 'outcome', 'rejected', 'reason', r.reason);
-      CONTINUE;
-    ELSIF r.dup THEN
-      res[r.idx] := jsonb_strip_nulls(jsonb_build_object('id', r.eid, 'outcome', 'duplicate', 'version', r.dup_version));
-      CONTINUE;
-    ELSIF r.occ > 1 THEN
-      res[r.idx] := jsonb_build_object('id', r.eid, 'outcome', 'duplicate');
-      has_repeat := true;
-      CONTINUE;
-    END IF;
+      LEFT JOIN repeated rep ON rep.eid = ev.eid
+  )
+  SELECT array_agg(ROW(
+           c.idx, c.eid, c.rid, c.client, c.seq::bigint, c.base::bigint, c.e ->> 'type', c.e -> 'payload', c.e -> 'coalesced',
+           c.entity, c.tbl, c.kind, c.col, c.dyn,
+           c.reason, c.reason IS NULL AND c.dupv IS NOT NULL, nullif(c.dupv, -1), c.reason IS NULL AND c.dupv IS NULL AND c.repeat,
+           cur.id IS NOT NULL, cur.data, cur.version,
+           count(*) FILTER (WHERE c.reason IS NULL AND c.dupv IS NULL AND NOT c.repeat)
+             OVER (PARTITION BY c.tbl, c.rid)
+         )::@schema@.batch_item
+         ORDER BY c.tbl COLLATE "C" NULLS LAST, c.rid COLLATE "C" NULLS LAST, coalesce(c.client, '') COLLATE "C",
+                  coalesce(c.seq, -1), c.ts, c.eid COLLATE "C", c.idx)
+    INTO items
+    FROM checked c
+    LEFT JOIN LATERAL (
+           SELECT x.id, x.data_source_config AS data, x.version FROM @schema@.charts x
+            WHERE c.reason IS NULL AND c.tbl = 'charts' AND NOT c.dyn AND x.id = c.rid
+           UNION ALL
+           SELECT x.id, x.doc, x.version FROM @schema@.wells x
+            WHERE c.reason IS NULL AND c.tbl = 'wells' AND NOT c.dyn AND x.id = c.rid
+           UNION ALL
+           SELECT x.id, x.doc, x.version FROM @schema@.polygons x
+            WHERE c.reason IS NULL AND c.tbl = 'polygons' AND NOT c.dyn AND x.id = c.rid
+           UNION ALL
+           SELECT x.id, x.doc, x.version FROM @schema@.curves x
+            WHERE c.reason IS NULL AND c.tbl = 'curves' AND NOT c.dyn AND x.id = c.rid
+         ) cur ON true;
 
+  -- 2. set-based: rejected, duplicates, and rows of built-in entities with one live event
+  SELECT coalesce(array_agg(d.idx), '{}'), coalesce(array_agg(d.result), '{}'),
+         coalesce(array_agg(d.wop) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.tbl) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.rid) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.nd) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.ver) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.actor) FILTER (WHERE d.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(d.eid) FILTER (WHERE d.applied), '{}'),
+         coalesce(array_agg(d.client) FILTER (WHERE d.applied), '{}'),
+         coalesce(array_agg(d.seq) FILTER (WHERE d.applied), '{}'),
+         coalesce(array_agg(d.ver) FILTER (WHERE d.applied), '{}'),
+         bool_or(d.repeat), bool_or(d.coalesced IS NOT NULL AND d.applied)
+    INTO s_idx, s_res, w_op, w_tbl, w_id, w_data, w_ver, w_by, a_id, a_client, a_seq, a_ver, has_repeat, has_fold
+    FROM (
+      SELECT i.idx, i.eid, i.rid, i.tbl, i.client, i.seq, i.repeat, i.coalesced,
+             coalesce(sub, i.client) AS actor, x.conflict,
+             x.wop, x.nd, x.ver,
+             i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT x.conflict AS applied,
+             CASE
+               WHEN i.reason IS NOT NULL THEN jsonb_build_object('id', i.eid, 'outcome', 'rejected', 'reason', i.reason)
+               WHEN i.dup THEN jsonb_strip_nulls(jsonb_build_object('id', i.eid, 'outcome', 'duplicate', 'version', i.dup_version))
+               WHEN i.repeat THEN jsonb_build_object('id', i.eid, 'outcome', 'duplicate')
+               WHEN x.conflict AND i.cur_exists THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'version', i.cur_version,
+                 'current', jsonb_build_object('entity', i.entity, 'id', i.rid, 'version', i.cur_version, 'data', i.cur_data))
+               WHEN x.conflict THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'current', NULL)
+               ELSE jsonb_build_object('id', i.eid, 'outcome', 'applied', 'version', x.ver)
+             END AS result
+        FROM unnest(items) AS i
+        CROSS JOIN LATERAL (
+          SELECT i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND i.base IS NOT NULL
+                 AND ((i.cur_exists AND i.base < i.cur_version) OR (NOT i.cur_exists AND i.op = 'update')) AS conflict
+        ) k
+        CROSS JOIN LATERAL (
+          SELECT k.conflict,
+                 CASE WHEN w.nd IS NOT NULL THEN CASE WHEN i.cur_exists THEN 'u' ELSE 'i' END
+                      WHEN w.del THEN 'd' END AS wop,
+                 w.nd,
+                 CASE WHEN w.nd IS NOT NULL OR w.del THEN coalesce(i.cur_version, 0) + 1
+                      ELSE coalesce(i.cur_version, 0) END AS ver
+            FROM (SELECT CASE
+                           WHEN i.reason IS NOT NULL OR i.dup OR i.repeat OR k.conflict THEN NULL
+                           WHEN i.kind = 'document' AND i.op = 'remove' THEN NULL
+                           WHEN i.kind = 'document' AND i.op = 'update' AND i.cur_exists THEN i.cur_data || i.payload
+                           WHEN i.kind = 'document' THEN i.payload
+                           WHEN i.op = 'remove' AND NOT i.cur_exists THEN NULL
+                           ELSE @schema@.fold_entries(coalesce(i.cur_data, '[]'::jsonb), i.op, i.payload)
+                         END AS nd,
+                         i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT k.conflict
+                           AND i.kind = 'document' AND i.op = 'remove' AND i.cur_exists AS del) w
+        ) x
+       WHERE i.reason IS NOT NULL OR i.dup OR i.repeat OR (i.live_in_row = 1 AND NOT i.dyn)
+    ) d;
+
+  -- 3. the sequential fold: rows with several live events, and registry-added entities
+  FOR r IN SELECT * FROM unnest(items) WITH ORDINALITY AS u
+            WHERE u.reason IS NULL AND NOT u.dup AND NOT u.repeat AND (u.live_in_row > 1 OR u.dyn)
+            ORDER BY u.ordinality
+  LOOP
     -- a new row: write the previous one, then load this one
     IF g_tbl IS DISTINCT FROM r.tbl OR g_id IS DISTINCT FROM r.rid THEN
       IF g_changed THEN
         IF g_dyn THEN
-          IF g_exists AND g_exists0 THEN
-            EXECUTE format('UPDATE %I.%I SET %I = $2, version = $3, updated_at = now(), updated_by = $4 WHERE id = $1',
-                           s, g_tbl, g_col) USING g_id, g_data, g_ver, g_by;
-          ELSIF g_exists THEN
-            EXECUTE format('INSERT INTO %I.%I (id, %I, version, updated_by) VALUES ($1, $2, $3, $4)', s, g_tbl, g_col)
-              USING g_id, g_data, g_ver, g_by;
-          ELSIF g_exists0 THEN
-            PERFORM set_config('mudsync.deleted_by', jsonb_build_object(g_id, g_by)::text, true);
-            EXECUTE format('DELETE FROM %I.%I WHERE id = $1', s, g_tbl) USING g_id;
-          END IF;
+          PERFORM @schema@.write_row(g_tbl, g_col, g_id, g_exists0, g_exists, g_data, g_ver, g_by);
         ELSIF g_exists OR g_exists0 THEN
           w_op := w_op || CASE WHEN g_exists AND g_exists0 THEN 'u' WHEN g_exists THEN 'i' ELSE 'd' END;
           w_tbl := w_tbl || g_tbl; w_id := w_id || g_id; w_data := w_data || g_data;
@@ -184,7 +269,6 @@ BEGIN
       g_ver := coalesce(g_ver, 0);
     END IF;
 
-    actor := coalesce(sub, r.client);
     -- version checks (only with baseVersion)
     IF r.base IS NOT NULL AND ((g_exists AND r.base < g_ver) OR (NOT g_exists AND r.op = 'update')) THEN
       res[r.idx] := CASE WHEN g_exists THEN
@@ -194,12 +278,12 @@ BEGIN
       CONTINUE;
     END IF;
 
-    -- the change itself; nd stays NULL when nothing changes
+    -- the change; nd stays NULL when nothing changes
+    nd := NULL;
     IF g_kind = 'document' THEN
       IF r.op = 'remove' THEN
-        nd := NULL;
         IF g_exists THEN
-          g_exists := false; g_changed := true; g_by := actor;
+          g_exists := false; g_changed := true; g_by := coalesce(sub, r.client);
           ver := g_ver + 1; g_ver := 0; g_data := NULL;
         ELSE
           ver := g_ver;
@@ -208,37 +292,25 @@ BEGIN
         nd := CASE WHEN r.op = 'update' AND g_exists THEN g_data || r.payload ELSE r.payload END;
       END IF;
     ELSIF r.op = 'remove' AND NOT g_exists THEN
-      nd := NULL; ver := g_ver;
+      ver := g_ver;
     ELSE
       nd := @schema@.fold_entries(coalesce(g_data, '[]'::jsonb), r.op, r.payload);
       IF nd IS NULL THEN ver := g_ver; END IF;
     END IF;
     IF nd IS NOT NULL THEN
-      g_data := nd; g_exists := true; g_changed := true; g_by := actor;
+      g_data := nd; g_exists := true; g_changed := true; g_by := coalesce(sub, r.client);
       g_ver := g_ver + 1; ver := g_ver;
     END IF;
 
     res[r.idx] := jsonb_build_object('id', r.eid, 'outcome', 'applied', 'version', ver);
     a_id := a_id || r.eid; a_client := a_client || r.client; a_seq := a_seq || r.seq; a_ver := a_ver || ver;
-    IF jsonb_typeof(r.coalesced) = 'array' THEN
-      SELECT c_id || array_agg(x), c_client || array_agg(r.client), c_ver || array_agg(ver)
-        INTO c_id, c_client, c_ver FROM jsonb_array_elements_text(r.coalesced) x;
+    IF r.coalesced IS NOT NULL THEN
+      has_fold := true;
     END IF;
   END LOOP;
-
-  -- the last row
   IF g_changed THEN
     IF g_dyn THEN
-      IF g_exists AND g_exists0 THEN
-        EXECUTE format('UPDATE %I.%I SET %I = $2, version = $3, updated_at = now(), updated_by = $4 WHERE id = $1',
-                       s, g_tbl, g_col) USING g_id, g_data, g_ver, g_by;
-      ELSIF g_exists THEN
-        EXECUTE format('INSERT INTO %I.%I (id, %I, version, updated_by) VALUES ($1, $2, $3, $4)', s, g_tbl, g_col)
-          USING g_id, g_data, g_ver, g_by;
-      ELSIF g_exists0 THEN
-        PERFORM set_config('mudsync.deleted_by', jsonb_build_object(g_id, g_by)::text, true);
-        EXECUTE format('DELETE FROM %I.%I WHERE id = $1', s, g_tbl) USING g_id;
-      END IF;
+      PERFORM @schema@.write_row(g_tbl, g_col, g_id, g_exists0, g_exists, g_data, g_ver, g_by);
     ELSIF g_exists OR g_exists0 THEN
       w_op := w_op || CASE WHEN g_exists AND g_exists0 THEN 'u' WHEN g_exists THEN 'i' ELSE 'd' END;
       w_tbl := w_tbl || g_tbl; w_id := w_id || g_id; w_data := w_data || g_data;
@@ -246,7 +318,12 @@ BEGIN
     END IF;
   END IF;
 
-  -- 3. set-based writes of the built-in tables (static SQL), skipping tables with nothing to do
+  -- all results, in input order
+  SELECT array_agg(coalesce(res[u.i], x.r) ORDER BY u.i) INTO res
+    FROM generate_series(1, n) AS u(i)
+    LEFT JOIN unnest(s_idx, s_res) AS x(i, r) ON x.i = u.i;
+
+  -- 4. set-based writes of the built-in tables (static SQL), skipping what has nothing to do
   IF cardinality(w_id) > 0 THEN
     SELECT coalesce(bit_or(CASE t WHEN 'charts' THEN 1 WHEN 'wells' THEN 2 WHEN 'polygons' THEN 4 ELSE 8 END
                            << CASE o WHEN 'i' THEN 0 WHEN 'u' THEN 4 ELSE 8 END), 0)
@@ -320,12 +397,15 @@ BEGIN
                    FROM unnest(res) AS y WHERE y ->> 'outcome' = 'applied') f ON f.id = x ->> 'id';
   END IF;
 
-  -- 4. the ledger and the audit log, one statement each
+  -- 5. the ledger (coalesced ids count as applied with their event's version) and the audit log
   INSERT INTO @schema@.applied_events (event_id, client_id, seq, batch_id, outcome, version)
   SELECT i, c, q, batch, 'applied', v FROM unnest(a_id, a_client, a_seq, a_ver) AS x(i, c, q, v);
-  IF cardinality(c_id) > 0 THEN
+  IF has_fold THEN
     INSERT INTO @schema@.applied_events (event_id, client_id, seq, batch_id, outcome, version)
-    SELECT i, c, NULL, batch, 'applied', v FROM unnest(c_id, c_client, c_ver) AS x(i, c, v)
+    SELECT c.id, i.client, NULL, batch, 'applied', (res[i.idx] ->> 'version')::bigint
+      FROM unnest(items) AS i
+     CROSS JOIN LATERAL jsonb_array_elements_text(i.coalesced) AS c(id)
+     WHERE jsonb_typeof(i.coalesced) = 'array' AND res[i.idx] ->> 'outcome' = 'applied'
     ON CONFLICT (event_id) DO NOTHING;
   END IF;
   INSERT INTO @schema@.audit_log (batch_id, event_id, entity, entity_id, decision, version, reason, actor)

@@ -1,17 +1,24 @@
 /**
  * Runs the store's writes one at a time, in call order, so Dexie, the in-memory indexes and the
- * write-ahead log see the same sequence. While an atomic group is open only jobs of that group
- * run; others wait until it commits or rolls back. Consecutive jobs of the same group that are
- * `mergeable` (enqueues) are handed over together so that concurrent callers share one Dexie
- * transaction and one log record.
+ * write-ahead log see the same sequence. A job's apply step runs alone; its caller is answered
+ * once the job's log lines are durable, while the next job already applies (pipelining under the
+ * log's group commit). While an atomic group is open only jobs of that group run; others wait.
+ * Consecutive mergeable jobs (enqueues) of one group are applied together, so concurrent
+ * callers share one Dexie transaction and one log record.
  */
 
-export interface Job<T = unknown> {
+/** What an apply step produced: per-item values and the promise of their durability. */
+export interface Applied<T> {
+  values: T[];
+  durable: Promise<void>;
+}
+
+interface Job {
   tx: string | undefined;
-  /** jobs with the same merge key that sit next to each other in the queue run as one batch */
   mergeKey?: string;
-  run(batch: Job[]): Promise<T>;
-  resolve(value: T): void;
+  item: unknown;
+  apply(items: unknown[]): Promise<Applied<unknown>>;
+  resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -19,29 +26,52 @@ export class WriteSerializer {
   private readonly queue: Job[] = [];
   private running = false;
   /** the atomic group that owns the store, if any */
-  activeTx: string | undefined;
+  private owner: string | undefined;
 
-  /** Queues a job; resolves with what its run returns. */
-  submit<T>(tx: string | undefined, run: (batch: Job[]) => Promise<T>, mergeKey?: string): Promise<T> {
+  /** Queues a job applying one item. */
+  submit<T>(tx: string | undefined, apply: () => Promise<{ value: T; durable: Promise<void> }>): Promise<T> {
+    return this.push<undefined, T>(tx, undefined, undefined, async () => {
+      const r = await apply();
+      return { values: [r.value], durable: r.durable };
+    });
+  }
+
+  /** Queues an item that is applied together with neighbouring items of the same key. */
+  submitMerged<I, T>(tx: string | undefined, mergeKey: string, item: I, apply: (items: I[]) => Promise<Applied<T>>): Promise<T> {
+    return this.push(tx, mergeKey, item, apply);
+  }
+
+  private push<I, T>(
+    tx: string | undefined,
+    mergeKey: string | undefined,
+    item: I,
+    apply: (items: I[]) => Promise<Applied<T>>,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ tx, run, resolve, reject, mergeKey } as Job);
+      this.queue.push({
+        tx,
+        mergeKey,
+        item,
+        apply: apply as Job["apply"],
+        resolve: resolve as Job["resolve"],
+        reject,
+      });
       this.pump();
     });
   }
 
-  /** Queues a job that merges with neighbours of the same key; run receives the whole batch. */
-  submitMergeable<T>(tx: string | undefined, mergeKey: string, job: Omit<Job<T>, "tx" | "mergeKey">): void {
-    this.queue.push({ ...job, tx, mergeKey } as Job);
+  /** Gives the store to an atomic group (undefined: to everyone). */
+  setOwner(tx: string | undefined): void {
+    this.owner = tx;
     this.pump();
   }
 
-  /** Call after changing activeTx so waiting jobs get a turn. */
-  pump(): void {
+  private pump(): void {
     if (this.running) return;
-    const i = this.queue.findIndex((j) => this.activeTx === undefined || j.tx === this.activeTx);
+    const i = this.queue.findIndex((j) => this.owner === undefined || j.tx === this.owner);
     if (i < 0) return;
-    const [head] = this.queue.splice(i, 1) as [Job];
-    const batch = [head];
+    const batch = this.queue.splice(i, 1);
+    const head = batch[0]!;
     if (head.mergeKey !== undefined) {
       while (i < this.queue.length && this.queue[i]!.mergeKey === head.mergeKey && this.queue[i]!.tx === head.tx) {
         batch.push(this.queue.splice(i, 1)[0]!);
@@ -49,12 +79,15 @@ export class WriteSerializer {
     }
     this.running = true;
     head
-      .run(batch)
+      .apply(batch.map((j) => j.item))
       .then(
-        (v) => head.resolve(v),
-        (e) => {
-          for (const j of batch) j.reject(e);
+        ({ values, durable }) => {
+          durable.then(
+            () => batch.forEach((j, k) => j.resolve(values[k])),
+            (e: unknown) => batch.forEach((j) => j.reject(e)),
+          );
         },
+        (e: unknown) => batch.forEach((j) => j.reject(e)),
       )
       .finally(() => {
         this.running = false;
@@ -62,6 +95,7 @@ export class WriteSerializer {
       });
   }
 
+  /** true when nothing is queued or running */
   get idle(): boolean {
     return !this.running && this.queue.length === 0;
   }

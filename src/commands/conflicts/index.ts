@@ -1,0 +1,54 @@
+/** Flags of the `mudsync conflicts …` commands; implementations are imported lazily. */
+import { type Command, Option } from "commander";
+import { contextFrom, intArg } from "../shared/context.ts";
+import { emit } from "../shared/output.ts";
+import { UsageError } from "../../errors.ts";
+
+export function registerConflictsCommands(program: Command): void {
+  const conflicts = program
+    .command("conflicts")
+    .description("list, inspect and resolve conflicts parked on the server by the `manual` strategy");
+
+  conflicts
+    .command("ls")
+    .description("list parked conflicts (open by default)")
+    .addOption(new Option("--status <status>", "which conflicts").choices(["open", "resolved", "all"]).default("open"))
+    .option("--limit <n>", "at most this many", intArg("--limit", 1), 100)
+    .action(async (opts: { status: "open" | "resolved" | "all"; limit: number }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const m = await import("./conflicts.ts");
+      emit(await m.conflictsLs(opts, ctx), m.renderConflictsLs, ctx);
+    });
+
+  conflicts
+    .command("show")
+    .description("show a parked conflict: the local edit, the row it lost to, a field diff and a proposed merge")
+    .argument("<id>", "conflict id", intArg("conflict id", 1))
+    .action(async (id: number, _opts: unknown, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const m = await import("./conflicts.ts");
+      emit(await m.conflictsShow({ id }, ctx), m.renderConflictShow, ctx);
+    });
+
+  conflicts
+    .command("resolve")
+    .description("resolve a parked conflict on the server (atomic, audited) and mark its local event completed")
+    .argument("<id>", "conflict id", intArg("conflict id", 1))
+    .addOption(new Option("--take <side>", "local: re-apply the local edit on the current row; remote: keep the row; merged: apply a merge").choices(["local", "remote", "merged"]).makeOptionMandatory())
+    .option("--merged <json>", "with --take merged: the merged payload (default: the proposed three-way merge)")
+    .option("--actor <name>", "who resolves it, for the audit log (default $USER)")
+    .action(async (id: number, opts: { take: "local" | "remote" | "merged"; merged?: string; actor?: string }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      let merged: unknown;
+      if (opts.merged !== undefined) {
+        if (opts.take !== "merged") throw new UsageError("--merged goes with --take merged");
+        try {
+          merged = JSON.parse(opts.merged);
+        } catch (err) {
+          throw new UsageError(`--merged: not valid JSON (${(err as Error).message})`);
+        }
+      }
+      const m = await import("./conflicts.ts");
+      emit(await m.conflictsResolve({ id, take: opts.take, merged, actor: opts.actor }, ctx), m.renderConflictResolve, ctx);
+    });
+}

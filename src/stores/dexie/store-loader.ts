@@ -1,0 +1,179 @@
+/**
+ * Builds a store's state on open: the snapshot of the current generation is streamed into Dexie
+ * in chunks, then the write-ahead log is folded (last image of each row wins, records of an
+ * atomic group only once its commit is read) and applied. The in-memory indexes and history are
+ * rebuilt along the way. A damaged snapshot or damage inside the log throws StoreCorruptError;
+ * a torn log tail is reported for the caller to cut (write mode) or ignore (read mode).
+ */
+import type { QueuedEvent } from "../../core/event.ts";
+import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
+import { StoreCorruptError, StoreTooLargeError } from "../../errors.ts";
+import type { CacheDB, EventQueueDB } from "./databases.ts";
+import type { HistoryLog } from "./history-log.ts";
+import type { LogRecord } from "./log-record.ts";
+import { readLog } from "./log-reader.ts";
+import type { OpenEvents } from "./open-events.ts";
+import type { Generation } from "./store-files.ts";
+
+const CHUNK = 5000;
+
+export interface LoadTarget {
+  queue: EventQueueDB;
+  cache: CacheDB;
+  open: OpenEvents;
+  history: HistoryLog;
+}
+
+export interface LoadResult {
+  /** a torn tail of the log: where it starts, how many bytes, why */
+  torn?: { offset: number; bytes: number; reason: string };
+  /** records of atomic groups that never committed (ignored) */
+  discarded: number;
+}
+
+export function tooLargeMessage(dir: string, events: number, max: number): string {
+  return `store ${dir} holds ${events} events, more than the local store takes (${max}); use the Postgres queue store (--queue postgres://…) for queues this large`;
+}
+
+async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string): Promise<void> {
+  let events: QueuedEvent[] = [];
+  let cache: CacheEntry[] = [];
+  let counted = { events: 0, history: 0, cache: 0 };
+  let ended: { events: number; history: number; cache: number } | undefined;
+  let first = true;
+  const flushEvents = async () => {
+    if (!events.length) return;
+    const rows = events;
+    events = [];
+    try {
+      await t.queue.events.bulkAdd(rows);
+    } catch (error) {
+      throw new StoreCorruptError(file, `rows could not be loaded (${(error as Error).message})`);
+    }
+    for (const r of rows) t.open.track(undefined, r);
+  };
+  const flushCache = async () => {
+    if (!cache.length) return;
+    const rows = cache;
+    cache = [];
+    await t.cache.cache.bulkPut(rows);
+  };
+  const result = await readLog(file, async (record, offset) => {
+    if (first) {
+      first = false;
+      if (record.k !== "snapshot") throw new StoreCorruptError(file, "does not start with a snapshot header");
+      if (record.events > maxEvents) throw new StoreTooLargeError(tooLargeMessage(dir, record.events, maxEvents));
+      return;
+    }
+    if (ended) throw new StoreCorruptError(file, `record after the end marker at byte offset ${offset}`);
+    switch (record.k) {
+      case "ev":
+        counted.events += record.rows.length;
+        for (const r of record.rows) events.push(r);
+        if (events.length >= CHUNK) await flushEvents();
+        return;
+      case "hist":
+        counted.history += record.rows.length;
+        for (const h of record.rows) t.history.add(h);
+        return;
+      case "cache":
+        counted.cache += record.rows.length;
+        for (const c of record.rows) cache.push(c);
+        if (cache.length >= CHUNK) await flushCache();
+        return;
+      case "end":
+        ended = { events: record.events, history: record.history, cache: record.cache };
+        return;
+      default:
+        throw new StoreCorruptError(file, `unexpected ${record.k} record at byte offset ${offset}`);
+    }
+  });
+  if (result.tornAt !== undefined) {
+    throw new StoreCorruptError(file, `${result.tornReason} at byte offset ${result.tornAt}`);
+  }
+  if (first) throw new StoreCorruptError(file, "is empty");
+  if (!ended) throw new StoreCorruptError(file, "is truncated (no end marker)");
+  if (ended.events !== counted.events || ended.cache !== counted.cache) {
+    throw new StoreCorruptError(file, `holds ${counted.events} events and ${counted.cache} cache entries, its end marker says ${ended.events} and ${ended.cache}`);
+  }
+  await flushEvents();
+  await flushCache();
+}
+
+/** Folds log records; `apply` writes the result into the target. */
+class LogFold {
+  readonly events = new Map<string, QueuedEvent>();
+  readonly cache = new Map<string, CacheEntry | null>();
+  readonly history: HistoryEntry[] = [];
+  private readonly open = new Map<string, LogRecord[]>();
+
+  add(record: LogRecord): void {
+    if (record.k === "commit") {
+      for (const r of this.open.get(record.tx) ?? []) this.fold(r);
+      this.open.delete(record.tx);
+      return;
+    }
+    if (record.k === "abort") {
+      this.open.delete(record.tx);
+      return;
+    }
+    const tx = "tx" in record ? record.tx : undefined;
+    if (tx !== undefined) {
+      let list = this.open.get(tx);
+      if (!list) this.open.set(tx, (list = []));
+      list.push(record);
+      return;
+    }
+    this.fold(record);
+  }
+
+  private fold(r: LogRecord): void {
+    if (r.k === "ev") for (const e of r.rows) this.events.set(e.id, e);
+    else if (r.k === "hist") for (const h of r.rows) this.history.push(h);
+    else if (r.k === "cache") for (const c of r.rows) this.cache.set(c.key, c);
+    else if (r.k === "cachedel") for (const k of r.keys) this.cache.set(k, null);
+  }
+
+  get uncommitted(): number {
+    let n = 0;
+    for (const list of this.open.values()) n += list.length;
+    return n;
+  }
+
+  async apply(t: LoadTarget): Promise<void> {
+    const rows = [...this.events.values()];
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const befores = await t.queue.events.bulkGet(chunk.map((r) => r.id));
+      await t.queue.events.bulkPut(chunk);
+      chunk.forEach((r, k) => t.open.track(befores[k], r));
+    }
+    for (const h of this.history) t.history.add(h);
+    const puts: CacheEntry[] = [];
+    const dels: string[] = [];
+    for (const [key, c] of this.cache) (c ? puts.push(c) : dels.push(key));
+    if (puts.length) await t.cache.cache.bulkPut(puts);
+    if (dels.length) await t.cache.cache.bulkDelete(dels);
+  }
+}
+
+export async function loadGeneration(
+  t: LoadTarget,
+  g: Generation,
+  opts: { maxEvents: number; dir: string; walExists: boolean },
+): Promise<LoadResult> {
+  if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir);
+  const fold = new LogFold();
+  let torn: LoadResult["torn"];
+  if (opts.walExists) {
+    const r = await readLog(g.wal, (record, offset) => {
+      if (record.k === "snapshot" || record.k === "end") {
+        throw new StoreCorruptError(g.wal, `unexpected ${record.k} record at byte offset ${offset}`);
+      }
+      fold.add(record);
+    });
+    if (r.tornAt !== undefined) torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
+  }
+  await fold.apply(t);
+  return { torn, discarded: fold.uncommitted };
+}
