@@ -7,6 +7,7 @@ import { EXIT_CODE_HELP, ExitCode, MudsyncError } from "./errors.ts";
 import { registerQueueCommands } from "./commands/queue/index.ts";
 import { registerDbCommands } from "./commands/db/index.ts";
 import { registerConflictsCommands } from "./commands/conflicts/index.ts";
+import { registerDemoCommand } from "./commands/demo-wiring.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerQueueCommands(program);
   registerDbCommands(program);
   registerConflictsCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

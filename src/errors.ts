@@ -88,6 +88,11 @@ export class StoreTooLargeError extends MudsyncError {
   override readonly exitCode = ExitCode.Unavailable;
 }
 
+/** A store on a server (the shared Postgres queue) that cannot be reached. */
+export class StoreUnavailableError extends MudsyncError {
+  override readonly exitCode = ExitCode.Unavailable;
+}
+
 export class EventNotFoundError extends MudsyncError {
   override readonly exitCode = ExitCode.BadInput;
   constructor(readonly eventId: string) {

@@ -31,7 +31,7 @@ afterAll(() => temp.cleanup());
 
 describe("queue import of malformed files", () => {
   it.each([
-    ["not-json.json", /not-json\.json at line 1, column \d+ \(inside \(root\)\): not valid JSON .*expected a dexie-export-import JSON export$/],
+    ["not-json.json", /not-json\.json at line 1, column \d+: not valid JSON .*expected a dexie-export-import JSON export$/],
     ["truncated.json", /truncated\.json at byte \d+: the file ends early inside data\.data\[0\]\.rows.*\(truncated\?\)/],
     ["wrong-format-name.json", /wrong-format-name\.json at formatName: expected formatName "dexie" \(a dexie-export-import export\), got "dexie-backup"$/],
     ["wrong-table.json", /wrong-table\.json at data\.tables\[0\]\.name: expected table "events" in EventQueueDB, got "queue"$/],

@@ -11,6 +11,8 @@
  * commit_timestamp, type, columns, record, old_record, errors}}`. As on Supabase, INSERT/UPDATE
  * records are read under the subscriber's role and JWT claims, so RLS decides who sees a row;
  * DELETE events carry only the primary key (old_record = {id}) and are not filtered by RLS.
+ * Unlike the real server (which decodes the WAL), the record is the row as read when the
+ * notification arrives, with the change's own version and author.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -158,7 +160,7 @@ export class FakeRealtime {
   }
 
   private async onNotify(text: string): Promise<void> {
-    let change: { entity?: unknown; id?: unknown; op?: unknown };
+    let change: { entity?: unknown; id?: unknown; op?: unknown; version?: unknown; changedBy?: unknown };
     try {
       change = JSON.parse(text) as typeof change;
     } catch {
@@ -181,8 +183,12 @@ export class FakeRealtime {
         columns = [{ name: "id", type: "text" }];
       } else {
         const seen = await this.readAs(sub.claims, table, String(change.id));
-        if (!seen) continue; // RLS hides the row from this subscriber (or it is gone again)
-        ({ record, columns } = seen);
+        if (seen === "hidden") continue; // RLS hides the row from this subscriber
+        // the row as of now (the real server sends it as of the commit): the change's own version
+        // and author win over a later state; a row deleted since is sent from the payload alone
+        const base = seen === "gone" ? { id: change.id } : seen.record;
+        record = { ...base, version: change.version, updated_by: change.changedBy ?? null };
+        columns = seen === "gone" ? [] : seen.columns;
       }
       send(sub.socket, [sub.joinRef, null, sub.topic, "postgres_changes", {
         ids,
@@ -192,25 +198,27 @@ export class FakeRealtime {
     }
   }
 
+  /** The row as the subscriber may see it: its record, "hidden" by RLS, or "gone" (deleted since). */
   private async readAs(claims: JwtClaims, table: string, id: string) {
     const role = typeof claims.role === "string" ? claims.role : "anon";
-    const schema = this.options.schema;
+    const rel = `"${this.options.schema}"."${table}"`;
     try {
       return await this.options.db.transaction(async (tx) => {
-        await tx.query(`set local role "${role.replace(/"/g, "")}"`);
-        await tx.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-        const rows = await tx.query<{ record: Record<string, unknown> }>(`select to_jsonb(t) as record from "${schema}"."${table}" t where t.id::text = $1`, [id]);
-        const record = rows.rows[0]?.record;
-        if (!record) return undefined;
+        const exists = await tx.query<{ found: boolean }>(`select exists(select 1 from ${rel} where id::text = $1) as found`, [id]);
+        if (!exists.rows[0]?.found) return "gone" as const;
         const cols = await tx.query<{ name: string; type: string }>(
           `select a.attname as name, t.typname as type from pg_attribute a join pg_type t on t.oid = a.atttypid
             where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`,
-          [`"${schema}"."${table}"`],
+          [rel],
         );
-        return { record, columns: cols.rows };
+        await tx.query(`set local role "${role.replace(/"/g, "")}"`);
+        await tx.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
+        const rows = await tx.query<{ record: Record<string, unknown> }>(`select to_jsonb(t) as record from ${rel} t where t.id::text = $1`, [id]);
+        const record = rows.rows[0]?.record;
+        return record ? { record, columns: cols.rows } : ("hidden" as const);
       });
     } catch {
-      return undefined; // no privilege: the subscriber sees nothing, as with RLS
+      return "hidden" as const; // no privilege on the table: the subscriber sees nothing
     }
   }
 }

@@ -17,6 +17,8 @@ export interface SupabaseStack {
   db: SqlClient;
   /** postgres:// URL of the database (real server only) */
   url?: string;
+  /** the in-process instance (PGlite only) */
+  pglite?: PGlite;
   fake: FakeSupabase;
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startSupabaseStack(kind: "pglite" | "pg", schema = "mudsyn
       schema,
       db,
       ...(testDb ? { url: testDb.url } : {}),
+      ...(pglite ? { pglite } : {}),
       fake,
       async close() {
         await fake.close();

@@ -73,7 +73,7 @@ describe("DexieExportReader", () => {
   });
 
   it.each([
-    ["malformed/not-json.json", /^.*not-json\.json at line 1, column \d+ .*not valid JSON.*expected a dexie-export-import JSON export$/],
+    ["malformed/not-json.json", /^.*not-json\.json at line 1, column \d+: not valid JSON.*expected a dexie-export-import JSON export$/],
     ["malformed/truncated.json", /truncated\.json at byte \d+: the file ends early inside data\.data\[0\]\.rows.*truncated/],
     ["malformed/wrong-format-name.json", /at formatName: expected formatName "dexie".*got "dexie-backup"/],
     ["malformed/wrong-table.json", /at data\.tables\[0\]\.name: expected table "events" in EventQueueDB, got "queue"/],

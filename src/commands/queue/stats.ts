@@ -38,8 +38,8 @@ export function renderStats(s: StatsResult): string {
   const st = s.stuckProcessing;
   lines.push(`stuck in processing: ${st.count} (${st.noLease} without a lease, ${st.leaseExpired} with an expired lease)`);
   if (st.sample.length > 0) {
-    lines.push(table(["  ID", "QUEUED", "LEASE"], st.sample.map((x) => [
-      `  ${x.id}`,
+    lines.push(table(["ID", "QUEUED", "LEASE"], st.sample.map((x) => [
+      x.id,
       new Date(x.timestamp).toISOString(),
       x.leaseUntil === null ? "none" : `expired ${new Date(x.leaseUntil).toISOString()}`,
     ])));

@@ -37,10 +37,12 @@ function validator(schema: z.ZodType) {
   return (row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[] } => {
     const r = schema.safeParse(row);
     if (r.success) return { ok: true };
-    const first = r.error.issues[0];
+    // the first problem's path goes into the JSON path; its message and any others into the reason
+    const [first, ...rest] = r.error.issues;
+    const others = rest.length > 0 ? describeIssues(new z.ZodError(rest)) : "";
     return {
       ok: false,
-      reason: describeIssues(r.error),
+      reason: `${first?.message ?? "invalid"}${others ? `; also ${others}` : ""}`,
       path: (first?.path ?? []).map((p) => (typeof p === "number" ? p : String(p))),
     };
   };

@@ -118,7 +118,7 @@ async function syntaxError(file: string, name: string, err: unknown, inside: str
     if (typeof e.line === "number") {
       return new InvalidDumpError(
         name,
-        `line ${e.line}, column ${e.pos ?? 0} (inside ${inside})`,
+        `line ${e.line}, column ${e.pos ?? 0}${inside === "(root)" ? "" : ` (inside ${inside})`}`,
         `not valid JSON (${detail}); expected a dexie-export-import JSON export`,
       );
     }

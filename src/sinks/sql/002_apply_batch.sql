@@ -123,7 +123,7 @@ BEGIN
     SELECT e ->> 'id' AS eid, min(i)::int AS first
       FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, i)
      GROUP BY 1 HAVING count(*) > 1
-  ), checked AS (
+  ), checked AS MATERIALIZED (
     SELECT ev.*, reg.name AS entity, reg.table_name AS tbl, reg.kind, reg.data_column AS col, NOT reg.builtin AS dyn,
            (SELECT coalesce(a.version, -1) FROM @schema@.applied_events a WHERE a.event_id = ev.eid) AS dupv,
            rep.first IS NOT NULL AND rep.first <> ev.idx AS repeat,
@@ -164,27 +164,30 @@ BEGIN
            c.idx, c.eid, c.rid, c.client, c.seq::bigint, c.base::bigint, c.e ->> 'type', c.e -> 'payload', c.e -> 'coalesced',
            c.entity, c.tbl, c.kind, c.col, c.dyn,
            c.reason, c.reason IS NULL AND c.dupv IS NOT NULL, nullif(c.dupv, -1), c.reason IS NULL AND c.dupv IS NULL AND c.repeat,
-           cur.id IS NOT NULL, cur.data, cur.version,
-           count(*) FILTER (WHERE c.reason IS NULL AND c.dupv IS NULL AND NOT c.repeat)
-             OVER (PARTITION BY c.tbl, c.rid)
+           c.cur_id IS NOT NULL, c.cur_data, c.cur_version, c.live_in_row
          )::@schema@.batch_item
          ORDER BY c.tbl COLLATE "C" NULLS LAST, c.rid COLLATE "C" NULLS LAST, coalesce(c.client, '') COLLATE "C",
                   coalesce(c.seq, -1), c.ts, c.eid COLLATE "C", c.idx)
     INTO items
-    FROM checked c
-    LEFT JOIN LATERAL (
-           SELECT x.id, x.data_source_config AS data, x.version FROM @schema@.charts x
-            WHERE c.reason IS NULL AND c.tbl = 'charts' AND NOT c.dyn AND x.id = c.rid
-           UNION ALL
-           SELECT x.id, x.doc, x.version FROM @schema@.wells x
-            WHERE c.reason IS NULL AND c.tbl = 'wells' AND NOT c.dyn AND x.id = c.rid
-           UNION ALL
-           SELECT x.id, x.doc, x.version FROM @schema@.polygons x
-            WHERE c.reason IS NULL AND c.tbl = 'polygons' AND NOT c.dyn AND x.id = c.rid
-           UNION ALL
-           SELECT x.id, x.doc, x.version FROM @schema@.curves x
-            WHERE c.reason IS NULL AND c.tbl = 'curves' AND NOT c.dyn AND x.id = c.rid
-         ) cur ON true;
+    FROM (
+      SELECT c.*, cur.id AS cur_id, cur.data AS cur_data, cur.version AS cur_version,
+             count(*) FILTER (WHERE c.reason IS NULL AND c.dupv IS NULL AND NOT c.repeat)
+               OVER (PARTITION BY c.tbl, c.rid)::int AS live_in_row
+        FROM checked c
+        LEFT JOIN LATERAL (
+               SELECT x.id, x.data_source_config AS data, x.version FROM @schema@.charts x
+                WHERE c.reason IS NULL AND c.tbl = 'charts' AND NOT c.dyn AND x.id = c.rid
+               UNION ALL
+               SELECT x.id, x.doc, x.version FROM @schema@.wells x
+                WHERE c.reason IS NULL AND c.tbl = 'wells' AND NOT c.dyn AND x.id = c.rid
+               UNION ALL
+               SELECT x.id, x.doc, x.version FROM @schema@.polygons x
+                WHERE c.reason IS NULL AND c.tbl = 'polygons' AND NOT c.dyn AND x.id = c.rid
+               UNION ALL
+               SELECT x.id, x.doc, x.version FROM @schema@.curves x
+                WHERE c.reason IS NULL AND c.tbl = 'curves' AND NOT c.dyn AND x.id = c.rid
+             ) cur ON true
+    ) c;
 
   -- 2. set-based: rejected, duplicates, and rows of built-in entities with one live event
   SELECT coalesce(array_agg(d.idx), '{}'), coalesce(array_agg(d.result), '{}'),

@@ -9,7 +9,7 @@
  * indexes do not serve (rows of an entity, due retries, expired leases, history) are kept by
  * the store in memory (see open-events.ts) and rebuilt on open.
  */
-import Dexie, { type Table } from "dexie";
+import { Dexie, type Table } from "dexie";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry } from "../../core/ports.ts";

@@ -92,7 +92,7 @@ export async function syncDir(dir: string): Promise<void> {
 export interface SnapshotSource {
   /** yields chunks of records (whole row images), in any order */
   chunks(): AsyncIterable<LogRecord>;
-  counts(): { events: number; history: number; cache: number };
+  counts(): Promise<{ events: number; history: number; cache: number }>;
 }
 
 /**
@@ -121,7 +121,7 @@ export async function writeSnapshot(queueDir: string, gen: number, source: Snaps
       await fh.write(data);
       bytes += data.length;
     };
-    const counts = source.counts();
+    const counts = await source.counts();
     await put({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events: counts.events });
     for await (const record of source.chunks()) await put(record);
     await put({ k: "end", ...counts });

@@ -38,7 +38,7 @@ export function tooLargeMessage(dir: string, events: number, max: number): strin
 async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string): Promise<void> {
   let events: QueuedEvent[] = [];
   let cache: CacheEntry[] = [];
-  let counted = { events: 0, history: 0, cache: 0 };
+  const counted = { events: 0, history: 0, cache: 0 };
   let ended: { events: number; history: number; cache: number } | undefined;
   let first = true;
   const flushEvents = async () => {

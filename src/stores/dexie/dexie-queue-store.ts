@@ -1,0 +1,463 @@
+/**
+ * DexieQueueStore: the durable local queue. Events live in Dexie (`EventQueueDB`, cache in
+ * `CacheDB`) over an isolated fake-indexeddb; every write is applied to Dexie and the in-memory
+ * indexes, then appended to the write-ahead log, and its promise resolves only once the log is
+ * fsync'd (group commit). Writes run one at a time through a WriteSerializer; reads go straight
+ * to Dexie. Opening, recovery and locking are in open-store.ts.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+import type { EventStatus, QueuedEvent } from "../../core/event.ts";
+import {
+  type CacheEntry,
+  type CacheStore,
+  type ClaimOptions,
+  type Clock,
+  type EnqueueResult,
+  type EventChange,
+  type HistoryEntry,
+  type ListPage,
+  type ListQuery,
+  type QueueStore,
+  type StoreCapabilities,
+  systemClock,
+} from "../../core/ports.ts";
+import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
+import { planClaim } from "./claim-planner.ts";
+import { DexieCacheStore } from "./dexie-cache-store.ts";
+import type { CacheDB, EventQueueDB } from "./databases.ts";
+import { HistoryLog } from "./history-log.ts";
+import { pageIds } from "./index-pager.ts";
+import { listEvents } from "./list-events.ts";
+import { encodeRecord, type LogRecord } from "./log-record.ts";
+import { OpenEvents } from "./open-events.ts";
+import { assertStorable } from "./storable-event.ts";
+import { removeFiles, type SnapshotSource, snapshotPath, walPath, writeSnapshot } from "./store-files.ts";
+import { tooLargeMessage } from "./store-loader.ts";
+import { WalWriter } from "./wal-writer.ts";
+import { type Applied, WriteSerializer } from "./write-serializer.ts";
+
+const CHUNK = 5000;
+/** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
+export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
+
+export interface StoreInternals {
+  dir: string;
+  queueDir: string;
+  mode: "write" | "read";
+  queue: EventQueueDB;
+  cacheDb: CacheDB;
+  open: OpenEvents;
+  history: HistoryLog;
+  wal: WalWriter | null;
+  gen: number;
+  snapshotBytes: number;
+  maxEvents: number;
+  compactMinBytes: number;
+  clock: Clock;
+  recovered?: { truncatedBytes: number; file: string };
+  warnings: string[];
+  release(): Promise<void>;
+}
+
+interface Undo {
+  events: Map<string, QueuedEvent | undefined>;
+  cache: Map<string, CacheEntry | undefined>;
+  history: HistoryEntry[];
+}
+
+export class DexieQueueStore implements QueueStore {
+  readonly capabilities: StoreCapabilities;
+  readonly cache: CacheStore;
+  /** the store directory (the queue files are in `<dir>/queue/`) */
+  readonly dir: string;
+  /** set when open cut a torn log tail left by a crash */
+  readonly recovered?: { truncatedBytes: number; file: string };
+  /** one-line notes for the user about what open repaired or took over */
+  readonly warnings: readonly string[];
+
+  private readonly s: StoreInternals;
+  private readonly writes = new WriteSerializer();
+  private readonly txScope = new AsyncLocalStorage<string>();
+  private undo: Undo | undefined;
+  private compacting = false;
+  private closed: Promise<void> | undefined;
+  private broken: unknown;
+
+  constructor(internals: StoreInternals) {
+    this.s = internals;
+    this.dir = internals.dir;
+    this.recovered = internals.recovered;
+    this.warnings = internals.warnings;
+    this.capabilities = { durable: true, shared: false, readOnly: internals.mode === "read" };
+    this.cache = new DexieCacheStore(internals.cacheDb, {
+      put: (rows) => this.write((tx) => this.putCache(rows, tx)),
+      del: (keys) => this.write((tx) => this.deleteCache(keys, tx)),
+    });
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  get(id: string): Promise<QueuedEvent | undefined> {
+    return this.s.queue.events.get(id);
+  }
+
+  getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
+    return this.s.queue.events.bulkGet(ids);
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return listEvents(this.s.queue.events, query);
+  }
+
+  async counts(): Promise<Record<EventStatus, number>> {
+    return { ...this.s.open.counts };
+  }
+
+  async *scan(batch = 1000): AsyncIterable<QueuedEvent[]> {
+    if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`scan batch must be an integer >= 1, got ${batch}`);
+    let last: string | undefined;
+    for (;;) {
+      const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
+      const page = await coll.limit(batch).toArray();
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < batch) return;
+      last = page[page.length - 1]!.id;
+    }
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    return this.s.history.of(id);
+  }
+
+  // ----------------------------------------------------------------- writes
+
+  async enqueue(events: QueuedEvent[]): Promise<EnqueueResult> {
+    this.assertWritable();
+    events.forEach((e, i) => assertStorable(e, `event ${i}`));
+    if (events.length === 0) return { inserted: [], existing: [] };
+    const tx = this.txScope.getStore();
+    return this.writes.submitMerged(tx, "enqueue", events, (batches) => this.applyEnqueue(batches, tx));
+  }
+
+  async put(events: QueuedEvent[]): Promise<void> {
+    this.assertWritable();
+    events.forEach((e, i) => assertStorable(e, `event ${i}`));
+    if (events.length === 0) return;
+    await this.write(async (tx) => {
+      // the last image of an id wins, as in a sequence of puts
+      const rows = [...new Map(events.map((e) => [e.id, e])).values()];
+      const befores = await this.s.queue.events.bulkGet(rows.map((r) => r.id));
+      this.checkRoom(befores.filter((b) => b === undefined).length);
+      await this.s.queue.events.bulkPut(rows);
+      return { value: undefined, ...this.commitEvents(rows, befores, [], tx) };
+    });
+  }
+
+  async claim(o: ClaimOptions): Promise<QueuedEvent[]> {
+    this.assertWritable();
+    if (!Number.isInteger(o.limit) || o.limit < 0) throw new UsageError(`claim limit must be an integer >= 0, got ${o.limit}`);
+    if (!(o.leaseMs > 0)) throw new UsageError(`claim leaseMs must be > 0, got ${o.leaseMs}`);
+    return this.write(async (tx) => {
+      const events = this.s.queue.events;
+      const chosen = await planClaim({
+        open: this.s.open,
+        now: o.now,
+        limit: o.limit,
+        pendingPage: (after, size) => pageIds(events, { status: "pending", after, order: "asc", limit: size }),
+      });
+      if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
+      const befores = await events.bulkGet(chosen.map((c) => c.id));
+      const rows: QueuedEvent[] = [];
+      const hist: HistoryEntry[] = [];
+      for (const b of befores) {
+        if (!b) continue;
+        rows.push({ ...b, status: "processing", leaseUntil: o.now + o.leaseMs, leaseOwner: o.owner });
+        const expired = b.status === "processing" ? `; lease of ${b.leaseOwner ?? "an unknown worker"} expired` : "";
+        hist.push({ eventId: b.id, at: o.now, from: b.status, to: "processing", note: `claimed by ${o.owner}${expired}` });
+      }
+      await events.bulkPut(rows);
+      return { ...this.commitEvents(rows, befores, hist, tx), value: rows };
+    });
+  }
+
+  async update(changes: EventChange[]): Promise<{ lost: string[] }> {
+    this.assertWritable();
+    if (changes.length === 0) return { lost: [] };
+    return this.write(async (tx) => {
+      const ids = [...new Set(changes.map((c) => c.id))];
+      const found = await this.s.queue.events.bulkGet(ids);
+      const current = new Map<string, QueuedEvent>();
+      found.forEach((e, i) => e && current.set(ids[i]!, e));
+      const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
+      if (missing) throw new EventNotFoundError(missing.id);
+      const before = new Map(current);
+      const lost = new Set<string>();
+      const hist: HistoryEntry[] = [];
+      const at = this.s.clock.now();
+      for (const c of changes) {
+        const row = current.get(c.id);
+        if (!row || (c.expectOwner !== undefined && row.leaseOwner !== c.expectOwner)) {
+          lost.add(c.id);
+          continue;
+        }
+        const next: Record<string, unknown> = { ...row };
+        for (const [k, v] of Object.entries(c.changes)) {
+          if (k === "id") continue;
+          if (v === undefined) delete next[k];
+          else next[k] = v;
+        }
+        const updated = next as QueuedEvent;
+        assertStorable(updated, `change of event ${c.id}`);
+        if (updated.status !== row.status || c.note !== undefined) {
+          const h: HistoryEntry = { eventId: c.id, at, from: row.status, to: updated.status };
+          if (c.note !== undefined) h.note = c.note;
+          hist.push(h);
+        }
+        current.set(c.id, updated);
+      }
+      const changedIds = ids.filter((id) => current.has(id) && current.get(id) !== before.get(id));
+      if (changedIds.length === 0) return { value: { lost: [...lost] }, durable: Promise.resolve() };
+      const rows = changedIds.map((id) => current.get(id)!);
+      await this.s.queue.events.bulkPut(rows);
+      return { ...this.commitEvents(rows, changedIds.map((id) => before.get(id)), hist, tx), value: { lost: [...lost] } };
+    });
+  }
+
+  /**
+   * Runs fn so that every write it makes counts only if all of them do: they share a transaction
+   * id in the log and count once the commit marker is durable (also across a crash). If fn
+   * throws, its writes are undone and the error is rethrown. Other writers wait meanwhile.
+   */
+  async atomic<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertWritable();
+    if (this.txScope.getStore() !== undefined) return fn();
+    const tx = `${randomBytes(6).toString("hex")}`;
+    await this.writes.submit(undefined, async () => {
+      this.writes.setOwner(tx);
+      this.undo = { events: new Map(), cache: new Map(), history: [] };
+      return { value: undefined, durable: Promise.resolve() };
+    });
+    try {
+      const result = await this.txScope.run(tx, fn);
+      await this.writes.submit(tx, async () => ({ value: undefined, durable: this.log([{ k: "commit", tx }]) }));
+      return result;
+    } catch (error) {
+      await this.writes.submit(tx, async () => {
+        await this.rollback();
+        return { value: undefined, durable: this.log([{ k: "abort", tx }]) };
+      }).catch(() => undefined);
+      throw error;
+    } finally {
+      this.undo = undefined;
+      this.writes.setOwner(undefined);
+      this.maybeCompact();
+    }
+  }
+
+  /** Flushes, releases the lock and closes the databases. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.s.wal) {
+        await this.writes.submit(undefined, async () => ({ value: undefined, durable: Promise.resolve() })).catch(() => undefined);
+        await this.s.wal.close();
+        await this.s.release();
+      }
+      this.s.queue.close();
+      this.s.cacheDb.close();
+    })();
+    return this.closed;
+  }
+
+  /** Writes a new snapshot and starts a new log generation now. */
+  compact(): Promise<void> {
+    this.assertWritable();
+    return this.writes.submit(undefined, async () => {
+      await this.compactNow();
+      return { value: undefined, durable: Promise.resolve() };
+    });
+  }
+
+  // --------------------------------------------------------------- internals
+
+  private assertWritable(): void {
+    if (this.closed) throw new MudsyncError(`store ${this.dir} is closed`);
+    if (!this.s.wal) throw new MudsyncError(`store ${this.dir} was opened read-only`);
+    if (this.broken) throw new MudsyncError(`store ${this.dir} cannot be written: ${(this.broken as Error).message}`);
+  }
+
+  /** Runs one write job (inside the caller's atomic group, if any). */
+  private write<T>(apply: (tx: string | undefined) => Promise<{ value: T; durable: Promise<void> }>): Promise<T> {
+    const tx = this.txScope.getStore();
+    return this.writes.submit(tx, async () => {
+      const r = await apply(tx);
+      this.maybeCompact();
+      return r;
+    });
+  }
+
+  private checkRoom(adding: number): void {
+    const total = Object.values(this.s.open.counts).reduce((a, b) => a + b, 0);
+    if (adding > 0 && total + adding > this.s.maxEvents) {
+      throw new StoreTooLargeError(tooLargeMessage(this.dir, total + adding, this.s.maxEvents));
+    }
+  }
+
+  private async applyEnqueue(batches: QueuedEvent[][], tx: string | undefined): Promise<Applied<EnqueueResult>> {
+    const all = batches.flat();
+    const ids = [...new Set(all.map((e) => e.id))];
+    const found = await this.s.queue.events.bulkGet(ids);
+    const present = new Set<string>();
+    found.forEach((e, i) => e && present.add(ids[i]!));
+    const rows: QueuedEvent[] = [];
+    const values = batches.map((events) => {
+      const r: EnqueueResult = { inserted: [], existing: [] };
+      for (const e of events) {
+        if (present.has(e.id)) r.existing.push(e.id);
+        else {
+          present.add(e.id);
+          rows.push(e);
+          r.inserted.push(e.id);
+        }
+      }
+      return r;
+    });
+    if (rows.length === 0) return { values, durable: Promise.resolve() };
+    this.checkRoom(rows.length);
+    await this.s.queue.events.bulkAdd(rows);
+    const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);
+    this.maybeCompact();
+    return { values, durable };
+  }
+
+  /** Updates memory after rows were written to Dexie, and logs them. */
+  private commitEvents(
+    rows: QueuedEvent[],
+    befores: (QueuedEvent | undefined)[],
+    hist: HistoryEntry[],
+    tx: string | undefined,
+  ): { durable: Promise<void> } {
+    const undo = tx !== undefined ? this.undo : undefined;
+    rows.forEach((r, i) => {
+      this.s.open.track(befores[i], r);
+      if (undo && !undo.events.has(r.id)) undo.events.set(r.id, befores[i]);
+    });
+    for (const h of hist) {
+      this.s.history.add(h);
+      undo?.history.push(h);
+    }
+    const records: LogRecord[] = [{ k: "ev", rows, ...(tx ? { tx } : {}) }];
+    if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
+    return { durable: this.log(records) };
+  }
+
+  private async putCache(rows: CacheEntry[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
+    if (rows.length === 0) return { value: undefined, durable: Promise.resolve() };
+    const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(rows.map((r) => r.key)) : [];
+    await this.s.cacheDb.cache.bulkPut(rows);
+    if (tx !== undefined && this.undo) rows.forEach((r, i) => this.undo!.cache.has(r.key) || this.undo!.cache.set(r.key, befores[i]));
+    return { value: undefined, durable: this.log([{ k: "cache", rows, ...(tx ? { tx } : {}) }]) };
+  }
+
+  private async deleteCache(keys: string[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
+    if (keys.length === 0) return { value: undefined, durable: Promise.resolve() };
+    const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(keys) : [];
+    await this.s.cacheDb.cache.bulkDelete(keys);
+    if (tx !== undefined && this.undo) keys.forEach((k, i) => this.undo!.cache.has(k) || this.undo!.cache.set(k, befores[i]));
+    return { value: undefined, durable: this.log([{ k: "cachedel", keys, ...(tx ? { tx } : {}) }]) };
+  }
+
+  private log(records: LogRecord[]): Promise<void> {
+    const wal = this.s.wal!;
+    const p = wal.append(records.map(encodeRecord));
+    p.catch((error: unknown) => {
+      this.broken ??= error;
+    });
+    return p;
+  }
+
+  /** Restores what the running atomic group changed. */
+  private async rollback(): Promise<void> {
+    const undo = this.undo;
+    if (!undo) return;
+    const ids = [...undo.events.keys()];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const now = await this.s.queue.events.bulkGet(chunk);
+      const restore: QueuedEvent[] = [];
+      const remove: string[] = [];
+      chunk.forEach((id, k) => {
+        const before = undo.events.get(id);
+        this.s.open.track(now[k], before);
+        if (before) restore.push(before);
+        else remove.push(id);
+      });
+      if (restore.length) await this.s.queue.events.bulkPut(restore);
+      if (remove.length) await this.s.queue.events.bulkDelete(remove);
+    }
+    for (let i = undo.history.length - 1; i >= 0; i--) this.s.history.removeLast(undo.history[i]!);
+    const keys = [...undo.cache.keys()];
+    const put = keys.map((k) => undo.cache.get(k)).filter((c): c is CacheEntry => c !== undefined);
+    const del = keys.filter((k) => undo.cache.get(k) === undefined);
+    if (put.length) await this.s.cacheDb.cache.bulkPut(put);
+    if (del.length) await this.s.cacheDb.cache.bulkDelete(del);
+  }
+
+  private maybeCompact(): void {
+    const wal = this.s.wal;
+    if (!wal || this.compacting || this.undo || this.broken || this.closed) return;
+    if (wal.size < Math.max(this.s.compactMinBytes, this.s.snapshotBytes)) return;
+    this.compacting = true;
+    this.writes
+      .submit(undefined, async () => {
+        await this.compactNow();
+        return { value: undefined, durable: Promise.resolve() };
+      })
+      .catch((error: unknown) => {
+        this.s.warnings.push(`compaction of ${this.dir} failed: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        this.compacting = false;
+      });
+  }
+
+  /** Snapshot of the current state as generation gen+1, then a fresh log. Runs as a write job. */
+  private async compactNow(): Promise<void> {
+    const old = this.s.wal!;
+    await old.sync();
+    const oldGen = this.s.gen;
+    const gen = oldGen + 1;
+    this.s.snapshotBytes = await writeSnapshot(this.s.queueDir, gen, this.snapshotSource());
+    this.s.wal = await WalWriter.open(walPath(this.s.queueDir, gen));
+    this.s.gen = gen;
+    await old.close();
+    const oldFiles = [walPath(this.s.queueDir, oldGen)];
+    if (oldGen > 0) oldFiles.push(snapshotPath(this.s.queueDir, oldGen));
+    await removeFiles(oldFiles);
+  }
+
+  private snapshotSource(): SnapshotSource {
+    const { queue, cacheDb, history, open } = this.s;
+    return {
+      counts: async () => ({
+        events: Object.values(open.counts).reduce((a, b) => a + b, 0),
+        history: history.size,
+        cache: await cacheDb.cache.count(),
+      }),
+      chunks: async function* () {
+        let last: string | undefined;
+        for (;;) {
+          const coll = last === undefined ? queue.events.toCollection() : queue.events.where(":id").above(last);
+          const rows = await coll.limit(CHUNK).toArray();
+          if (rows.length) yield { k: "ev", rows } as LogRecord;
+          if (rows.length < CHUNK) break;
+          last = rows[rows.length - 1]!.id;
+        }
+        for (const rows of history.chunks(CHUNK)) yield { k: "hist", rows } as LogRecord;
+        const cache = await cacheDb.cache.toArray();
+        for (let i = 0; i < cache.length; i += CHUNK) yield { k: "cache", rows: cache.slice(i, i + CHUNK) } as LogRecord;
+      },
+    };
+  }
+}

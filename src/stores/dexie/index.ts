@@ -1,0 +1,16 @@
+/**
+ * The Dexie-backed durable local queue store: `openDexieStore` and the store's types.
+ * `<dir>/queue/` holds the snapshot, the write-ahead log and the writer's LOCK.
+ */
+import { readLock, type LockInfo } from "./lock-file.ts";
+import { queueDirOf } from "./store-files.ts";
+
+export { openDexieStore, DEFAULT_MAX_EVENTS, type OpenDexieStoreOptions } from "./open-store.ts";
+export { DexieQueueStore } from "./dexie-queue-store.ts";
+export type { LockInfo } from "./lock-file.ts";
+export { EVENTS_SCHEMA, CACHE_SCHEMA } from "./databases.ts";
+
+/** Who holds the store's write lock, if anyone (alive: false for a stale lock). */
+export function lockInfo(dir: string): Promise<(LockInfo & { alive: boolean }) | undefined> {
+  return readLock(queueDirOf(dir));
+}
