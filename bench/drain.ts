@@ -8,7 +8,8 @@ import path from "node:path";
 import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
 import type { PgBossParams, PgBossResult } from "./tasks/pgboss.ts";
 import { cliCommandAvailable } from "./lib/cli-availability.ts";
-import { pendingEvents } from "./lib/events.ts";
+import type { FillStoreParams } from "./tasks/fill-store.ts";
+import { locateExport } from "./lib/find-export.ts";
 import type { BenchReport } from "./lib/report.ts";
 import { firstErrorLine, runCli } from "./lib/run-measured.ts";
 import { runTask } from "./lib/run-task.ts";
@@ -48,21 +49,17 @@ interface DrainRun {
   p99: number | null;
   peakRssMb: number | null;
   applied: number | null;
+  fillPerSec: number;
 }
 
-async function drainOnce(n: number, batchSize: number, coalesce: boolean): Promise<DrainRun> {
+async function drainOnce(storeModule: string, n: number, batchSize: number, coalesce: boolean): Promise<DrainRun> {
   const database = await createTestDatabase("mudsync_bench_drain");
   try {
     return await withTempDir("drain", async (dir) => {
       const store = path.join(dir, "store");
       const migrate = await runCli(["--db", database.url, "db", "migrate"]);
       if (migrate.code !== 0) throw new Error(`db migrate failed (${firstErrorLine(migrate)})`);
-      // no timestamps: the store stamps each event when it is enqueued, so latency is enqueue → applied
-      const ndjson = pendingEvents(n, 31)
-        .map(({ timestamp: _t, status: _s, retryCount: _r, ...e }) => JSON.stringify(e))
-        .join("\n");
-      const enq = await runCli(["--store", store, "queue", "enqueue", "-"], { input: `${ndjson}\n` });
-      if (enq.code !== 0) throw new Error(`queue enqueue failed (${firstErrorLine(enq)})`);
+      const fill = await runTask<{ perSec: number }>("fill-store", { module: storeModule, dir: store, events: n, seed: 31 } satisfies FillStoreParams);
       const args = ["--store", store, "--db", database.url, "--json", "queue", "drain", "--batch-size", String(batchSize)];
       if (!coalesce) args.push("--no-coalesce");
       const run = await runCli(args);
@@ -81,6 +78,7 @@ async function drainOnce(n: number, batchSize: number, coalesce: boolean): Promi
         p99: pick(summary, ["latencyMs", "p99"]),
         peakRssMb: run.peakRssMb,
         applied: pick(summary, ["applied"]),
+        fillPerSec: fill.result.perSec,
       };
     });
   } finally {
@@ -117,12 +115,14 @@ export async function runDrainBench(report: BenchReport, quick: boolean): Promis
     }
   }
 
-  const missing = [];
-  for (const words of [["queue", "drain"], ["queue", "enqueue"], ["db", "migrate"]]) {
+  const missing: string[] = [];
+  const located = locateExport("src/stores/dexie", "openDexieStore");
+  if (!located.ok) missing.push(located.reason);
+  for (const words of [["queue", "drain"], ["db", "migrate"]]) {
     const a = await cliCommandAvailable(words);
     if (!a.ok) missing.push(a.reason);
   }
-  if (missing.length) {
+  if (!located.ok || missing.length) {
     report.unavailable("mudsync queue drain", missing.join("; "));
     return;
   }
@@ -132,7 +132,7 @@ export async function runDrainBench(report: BenchReport, quick: boolean): Promis
     for (const coalesce of [true, false]) {
       const tag = `b${size}.${coalesce ? "coalesce" : "plain"}`;
       try {
-        const d = await drainOnce(n, size, coalesce);
+        const d = await drainOnce(located.file, n, size, coalesce);
         const rate = d.eventsPerSec ?? d.wallEventsPerSec;
         report.add({
           id: `drain.${tag}.eventsPerSec`,
@@ -140,7 +140,7 @@ export async function runDrainBench(report: BenchReport, quick: boolean): Promis
           value: rate,
           unit: "events/s",
           baselines: [{ label: `pg-boss fetch + complete, batch ${size}`, value: peer?.jobsPerSec ?? null, unit: "jobs/s" }],
-          note: `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}`,
+          note: `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}; store filled at ${Math.round(d.fillPerSec)} events/s`,
         });
         report.add({
           id: `drain.${tag}.vsPgBoss`,

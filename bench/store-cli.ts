@@ -50,6 +50,8 @@ export async function importAndList(report: BenchReport, dir: string, sizes: Sto
     const label = `queue import of a ${k(size)}-event export (${Math.round(info.bytes / 2 ** 20)} MB), CLI end to end`;
     if (run.code !== 0) {
       report.add({ id: `import.${k(size)}.ms`, label, value: null, unit: "ms", note: `import failed: ${firstErrorLine(run)}` });
+      report.add({ id: `import.${k(size)}.peakRssMb`, label: `queue import of ${k(size)}: peak RSS until it stopped`, value: run.peakRssMb, unit: "MB" });
+      if (size === sizes.large) report.note(`a ${k(size)}-event store could not be built, so it was neither opened nor listed: ${firstErrorLine(run)}`);
       continue;
     }
     const stored = await storedCount(storeDir);

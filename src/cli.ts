@@ -7,6 +7,7 @@ import { EXIT_CODE_HELP, ExitCode, MudsyncError } from "./errors.ts";
 import { registerQueueCommands } from "./commands/queue/index.ts";
 import { registerDbCommands } from "./commands/db/index.ts";
 import { registerConflictsCommands } from "./commands/conflicts/index.ts";
+import { registerDaemonCommand } from "./commands/daemon-wiring.ts";
 import { registerDemoCommand } from "./commands/demo-wiring.ts";
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerQueueCommands(program);
   registerDbCommands(program);
   registerConflictsCommands(program);
+  registerDaemonCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -33,7 +33,7 @@ async function main(p: PgBossParams): Promise<PgBossResult> {
   await boss.start();
   try {
     await boss.createQueue(QUEUE);
-    const events = pendingEvents(p.events, 41);
+    const events = pendingEvents(p.events, 31);
     const sentAt = new Map<string, number>();
     let t = now();
     for (let i = 0; i < events.length; i += INSERT_CHUNK) {

@@ -33,11 +33,8 @@ export async function openSqlSink(config: SinkConfig, options: OpenSinkOptions =
 
 export async function openSink(config: SinkConfig, options: OpenSinkOptions = {}): Promise<Sink> {
   if (config.supabaseUrl && !config.db) {
-    // ---- SUPABASE HOOK -------------------------------------------------------------------------
-    // The Supabase sink (supabase-js `rpc` to the same apply_batch) plugs in here, e.g.
-    //   const { openSupabaseSink } = await import("./supabase/open-supabase-sink.ts");
-    //   return openSupabaseSink(config);
-    throw new UsageError("SUPABASE_URL is set but this build has no Supabase sink; use --db postgres://… instead");
+    const { openSupabaseSink } = await import("./supabase/open-supabase-sink.ts");
+    return openSupabaseSink(config);
   }
   return openSqlSink(config, options);
 }

@@ -84,11 +84,10 @@ for (const kind of BACKENDS) {
       expect(await alice.getRow("curve", "no-such-curve")).toBeNull();
     });
 
-    test("an unknown entity read is a permanent error carrying the SQLSTATE", async () => {
+    test("reading an unknown entity is a usage error naming it, as with the pg sink", async () => {
       const err = await thrown(alice.getRow("no_such_entity", "x"));
-      expect(err).toBeInstanceOf(PermanentSinkError);
-      expect((err as SinkError).code).toBe("22023");
-      expect(err.message).toMatch(/HTTP 400 22023: unknown entity no_such_entity/);
+      expect(err).toBeInstanceOf(UsageError);
+      expect(err.message).toMatch(/unknown entity "no_such_entity"/);
     });
 
     test("dry runs are not offered through PostgREST", async () => {

@@ -16,7 +16,8 @@ import {
 } from "../../core/event.ts";
 import { InvalidEventError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
-import { type LocalQueueStore, withQueueStore } from "./open-store.ts";
+// daemon fallback: when a running daemon holds the store, events go through its control API
+import { type EnqueueTarget, withEnqueueTarget } from "../shared/control-client.ts";
 import { parseJsonObject } from "./parse-flags.ts";
 
 export interface EnqueueFlags {
@@ -44,7 +45,7 @@ export interface EnqueueResult {
 }
 
 /** Events in flight at once when reading stdin. */
-const WINDOW = 256;
+const WINDOW = 1024;
 /** Ids kept in the returned result (all are acknowledged through onAck). */
 const MAX_IDS = 1000;
 
@@ -79,13 +80,13 @@ export async function queueEnqueue(
   };
   if (!flags.stdin) {
     const event = eventFromFlags(flags);
-    await withQueueStore(ctx, "write", "queue enqueue", async (store) => {
+    await withEnqueueTarget(ctx, "queue enqueue", async (store) => {
       const r = await store.enqueue([event]);
       ack({ id: event.id, existing: r.existing.length > 0 });
     });
     return result;
   }
-  await withQueueStore(ctx, "write", "queue enqueue", (store) => enqueueLines(store, input, ack));
+  await withEnqueueTarget(ctx, "queue enqueue", (store) => enqueueLines(store, input, ack));
   return result;
 }
 
@@ -108,7 +109,7 @@ function eventFromFlags(flags: EnqueueFlags): QueuedEvent {
   return completeEvent(draft, "flags", Date.now());
 }
 
-async function enqueueLines(store: LocalQueueStore, input: NodeJS.ReadableStream, ack: (a: Ack) => void): Promise<void> {
+async function enqueueLines(store: EnqueueTarget, input: NodeJS.ReadableStream, ack: (a: Ack) => void): Promise<void> {
   const inflight: Promise<Ack>[] = [];
   const settleHead = async () => ack(await inflight.shift()!);
   const lines = createInterface({ input, crlfDelay: Infinity });

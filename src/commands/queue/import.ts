@@ -6,8 +6,10 @@
  * reported as already present); `--replace` overwrites; `--skip-invalid` imports the valid rows and
  * reports the others.
  */
+import { stat } from "node:fs/promises";
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry } from "../../core/ports.ts";
+import { InvalidInputError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -32,7 +34,7 @@ export interface ImportResult {
   files: { file: string; databaseName: DatabaseName; rows: number; invalid: number }[];
   events: WriteCounts;
   cache: WriteCounts;
-  invalid: { count: number; rows: (InvalidRow & { file: string })[]; listed: number };
+  invalid: { count: number; rows: (Omit<InvalidRow, "type"> & { file: string })[]; listed: number };
   replace: boolean;
 }
 
@@ -52,7 +54,9 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
 
   // pass 1: validate everything before touching the store
   let validRows = 0;
+  const seen = new Map<string, string>();
   for (const file of opts.files) {
+    seen.set(file, await fingerprint(file));
     const reader = new DexieExportReader(file, {
       invalidRows: invalidMode,
       onProgress: (done, total) => report.update({ phase: `validate ${file}`, done, total, unit: "bytes" }),
@@ -64,7 +68,10 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
       if (item.type === "row") continue;
       invalid++;
       result.invalid.count++;
-      if (result.invalid.rows.length < MAX_LISTED_INVALID) result.invalid.rows.push({ ...item, file });
+      if (result.invalid.rows.length < MAX_LISTED_INVALID) {
+        const { type: _kind, ...row } = item;
+        result.invalid.rows.push({ file, ...row });
+      }
     }
     const summary = reader.summary!;
     report.finish({ phase: `validate ${file}`, done: summary.bytes, total: summary.bytes, unit: "bytes" });
@@ -79,7 +86,11 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
       let written = 0;
       for (const file of opts.files) {
         const writer = new ChunkWriter(store, result, Boolean(opts.replace), opts.chunkSize ?? 1000);
-        const reader = new DexieExportReader(file, { invalidRows: invalidMode });
+        if ((await fingerprint(file)) !== seen.get(file)) {
+          throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
+        }
+        // rows were validated by pass 1; --skip-invalid needs the verdicts again to skip the same rows
+        const reader = new DexieExportReader(file, { invalidRows: opts.skipInvalid ? "collect" : "trust" });
         for await (const item of reader.rows()) {
           if (item.type !== "row") continue;
           await writer.add(item.table, item.value);
@@ -92,6 +103,16 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
     });
   });
   return result;
+}
+
+/** Size and modification time: enough to notice a file rewritten between the two passes. */
+async function fingerprint(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return "missing"; // the reader reports a missing file with a clear line
+  }
 }
 
 /** Buffers rows and writes them a chunk at a time; a repeated id inside a chunk starts a new one. */

@@ -15,8 +15,12 @@ import { type ExportItem, ExportTokenWalker } from "./token-walker.ts";
 export type { ExportItem, InvalidRow, ValidRow } from "./token-walker.ts";
 
 export interface ReadOptions {
-  /** "throw" (default): the first invalid row throws InvalidDumpError; "collect": yield it as `invalid` */
-  invalidRows?: "throw" | "collect";
+  /**
+   * "throw" (default): the first invalid row throws InvalidDumpError; "collect": yield it as
+   * `invalid`; "trust": skip row validation (for a second pass over a file already validated and
+   * unchanged since; structure is still checked).
+   */
+  invalidRows?: "throw" | "collect" | "trust";
   /** called after each block with bytes read so far and the file size */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** name used for the file in messages (defaults to the path as given) */

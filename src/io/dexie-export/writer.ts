@@ -6,9 +6,9 @@
  * side file first and the export is assembled and renamed into place at the end: an interrupted
  * export never leaves a half-written file under the target name.
  */
-import { once } from "node:events";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { InvalidInputError } from "../../errors.ts";
 import { DATABASES, type DatabaseName, FORMAT_NAME, FORMAT_VERSION } from "./format.ts";
 
 export interface WriteTarget {
@@ -35,17 +35,17 @@ export async function writeDexieExport(
   const outFile = `${file}.${suffix}`;
   try {
     let rows = 0;
-    const body = createWriteStream(bodyFile);
+    const body = await create(bodyFile, file);
     try {
       for await (const batch of batches) {
         if (batch.length === 0) continue;
         let text = "";
         for (const row of batch) text += (rows++ === 0 ? "" : ",") + JSON.stringify(row);
-        await write(body, text);
+        await body.write(text);
         onProgress?.(rows);
       }
     } finally {
-      await close(body);
+      await body.close();
     }
     const empty = JSON.stringify({
       formatName: FORMAT_NAME,
@@ -59,21 +59,18 @@ export async function writeDexieExport(
     });
     const cut = empty.lastIndexOf("]");
     const tableOpen = JSON.stringify({ tableName: spec.table, inbound: true, rows: [] }).slice(0, -2);
-    const out = createWriteStream(outFile);
+    const head = Buffer.from(empty.slice(0, cut) + tableOpen);
+    const tail = Buffer.from(`]}${empty.slice(cut)}`);
+    const out = await create(outFile, file);
     let bytes = 0;
     try {
-      const head = empty.slice(0, cut) + tableOpen;
-      bytes += Buffer.byteLength(head);
-      await write(out, head);
+      bytes += (await out.write(head)).bytesWritten;
       for await (const chunk of createReadStream(bodyFile) as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        await write(out, chunk);
+        bytes += (await out.write(chunk)).bytesWritten;
       }
-      const tail = `]}${empty.slice(cut)}`;
-      bytes += Buffer.byteLength(tail);
-      await write(out, tail);
+      bytes += (await out.write(tail)).bytesWritten;
     } finally {
-      await close(out);
+      await out.close();
     }
     await rename(outFile, file);
     return { file, rows, bytes };
@@ -83,14 +80,15 @@ export async function writeDexieExport(
   }
 }
 
-async function write(stream: WriteStream, data: string | Buffer): Promise<void> {
-  if (!stream.write(data)) await once(stream, "drain");
-}
-
-async function close(stream: WriteStream): Promise<void> {
-  if (stream.closed) return;
-  await new Promise<void>((resolve, reject) => {
-    stream.once("error", reject);
-    stream.end(() => resolve());
-  });
+/** Opens a file for writing; a path that cannot be written is bad input naming the target. */
+async function create(tmp: string, target: string): Promise<FileHandle> {
+  try {
+    return await open(tmp, "w");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EACCES" || code === "EISDIR" || code === "EROFS") {
+      throw new InvalidInputError(target, undefined, `cannot write the export here (${code}); expected a path in an existing, writable directory`);
+    }
+    throw err;
+  }
 }

@@ -50,15 +50,6 @@ BEGIN
 END
 $fn$;
 
--- One event of a batch after validation, with the row it edits as it was before the batch.
-CREATE TYPE @schema@.batch_item AS (
-  idx int, eid text, rid text, client text, seq bigint, base bigint, op text, payload jsonb, coalesced jsonb,
-  entity text, tbl text, kind text, col text, dyn boolean,
-  reason text, dup boolean, dup_version bigint, repeat boolean,
-  cur_exists boolean, cur_data jsonb, cur_version bigint,
-  live_in_row int
-);
-
 CREATE FUNCTION @schema@.apply_batch(events jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -68,9 +59,12 @@ DECLARE
   max_bytes  bigint;
   buckets    int;
   n          int;
-  items      @schema@.batch_item[];
   res        jsonb[];
-  r          @schema@.batch_item;
+  r          record;
+  -- events of rows that need the sequential fold, one array per field
+  k_idx int[]; k_eid text[]; k_rid text[]; k_client text[]; k_seq bigint[]; k_ts numeric[]; k_base bigint[];
+  k_op text[]; k_payload jsonb[]; k_entity text[]; k_tbl text[]; k_kind text[]; k_col text[]; k_dyn boolean[];
+  k_exists boolean[]; k_data jsonb[]; k_ver bigint[];
   -- the row being folded (rows with several events)
   g_tbl text; g_id text; g_kind text; g_col text; g_dyn boolean; g_entity text;
   g_exists0 boolean; g_exists boolean; g_data jsonb; g_ver bigint; g_by text; g_changed boolean := false;
@@ -98,7 +92,6 @@ BEGIN
   END IF;
   SELECT (value #>> '{}')::bigint INTO max_bytes FROM @schema@.settings WHERE key = 'max_payload_bytes';
   SELECT (value #>> '{}')::int INTO buckets FROM @schema@.settings WHERE key = 'lock_buckets';
-  res := array_fill(NULL::jsonb, ARRAY[n]);
 
   -- lock the row buckets, ascending (a fixed global order: no deadlocks); READ COMMITTED then
   -- lets the next query see every write committed before the locks were granted
@@ -109,7 +102,9 @@ BEGIN
             WHERE jsonb_typeof(e -> 'entityId') = 'string'
             ORDER BY 1) locks;
 
-  -- 1. validate, find duplicates, read current rows: one query, in fold order
+  -- 1+2. one query: validate, find duplicates, read current rows; decide set-based the rejected,
+  -- the duplicates and every row of a built-in entity with a single live event; hand the other
+  -- events (rows with several events, registry-added entities) to the fold below
   WITH ev AS (
     SELECT i::int AS idx, e,
            CASE WHEN jsonb_typeof(e -> 'id') = 'string' THEN e ->> 'id' END AS eid,
@@ -124,7 +119,9 @@ BEGIN
       FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, i)
      GROUP BY 1 HAVING count(*) > 1
   ), checked AS MATERIALIZED (
-    SELECT ev.*, reg.name AS entity, reg.table_name AS tbl, reg.kind, reg.data_column AS col, NOT reg.builtin AS dyn,
+    SELECT ev.idx, ev.eid, ev.rid, ev.client, ev.seq::bigint AS seq, ev.ts, ev.base::bigint AS base,
+           ev.e ->> 'type' AS op, ev.e -> 'payload' AS payload, ev.e -> 'coalesced' AS coalesced,
+           reg.name AS entity, reg.table_name AS tbl, reg.kind, reg.data_column AS col, NOT reg.builtin AS dyn,
            (SELECT coalesce(a.version, -1) FROM @schema@.applied_events a WHERE a.event_id = ev.eid) AS dupv,
            rep.first IS NOT NULL AND rep.first <> ev.idx AS repeat,
            CASE
@@ -152,101 +149,101 @@ BEGIN
                THEN 'coalesced: expected a list of event ids'
              WHEN reg.kind = 'entries' AND jsonb_typeof(ev.e -> 'payload' -> 'id') IS DISTINCT FROM 'string'
                THEN 'payload.id: expected a string (the entry id)'
-             WHEN octet_length((ev.e -> 'payload')::text) > max_bytes
+             WHEN pg_column_size(ev.e -> 'payload') > max_bytes / 8 AND octet_length((ev.e -> 'payload')::text) > max_bytes
                THEN format('payload: %s bytes of JSON is over the limit of %s bytes',
                            octet_length((ev.e -> 'payload')::text), max_bytes)
            END AS reason
       FROM ev
       LEFT JOIN @schema@.entities reg ON reg.name = ev.e ->> 'entity'
       LEFT JOIN repeated rep ON rep.eid = ev.eid
+  ), live AS (
+    SELECT tbl, rid, count(*) AS n FROM checked
+     WHERE reason IS NULL AND dupv IS NULL AND NOT repeat GROUP BY 1, 2
+  ), classified AS (
+    SELECT c.*, c.reason IS NULL AND c.dupv IS NOT NULL AS dup,
+           c.reason IS NULL AND c.dupv IS NULL AND NOT c.repeat AND (l.n > 1 OR c.dyn) AS fold,
+           cur.id IS NOT NULL AS cur_exists, cur.data AS cur_data, cur.version AS cur_version
+      FROM checked c
+      LEFT JOIN live l ON l.tbl = c.tbl AND l.rid = c.rid
+      LEFT JOIN LATERAL (
+             SELECT x.id, x.data_source_config AS data, x.version FROM @schema@.charts x
+              WHERE c.reason IS NULL AND c.tbl = 'charts' AND NOT c.dyn AND x.id = c.rid
+             UNION ALL
+             SELECT x.id, x.doc, x.version FROM @schema@.wells x
+              WHERE c.reason IS NULL AND c.tbl = 'wells' AND NOT c.dyn AND x.id = c.rid
+             UNION ALL
+             SELECT x.id, x.doc, x.version FROM @schema@.polygons x
+              WHERE c.reason IS NULL AND c.tbl = 'polygons' AND NOT c.dyn AND x.id = c.rid
+             UNION ALL
+             SELECT x.id, x.doc, x.version FROM @schema@.curves x
+              WHERE c.reason IS NULL AND c.tbl = 'curves' AND NOT c.dyn AND x.id = c.rid
+           ) cur ON true
+  ), d AS (
+    SELECT i.*, coalesce(sub, i.client) AS actor, x.wop, x.nd, x.ver,
+           i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT i.fold AND NOT k.conflict AS applied,
+           CASE
+             WHEN i.fold THEN NULL
+             WHEN i.reason IS NOT NULL THEN jsonb_build_object('id', i.eid, 'outcome', 'rejected', 'reason', i.reason)
+             WHEN i.dup THEN jsonb_strip_nulls(jsonb_build_object('id', i.eid, 'outcome', 'duplicate', 'version', nullif(i.dupv, -1)))
+             WHEN i.repeat THEN jsonb_build_object('id', i.eid, 'outcome', 'duplicate')
+             WHEN k.conflict AND i.cur_exists THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'version', i.cur_version,
+               'current', jsonb_build_object('entity', i.entity, 'id', i.rid, 'version', i.cur_version, 'data', i.cur_data))
+             WHEN k.conflict THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'current', NULL)
+             ELSE jsonb_build_object('id', i.eid, 'outcome', 'applied', 'version', x.ver)
+           END AS result
+      FROM classified i
+     CROSS JOIN LATERAL (
+       SELECT i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT i.fold AND i.base IS NOT NULL
+              AND ((i.cur_exists AND i.base < i.cur_version) OR (NOT i.cur_exists AND i.op = 'update')) AS conflict
+     ) k
+     CROSS JOIN LATERAL (
+       SELECT CASE WHEN w.nd IS NOT NULL THEN CASE WHEN i.cur_exists THEN 'u' ELSE 'i' END
+                   WHEN w.del THEN 'd' END AS wop,
+              w.nd,
+              CASE WHEN w.nd IS NOT NULL OR w.del THEN coalesce(i.cur_version, 0) + 1
+                   ELSE coalesce(i.cur_version, 0) END AS ver
+         FROM (SELECT CASE
+                        WHEN i.reason IS NOT NULL OR i.dup OR i.repeat OR i.fold OR k.conflict THEN NULL
+                        WHEN i.kind = 'document' AND i.op = 'remove' THEN NULL
+                        WHEN i.kind = 'document' AND i.op = 'update' AND i.cur_exists THEN i.cur_data || i.payload
+                        WHEN i.kind = 'document' THEN i.payload
+                        WHEN i.op = 'remove' AND NOT i.cur_exists THEN NULL
+                        ELSE @schema@.fold_entries(coalesce(i.cur_data, '[]'::jsonb), i.op, i.payload)
+                      END AS nd,
+                      i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT i.fold AND NOT k.conflict
+                        AND i.kind = 'document' AND i.op = 'remove' AND i.cur_exists AS del) w
+     ) x
   )
-  SELECT array_agg(ROW(
-           c.idx, c.eid, c.rid, c.client, c.seq::bigint, c.base::bigint, c.e ->> 'type', c.e -> 'payload', c.e -> 'coalesced',
-           c.entity, c.tbl, c.kind, c.col, c.dyn,
-           c.reason, c.reason IS NULL AND c.dupv IS NOT NULL, nullif(c.dupv, -1), c.reason IS NULL AND c.dupv IS NULL AND c.repeat,
-           c.cur_id IS NOT NULL, c.cur_data, c.cur_version, c.live_in_row
-         )::@schema@.batch_item
-         ORDER BY c.tbl COLLATE "C" NULLS LAST, c.rid COLLATE "C" NULLS LAST, coalesce(c.client, '') COLLATE "C",
-                  coalesce(c.seq, -1), c.ts, c.eid COLLATE "C", c.idx)
-    INTO items
-    FROM (
-      SELECT c.*, cur.id AS cur_id, cur.data AS cur_data, cur.version AS cur_version,
-             count(*) FILTER (WHERE c.reason IS NULL AND c.dupv IS NULL AND NOT c.repeat)
-               OVER (PARTITION BY c.tbl, c.rid)::int AS live_in_row
-        FROM checked c
-        LEFT JOIN LATERAL (
-               SELECT x.id, x.data_source_config AS data, x.version FROM @schema@.charts x
-                WHERE c.reason IS NULL AND c.tbl = 'charts' AND NOT c.dyn AND x.id = c.rid
-               UNION ALL
-               SELECT x.id, x.doc, x.version FROM @schema@.wells x
-                WHERE c.reason IS NULL AND c.tbl = 'wells' AND NOT c.dyn AND x.id = c.rid
-               UNION ALL
-               SELECT x.id, x.doc, x.version FROM @schema@.polygons x
-                WHERE c.reason IS NULL AND c.tbl = 'polygons' AND NOT c.dyn AND x.id = c.rid
-               UNION ALL
-               SELECT x.id, x.doc, x.version FROM @schema@.curves x
-                WHERE c.reason IS NULL AND c.tbl = 'curves' AND NOT c.dyn AND x.id = c.rid
-             ) cur ON true
-    ) c;
-
-  -- 2. set-based: rejected, duplicates, and rows of built-in entities with one live event
-  SELECT coalesce(array_agg(d.idx), '{}'), coalesce(array_agg(d.result), '{}'),
-         coalesce(array_agg(d.wop) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.tbl) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.rid) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.nd) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.ver) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.actor) FILTER (WHERE d.wop IS NOT NULL), '{}'),
-         coalesce(array_agg(d.eid) FILTER (WHERE d.applied), '{}'),
-         coalesce(array_agg(d.client) FILTER (WHERE d.applied), '{}'),
-         coalesce(array_agg(d.seq) FILTER (WHERE d.applied), '{}'),
-         coalesce(array_agg(d.ver) FILTER (WHERE d.applied), '{}'),
-         bool_or(d.repeat), bool_or(d.coalesced IS NOT NULL AND d.applied)
-    INTO s_idx, s_res, w_op, w_tbl, w_id, w_data, w_ver, w_by, a_id, a_client, a_seq, a_ver, has_repeat, has_fold
-    FROM (
-      SELECT i.idx, i.eid, i.rid, i.tbl, i.client, i.seq, i.repeat, i.coalesced,
-             coalesce(sub, i.client) AS actor, x.conflict,
-             x.wop, x.nd, x.ver,
-             i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT x.conflict AS applied,
-             CASE
-               WHEN i.reason IS NOT NULL THEN jsonb_build_object('id', i.eid, 'outcome', 'rejected', 'reason', i.reason)
-               WHEN i.dup THEN jsonb_strip_nulls(jsonb_build_object('id', i.eid, 'outcome', 'duplicate', 'version', i.dup_version))
-               WHEN i.repeat THEN jsonb_build_object('id', i.eid, 'outcome', 'duplicate')
-               WHEN x.conflict AND i.cur_exists THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'version', i.cur_version,
-                 'current', jsonb_build_object('entity', i.entity, 'id', i.rid, 'version', i.cur_version, 'data', i.cur_data))
-               WHEN x.conflict THEN jsonb_build_object('id', i.eid, 'outcome', 'conflict', 'current', NULL)
-               ELSE jsonb_build_object('id', i.eid, 'outcome', 'applied', 'version', x.ver)
-             END AS result
-        FROM unnest(items) AS i
-        CROSS JOIN LATERAL (
-          SELECT i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND i.base IS NOT NULL
-                 AND ((i.cur_exists AND i.base < i.cur_version) OR (NOT i.cur_exists AND i.op = 'update')) AS conflict
-        ) k
-        CROSS JOIN LATERAL (
-          SELECT k.conflict,
-                 CASE WHEN w.nd IS NOT NULL THEN CASE WHEN i.cur_exists THEN 'u' ELSE 'i' END
-                      WHEN w.del THEN 'd' END AS wop,
-                 w.nd,
-                 CASE WHEN w.nd IS NOT NULL OR w.del THEN coalesce(i.cur_version, 0) + 1
-                      ELSE coalesce(i.cur_version, 0) END AS ver
-            FROM (SELECT CASE
-                           WHEN i.reason IS NOT NULL OR i.dup OR i.repeat OR k.conflict THEN NULL
-                           WHEN i.kind = 'document' AND i.op = 'remove' THEN NULL
-                           WHEN i.kind = 'document' AND i.op = 'update' AND i.cur_exists THEN i.cur_data || i.payload
-                           WHEN i.kind = 'document' THEN i.payload
-                           WHEN i.op = 'remove' AND NOT i.cur_exists THEN NULL
-                           ELSE @schema@.fold_entries(coalesce(i.cur_data, '[]'::jsonb), i.op, i.payload)
-                         END AS nd,
-                         i.reason IS NULL AND NOT i.dup AND NOT i.repeat AND NOT k.conflict
-                           AND i.kind = 'document' AND i.op = 'remove' AND i.cur_exists AS del) w
-        ) x
-       WHERE i.reason IS NOT NULL OR i.dup OR i.repeat OR (i.live_in_row = 1 AND NOT i.dyn)
-    ) d;
+  SELECT coalesce(array_agg(z.idx) FILTER (WHERE NOT fold), '{}'), coalesce(array_agg(z.result) FILTER (WHERE NOT fold), '{}'),
+         coalesce(array_agg(z.wop) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.tbl) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.rid) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.nd) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.ver) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.actor) FILTER (WHERE z.wop IS NOT NULL), '{}'),
+         coalesce(array_agg(z.eid) FILTER (WHERE applied), '{}'),
+         coalesce(array_agg(z.client) FILTER (WHERE applied), '{}'),
+         coalesce(array_agg(z.seq) FILTER (WHERE applied), '{}'),
+         coalesce(array_agg(z.ver) FILTER (WHERE applied), '{}'),
+         coalesce(bool_or(z.repeat), false), coalesce(bool_or(z.coalesced IS NOT NULL), false),
+         array_agg(z.idx) FILTER (WHERE fold), array_agg(z.eid) FILTER (WHERE fold), array_agg(z.rid) FILTER (WHERE fold),
+         array_agg(z.client) FILTER (WHERE fold), array_agg(z.seq) FILTER (WHERE fold), array_agg(z.ts) FILTER (WHERE fold),
+         array_agg(z.base) FILTER (WHERE fold), array_agg(z.op) FILTER (WHERE fold), array_agg(z.payload) FILTER (WHERE fold),
+         array_agg(z.entity) FILTER (WHERE fold), array_agg(z.tbl) FILTER (WHERE fold), array_agg(z.kind) FILTER (WHERE fold),
+         array_agg(z.col) FILTER (WHERE fold), array_agg(z.dyn) FILTER (WHERE fold), array_agg(z.cur_exists) FILTER (WHERE fold),
+         array_agg(z.cur_data) FILTER (WHERE fold), array_agg(z.cur_version) FILTER (WHERE fold)
+    INTO s_idx, s_res, w_op, w_tbl, w_id, w_data, w_ver, w_by, a_id, a_client, a_seq, a_ver, has_repeat, has_fold,
+         k_idx, k_eid, k_rid, k_client, k_seq, k_ts, k_base, k_op, k_payload, k_entity, k_tbl, k_kind, k_col, k_dyn,
+         k_exists, k_data, k_ver
+    FROM d AS z;
 
   -- 3. the sequential fold: rows with several live events, and registry-added entities
-  FOR r IN SELECT * FROM unnest(items) WITH ORDINALITY AS u
-            WHERE u.reason IS NULL AND NOT u.dup AND NOT u.repeat AND (u.live_in_row > 1 OR u.dyn)
-            ORDER BY u.ordinality
+  FOR r IN SELECT * FROM unnest(k_idx, k_eid, k_rid, k_client, k_seq, k_ts, k_base, k_op, k_payload, k_entity,
+                                 k_tbl, k_kind, k_col, k_dyn, k_exists, k_data, k_ver)
+                   AS u(idx, eid, rid, client, seq, ts, base, op, payload, entity, tbl, kind, col, dyn,
+                        cur_exists, cur_data, cur_version)
+            ORDER BY u.tbl COLLATE "C", u.rid COLLATE "C", coalesce(u.client, '') COLLATE "C", coalesce(u.seq, -1),
+                     u.ts, u.eid COLLATE "C"
   LOOP
     -- a new row: write the previous one, then load this one
     IF g_tbl IS DISTINCT FROM r.tbl OR g_id IS DISTINCT FROM r.rid THEN
@@ -274,7 +271,8 @@ BEGIN
 
     -- version checks (only with baseVersion)
     IF r.base IS NOT NULL AND ((g_exists AND r.base < g_ver) OR (NOT g_exists AND r.op = 'update')) THEN
-      res[r.idx] := CASE WHEN g_exists THEN
+      s_idx := s_idx || r.idx;
+      s_res := s_res || CASE WHEN g_exists THEN
           jsonb_build_object('id', r.eid, 'outcome', 'conflict', 'version', g_ver,
             'current', jsonb_build_object('entity', g_entity, 'id', g_id, 'version', g_ver, 'data', g_data))
         ELSE jsonb_build_object('id', r.eid, 'outcome', 'conflict', 'current', NULL) END;
@@ -305,11 +303,9 @@ BEGIN
       g_ver := g_ver + 1; ver := g_ver;
     END IF;
 
-    res[r.idx] := jsonb_build_object('id', r.eid, 'outcome', 'applied', 'version', ver);
+    s_idx := s_idx || r.idx;
+    s_res := s_res || jsonb_build_object('id', r.eid, 'outcome', 'applied', 'version', ver);
     a_id := a_id || r.eid; a_client := a_client || r.client; a_seq := a_seq || r.seq; a_ver := a_ver || ver;
-    IF r.coalesced IS NOT NULL THEN
-      has_fold := true;
-    END IF;
   END LOOP;
   IF g_changed THEN
     IF g_dyn THEN
@@ -322,9 +318,7 @@ BEGIN
   END IF;
 
   -- all results, in input order
-  SELECT array_agg(coalesce(res[u.i], x.r) ORDER BY u.i) INTO res
-    FROM generate_series(1, n) AS u(i)
-    LEFT JOIN unnest(s_idx, s_res) AS x(i, r) ON x.i = u.i;
+  SELECT array_agg(x.r ORDER BY x.i) INTO res FROM unnest(s_idx, s_res) AS x(i, r);
 
   -- 4. set-based writes of the built-in tables (static SQL), skipping what has nothing to do
   IF cardinality(w_id) > 0 THEN
@@ -405,18 +399,21 @@ BEGIN
   SELECT i, c, q, batch, 'applied', v FROM unnest(a_id, a_client, a_seq, a_ver) AS x(i, c, q, v);
   IF has_fold THEN
     INSERT INTO @schema@.applied_events (event_id, client_id, seq, batch_id, outcome, version)
-    SELECT c.id, i.client, NULL, batch, 'applied', (res[i.idx] ->> 'version')::bigint
-      FROM unnest(items) AS i
-     CROSS JOIN LATERAL jsonb_array_elements_text(i.coalesced) AS c(id)
-     WHERE jsonb_typeof(i.coalesced) = 'array' AND res[i.idx] ->> 'outcome' = 'applied'
+    SELECT c.id, CASE WHEN jsonb_typeof(e -> 'clientId') = 'string' THEN e ->> 'clientId' END, NULL, batch, 'applied',
+           (x.r ->> 'version')::bigint
+      FROM unnest(res) WITH ORDINALITY AS x(r, j)
+      JOIN jsonb_array_elements(events) WITH ORDINALITY AS v(e, i) ON v.i = x.j
+     CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e -> 'coalesced') = 'array'
+                                                       THEN e -> 'coalesced' ELSE '[]'::jsonb END) AS c(id)
+     WHERE x.r ->> 'outcome' = 'applied'
     ON CONFLICT (event_id) DO NOTHING;
   END IF;
   INSERT INTO @schema@.audit_log (batch_id, event_id, entity, entity_id, decision, version, reason, actor)
-  SELECT batch, x ->> 'id', left(e ->> 'entity', 200), left(e ->> 'entityId', 500), x ->> 'outcome',
-         (x ->> 'version')::bigint, x ->> 'reason',
+  SELECT batch, x.r ->> 'id', left(e ->> 'entity', 200), left(e ->> 'entityId', 500), x.r ->> 'outcome',
+         (x.r ->> 'version')::bigint, x.r ->> 'reason',
          coalesce(sub, CASE WHEN jsonb_typeof(e -> 'clientId') = 'string' THEN left(e ->> 'clientId', 200) END)
-    FROM unnest(res) WITH ORDINALITY AS u(x, i)
-    JOIN jsonb_array_elements(events) WITH ORDINALITY AS v(e, j) ON j = i;
+    FROM unnest(res) WITH ORDINALITY AS x(r, j)
+    JOIN jsonb_array_elements(events) WITH ORDINALITY AS v(e, i) ON v.i = x.j;
 
   RETURN to_jsonb(res);
 END

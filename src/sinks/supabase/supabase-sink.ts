@@ -86,6 +86,10 @@ export class SupabaseSink implements Sink {
       .schema(this.options.schema)
       .rpc("get_row", { entity, entity_id: id })
       .abortSignal(signal);
+    if (res.error?.code === "22023" && /unknown entity/.test(res.error.message ?? "")) {
+      // the same usage error the pg sink gives: the server's registry does not know the name
+      throw new UsageError(`unknown entity "${entity}" (not in the server's entity registry)`);
+    }
     if (res.error) {
       throw classifySupabaseError(what, { status: res.status, error: res.error, timedOut: signal.aborted });
     }

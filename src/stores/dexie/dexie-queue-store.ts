@@ -8,63 +8,33 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
-import {
-  type CacheEntry,
-  type CacheStore,
-  type ClaimOptions,
-  type Clock,
-  type EnqueueResult,
-  type EventChange,
-  type HistoryEntry,
-  type ListPage,
-  type ListQuery,
-  type QueueStore,
-  type StoreCapabilities,
-  systemClock,
+import type {
+  CacheEntry,
+  CacheStore,
+  ClaimOptions,
+  EnqueueResult,
+  EventChange,
+  HistoryEntry,
+  ListPage,
+  ListQuery,
+  QueueStore,
+  StoreCapabilities,
 } from "../../core/ports.ts";
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
 import { planClaim } from "./claim-planner.ts";
+import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
-import type { CacheDB, EventQueueDB } from "./databases.ts";
-import { HistoryLog } from "./history-log.ts";
 import { pageIds } from "./index-pager.ts";
 import { listEvents } from "./list-events.ts";
 import { encodeRecord, type LogRecord } from "./log-record.ts";
-import { OpenEvents } from "./open-events.ts";
 import { assertStorable } from "./storable-event.ts";
-import { removeFiles, type SnapshotSource, snapshotPath, walPath, writeSnapshot } from "./store-files.ts";
+import type { StoreInternals } from "./store-internals.ts";
 import { tooLargeMessage } from "./store-loader.ts";
-import { WalWriter } from "./wal-writer.ts";
+import { UndoLog } from "./undo-log.ts";
 import { type Applied, WriteSerializer } from "./write-serializer.ts";
 
-const CHUNK = 5000;
 /** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
 export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
-
-export interface StoreInternals {
-  dir: string;
-  queueDir: string;
-  mode: "write" | "read";
-  queue: EventQueueDB;
-  cacheDb: CacheDB;
-  open: OpenEvents;
-  history: HistoryLog;
-  wal: WalWriter | null;
-  gen: number;
-  snapshotBytes: number;
-  maxEvents: number;
-  compactMinBytes: number;
-  clock: Clock;
-  recovered?: { truncatedBytes: number; file: string };
-  warnings: string[];
-  release(): Promise<void>;
-}
-
-interface Undo {
-  events: Map<string, QueuedEvent | undefined>;
-  cache: Map<string, CacheEntry | undefined>;
-  history: HistoryEntry[];
-}
 
 export class DexieQueueStore implements QueueStore {
   readonly capabilities: StoreCapabilities;
@@ -79,7 +49,7 @@ export class DexieQueueStore implements QueueStore {
   private readonly s: StoreInternals;
   private readonly writes = new WriteSerializer();
   private readonly txScope = new AsyncLocalStorage<string>();
-  private undo: Undo | undefined;
+  private undo: UndoLog | undefined;
   private compacting = false;
   private closed: Promise<void> | undefined;
   private broken: unknown;
@@ -168,11 +138,10 @@ export class DexieQueueStore implements QueueStore {
         pendingPage: (after, size) => pageIds(events, { status: "pending", after, order: "asc", limit: size }),
       });
       if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
-      const befores = await events.bulkGet(chosen.map((c) => c.id));
+      const befores = (await events.bulkGet(chosen.map((c) => c.id))).filter((b): b is QueuedEvent => b !== undefined);
       const rows: QueuedEvent[] = [];
       const hist: HistoryEntry[] = [];
       for (const b of befores) {
-        if (!b) continue;
         rows.push({ ...b, status: "processing", leaseUntil: o.now + o.leaseMs, leaseOwner: o.owner });
         const expired = b.status === "processing" ? `; lease of ${b.leaseOwner ?? "an unknown worker"} expired` : "";
         hist.push({ eventId: b.id, at: o.now, from: b.status, to: "processing", note: `claimed by ${o.owner}${expired}` });
@@ -236,7 +205,7 @@ export class DexieQueueStore implements QueueStore {
     const tx = `${randomBytes(6).toString("hex")}`;
     await this.writes.submit(undefined, async () => {
       this.writes.setOwner(tx);
-      this.undo = { events: new Map(), cache: new Map(), history: [] };
+      this.undo = new UndoLog();
       return { value: undefined, durable: Promise.resolve() };
     });
     try {
@@ -245,7 +214,7 @@ export class DexieQueueStore implements QueueStore {
       return result;
     } catch (error) {
       await this.writes.submit(tx, async () => {
-        await this.rollback();
+        await this.undo?.rollback(this.s);
         return { value: undefined, durable: this.log([{ k: "abort", tx }]) };
       }).catch(() => undefined);
       throw error;
@@ -274,7 +243,7 @@ export class DexieQueueStore implements QueueStore {
   compact(): Promise<void> {
     this.assertWritable();
     return this.writes.submit(undefined, async () => {
-      await this.compactNow();
+      await compactGeneration(this.s);
       return { value: undefined, durable: Promise.resolve() };
     });
   }
@@ -305,27 +274,32 @@ export class DexieQueueStore implements QueueStore {
   }
 
   private async applyEnqueue(batches: QueuedEvent[][], tx: string | undefined): Promise<Applied<EnqueueResult>> {
-    const all = batches.flat();
-    const ids = [...new Set(all.map((e) => e.id))];
-    const found = await this.s.queue.events.bulkGet(ids);
-    const present = new Set<string>();
-    found.forEach((e, i) => e && present.add(ids[i]!));
+    const ids = [...new Set(batches.flat().map((e) => e.id))];
+    const events = this.s.queue.events;
     const rows: QueuedEvent[] = [];
-    const values = batches.map((events) => {
-      const r: EnqueueResult = { inserted: [], existing: [] };
-      for (const e of events) {
-        if (present.has(e.id)) r.existing.push(e.id);
-        else {
-          present.add(e.id);
-          rows.push(e);
-          r.inserted.push(e.id);
+    let values: EnqueueResult[] = [];
+    // one Dexie transaction for the existence check and the insert
+    await this.s.queue.transaction("rw", events, async () => {
+      const found = await events.bulkGet(ids);
+      const present = new Set<string>();
+      found.forEach((e, i) => e && present.add(ids[i]!));
+      values = batches.map((batch) => {
+        const r: EnqueueResult = { inserted: [], existing: [] };
+        for (const e of batch) {
+          if (present.has(e.id)) r.existing.push(e.id);
+          else {
+            present.add(e.id);
+            rows.push(e);
+            r.inserted.push(e.id);
+          }
         }
-      }
-      return r;
+        return r;
+      });
+      if (rows.length === 0) return;
+      this.checkRoom(rows.length);
+      await events.bulkAdd(rows);
     });
     if (rows.length === 0) return { values, durable: Promise.resolve() };
-    this.checkRoom(rows.length);
-    await this.s.queue.events.bulkAdd(rows);
     const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);
     this.maybeCompact();
     return { values, durable };
@@ -341,11 +315,11 @@ export class DexieQueueStore implements QueueStore {
     const undo = tx !== undefined ? this.undo : undefined;
     rows.forEach((r, i) => {
       this.s.open.track(befores[i], r);
-      if (undo && !undo.events.has(r.id)) undo.events.set(r.id, befores[i]);
+      undo?.event(r.id, befores[i]);
     });
     for (const h of hist) {
       this.s.history.add(h);
-      undo?.history.push(h);
+      undo?.historyEntry(h);
     }
     const records: LogRecord[] = [{ k: "ev", rows, ...(tx ? { tx } : {}) }];
     if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
@@ -356,7 +330,7 @@ export class DexieQueueStore implements QueueStore {
     if (rows.length === 0) return { value: undefined, durable: Promise.resolve() };
     const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(rows.map((r) => r.key)) : [];
     await this.s.cacheDb.cache.bulkPut(rows);
-    if (tx !== undefined && this.undo) rows.forEach((r, i) => this.undo!.cache.has(r.key) || this.undo!.cache.set(r.key, befores[i]));
+    if (tx !== undefined) rows.forEach((r, i) => this.undo?.cacheEntry(r.key, befores[i]));
     return { value: undefined, durable: this.log([{ k: "cache", rows, ...(tx ? { tx } : {}) }]) };
   }
 
@@ -364,7 +338,7 @@ export class DexieQueueStore implements QueueStore {
     if (keys.length === 0) return { value: undefined, durable: Promise.resolve() };
     const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(keys) : [];
     await this.s.cacheDb.cache.bulkDelete(keys);
-    if (tx !== undefined && this.undo) keys.forEach((k, i) => this.undo!.cache.has(k) || this.undo!.cache.set(k, befores[i]));
+    if (tx !== undefined) keys.forEach((k, i) => this.undo?.cacheEntry(k, befores[i]));
     return { value: undefined, durable: this.log([{ k: "cachedel", keys, ...(tx ? { tx } : {}) }]) };
   }
 
@@ -377,33 +351,6 @@ export class DexieQueueStore implements QueueStore {
     return p;
   }
 
-  /** Restores what the running atomic group changed. */
-  private async rollback(): Promise<void> {
-    const undo = this.undo;
-    if (!undo) return;
-    const ids = [...undo.events.keys()];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const now = await this.s.queue.events.bulkGet(chunk);
-      const restore: QueuedEvent[] = [];
-      const remove: string[] = [];
-      chunk.forEach((id, k) => {
-        const before = undo.events.get(id);
-        this.s.open.track(now[k], before);
-        if (before) restore.push(before);
-        else remove.push(id);
-      });
-      if (restore.length) await this.s.queue.events.bulkPut(restore);
-      if (remove.length) await this.s.queue.events.bulkDelete(remove);
-    }
-    for (let i = undo.history.length - 1; i >= 0; i--) this.s.history.removeLast(undo.history[i]!);
-    const keys = [...undo.cache.keys()];
-    const put = keys.map((k) => undo.cache.get(k)).filter((c): c is CacheEntry => c !== undefined);
-    const del = keys.filter((k) => undo.cache.get(k) === undefined);
-    if (put.length) await this.s.cacheDb.cache.bulkPut(put);
-    if (del.length) await this.s.cacheDb.cache.bulkDelete(del);
-  }
-
   private maybeCompact(): void {
     const wal = this.s.wal;
     if (!wal || this.compacting || this.undo || this.broken || this.closed) return;
@@ -411,7 +358,7 @@ export class DexieQueueStore implements QueueStore {
     this.compacting = true;
     this.writes
       .submit(undefined, async () => {
-        await this.compactNow();
+        await compactGeneration(this.s);
         return { value: undefined, durable: Promise.resolve() };
       })
       .catch((error: unknown) => {
@@ -420,44 +367,5 @@ export class DexieQueueStore implements QueueStore {
       .finally(() => {
         this.compacting = false;
       });
-  }
-
-  /** Snapshot of the current state as generation gen+1, then a fresh log. Runs as a write job. */
-  private async compactNow(): Promise<void> {
-    const old = this.s.wal!;
-    await old.sync();
-    const oldGen = this.s.gen;
-    const gen = oldGen + 1;
-    this.s.snapshotBytes = await writeSnapshot(this.s.queueDir, gen, this.snapshotSource());
-    this.s.wal = await WalWriter.open(walPath(this.s.queueDir, gen));
-    this.s.gen = gen;
-    await old.close();
-    const oldFiles = [walPath(this.s.queueDir, oldGen)];
-    if (oldGen > 0) oldFiles.push(snapshotPath(this.s.queueDir, oldGen));
-    await removeFiles(oldFiles);
-  }
-
-  private snapshotSource(): SnapshotSource {
-    const { queue, cacheDb, history, open } = this.s;
-    return {
-      counts: async () => ({
-        events: Object.values(open.counts).reduce((a, b) => a + b, 0),
-        history: history.size,
-        cache: await cacheDb.cache.count(),
-      }),
-      chunks: async function* () {
-        let last: string | undefined;
-        for (;;) {
-          const coll = last === undefined ? queue.events.toCollection() : queue.events.where(":id").above(last);
-          const rows = await coll.limit(CHUNK).toArray();
-          if (rows.length) yield { k: "ev", rows } as LogRecord;
-          if (rows.length < CHUNK) break;
-          last = rows[rows.length - 1]!.id;
-        }
-        for (const rows of history.chunks(CHUNK)) yield { k: "hist", rows } as LogRecord;
-        const cache = await cacheDb.cache.toArray();
-        for (let i = 0; i < cache.length; i += CHUNK) yield { k: "cache", rows: cache.slice(i, i + CHUNK) } as LogRecord;
-      },
-    };
   }
 }

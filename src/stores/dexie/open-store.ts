@@ -8,14 +8,15 @@ import { existsSync } from "node:fs";
 import { open, truncate } from "node:fs/promises";
 import path from "node:path";
 import { type Clock, systemClock } from "../../core/ports.ts";
-import { StoreCorruptError, UsageError } from "../../errors.ts";
+import { UsageError } from "../../errors.ts";
 import { openDatabases } from "./databases.ts";
-import { COMPACT_MIN_BYTES, DexieQueueStore, type StoreInternals } from "./dexie-queue-store.ts";
+import { COMPACT_MIN_BYTES, DexieQueueStore } from "./dexie-queue-store.ts";
+import type { StoreInternals } from "./store-internals.ts";
 import { HistoryLog } from "./history-log.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
 import { OpenEvents } from "./open-events.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
-import { loadGeneration, type LoadResult } from "./store-loader.ts";
+import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader.ts";
 import { WalWriter } from "./wal-writer.ts";
 
 /**
@@ -45,23 +46,17 @@ async function load(
   dir: string,
   mode: "write" | "read",
   maxEvents: number,
-): Promise<{ g: Generation; loaded: LoadResult; parts: Awaited<ReturnType<typeof openDatabases>> & { open: OpenEvents; history: HistoryLog } }> {
+): Promise<{ g: Generation; loaded: LoadResult; parts: LoadTarget }> {
   // a reader can race a writer's compaction; a vanished file means: start again on the new generation
   for (let attempt = 0; ; attempt++) {
-    const dbs = await openDatabases();
-    const parts = { ...dbs, open: new OpenEvents(), history: new HistoryLog() };
+    const parts: LoadTarget = { ...(await openDatabases()), open: new OpenEvents(), history: new HistoryLog() };
     try {
       const g = await currentGeneration(queueDir);
-      const walExists = existsSync(g.wal);
-      const loaded = await loadGeneration(
-        { queue: parts.queue, cache: parts.cache, open: parts.open, history: parts.history },
-        g,
-        { maxEvents, dir, walExists },
-      );
+      const loaded = await loadGeneration(parts, g, { maxEvents, dir, walExists: existsSync(g.wal) });
       return { g, loaded, parts };
     } catch (error) {
-      dbs.queue.close();
-      dbs.cache.close();
+      parts.queue.close();
+      parts.cache.close();
       const vanished = (error as NodeJS.ErrnoException).code === "ENOENT";
       if (!(vanished && mode === "read" && attempt < 5)) throw error;
     }
@@ -136,7 +131,6 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     return store;
   } catch (error) {
     if (opts.mode === "write") await releaseLock(queueDir);
-    if (error instanceof StoreCorruptError || !(error instanceof Error)) throw error;
     throw error;
   }
 }

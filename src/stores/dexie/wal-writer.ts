@@ -12,7 +12,6 @@ interface Waiter {
 
 export class WalWriter {
   private pending: Buffer[] = [];
-  private pendingBytes = 0;
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | null = null;
   private failed: unknown = null;
@@ -35,7 +34,6 @@ export class WalWriter {
     if (this.failed) return Promise.reject(this.failed);
     for (const l of lines) {
       this.pending.push(l);
-      this.pendingBytes += l.length;
       this.size += l.length;
     }
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -56,7 +54,6 @@ export class WalWriter {
         const waiters = this.waiters;
         this.pending = [];
         this.waiters = [];
-        this.pendingBytes = 0;
         try {
           const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
           let off = 0;

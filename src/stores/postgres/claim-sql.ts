@@ -1,20 +1,23 @@
 /**
  * The claim statement of the Postgres queue store: one SQL statement (one round trip) that picks
- * due events in (timestamp, insertion) order, locks them with FOR UPDATE SKIP LOCKED, keeps per
- * row only an unbroken prefix of what it locked, marks those processing under a lease and records
- * the claim in the history.
+ * the rows with the oldest due events, takes for each row the unbroken run of due events from its
+ * first unfinished one (in row order: client_id, seq, ts, id), locks them with FOR UPDATE SKIP
+ * LOCKED, keeps per row only what it locked without a gap, marks those processing under a lease
+ * and records the claim in the history.
  *
- * Why it is safe with many claimers (READ COMMITTED):
- * 1. `win` reads the statement snapshot: the first due events whose row has no earlier blocking
- *    event (processing under a live lease, failed or pending waiting for a later attempt).
- *    Within `win` every row's events form its earliest due events, so `rn` is their row order.
- * 2. `locked` locks them in order, skipping rows another claimer is locking right now. A row
- *    changed and committed since the snapshot (another claimer took it, its holder settled it)
- *    is re-checked on its newest version by Postgres and dropped if no longer due.
- * 3. `chosen` keeps an event only if every earlier event of its row in `win` was locked too.
- *    So whenever another worker holds (or just took) an event of a row, the first such event in
- *    our window fails to lock and everything after it in that row is left alone: two workers never
- *    hold events of one row at the same time, and a row's events are handed out in order.
+ * Why it is safe with many claimers (READ COMMITTED, one snapshot per statement):
+ * 1. `win` reads the snapshot: the oldest due events (by ts, insertion) whose row's first
+ *    unfinished event is due too (not processing under a live lease, not failed or pending
+ *    waiting for a later attempt). It only chooses which rows to look at, oldest first.
+ * 2. `run` lists, for each of those rows, its unfinished events in row order from the first one
+ *    and keeps the leading due ones: the row's events that may be handed out, numbered `rn`.
+ * 3. `locked` locks them in order, skipping events another claimer is locking right now. An event
+ *    changed and committed since the snapshot (another claimer took it, its holder settled it) is
+ *    re-checked by Postgres on its newest version and dropped if no longer due.
+ * 4. `chosen` keeps an event only if every earlier event of its run was locked too. A worker that
+ *    holds events of a row holds the row's first unfinished event, so any other claimer fails to
+ *    lock that one and takes nothing of the row: two workers never hold events of one row at the
+ *    same time, and a row's events are handed out in row order.
  */
 
 export interface ClaimParams {
@@ -29,29 +32,40 @@ const WINDOW_FACTOR = 2;
 
 type Claimable = "pending" | "failed" | "processing";
 
-/** When an event of `alias` in the given status is due at $1 (now). */
-function due(alias: string, status: Claimable): string {
-  const a = alias;
+/** When an event of `a` in the given status is due at $1 (now). */
+function due(a: string, status: Claimable): string {
   return status === "processing"
     ? `${a}.status = 'processing' AND (${a}.lease_until IS NULL OR ${a}.lease_until <= $1)`
     : `${a}.status = '${status}' AND (${a}.next_attempt_at IS NULL OR ${a}.next_attempt_at <= $1)`;
 }
 
-/** An earlier event of the same row that is unfinished and not due holds the row back. */
-function notBlocked(table: string, alias: string): string {
-  return `NOT EXISTS (
-        SELECT 1 FROM ${table} b
-        WHERE b.entity = ${alias}.entity AND b.entity_id = ${alias}.entity_id
-          AND (b.ts, b.pos) < (${alias}.ts, ${alias}.pos)
-          AND ((b.status = 'processing' AND b.lease_until > $1)
-            OR (b.status = 'failed' AND b.next_attempt_at > $1)
-            OR (b.status = 'pending' AND b.next_attempt_at > $1)))`;
+function anyDue(a: string): string {
+  return `((${due(a, "pending")}) OR (${due(a, "failed")}) OR (${due(a, "processing")}))`;
 }
 
-/** The first $5 unblocked due events of one status, in order (served by its partial index). */
+/** The row order of an event, as a row value. */
+function rowOrder(a: string): string {
+  return `(${a}.client_id, ${a}.seq, ${a}.ts, ${a}.id)`;
+}
+
+/**
+ * Whether the row's head (its first unfinished event in row order) is due: a row whose head waits
+ * (leased elsewhere, or failed or pending until a later attempt) has nothing to hand out. One
+ * index probe per candidate; `run` then checks the events between the head and the candidate.
+ */
+function headDue(table: string, a: string): string {
+  return `coalesce((
+        SELECT ${anyDue("h")} FROM ${table} h
+        WHERE h.entity = ${a}.entity AND h.entity_id = ${a}.entity_id
+          AND h.status IN ('pending', 'processing', 'failed')
+        ORDER BY h.client_id, h.seq, h.ts, h.id
+        LIMIT 1), false)`;
+}
+
+/** The first $5 due events of one status whose row head is due, oldest first (partial index). */
 function branch(table: string, status: Claimable): string {
-  return `(SELECT e.id, e.entity, e.entity_id, e.ts, e.pos FROM ${table} e
-      WHERE ${due("e", status)} AND ${notBlocked(table, "e")}
+  return `(SELECT e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id, e.pos FROM ${table} e
+      WHERE ${due("e", status)} AND ${headDue(table, "e")}
       ORDER BY e.ts, e.pos LIMIT $5)`;
 }
 
@@ -60,9 +74,7 @@ export function claimSql(schema: string): string {
   const events = `"${schema}".events`;
   const history = `"${schema}".history`;
   return `WITH win AS MATERIALIZED (
-    SELECT d.id, d.entity, d.entity_id, d.ts, d.pos,
-           row_number() OVER (PARTITION BY d.entity, d.entity_id ORDER BY d.ts, d.pos) AS rn
-    FROM (
+    SELECT * FROM (
       ${branch(events, "pending")}
       UNION ALL
       ${branch(events, "failed")}
@@ -71,44 +83,69 @@ export function claimSql(schema: string): string {
     ) d
     ORDER BY d.ts, d.pos LIMIT $5
   ),
+  heads AS MATERIALIZED (
+    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id
+    FROM (
+      SELECT w.*,
+             min(w.ts) OVER r AS first_ts,
+             min(w.pos) OVER r AS first_pos,
+             row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
+      FROM win w
+      WINDOW r AS (PARTITION BY w.entity, w.entity_id)
+    ) x
+    WHERE last = 1
+  ),
+  run AS MATERIALIZED (
+    SELECT p.id, h.first_ts, h.first_pos, h.entity, h.entity_id, p.rn
+    FROM heads h
+    CROSS JOIN LATERAL (
+      SELECT u.id,
+             row_number() OVER o AS rn,
+             bool_and(${anyDue("u")}) OVER o AS ok
+      FROM ${events} u
+      WHERE u.entity = h.entity AND u.entity_id = h.entity_id
+        AND u.status IN ('pending', 'processing', 'failed')
+        AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
+      WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
+    ) p
+    WHERE p.ok
+  ),
   locked AS MATERIALIZED (
-    SELECT l.id, l.status AS from_status, l.lease_owner AS prev_owner
+    SELECT l.id, l.status AS from_status, l.lease_owner AS prev_owner, r.entity, r.entity_id, r.rn, r.first_ts, r.first_pos
     FROM ${events} l
-    WHERE l.id IN (SELECT id FROM win)
-      AND ((${due("l", "pending")}) OR (${due("l", "failed")}) OR (${due("l", "processing")}))
-    ORDER BY l.ts, l.pos
+    JOIN run r ON r.id = l.id
+    WHERE l.id = ANY (ARRAY(SELECT id FROM run)) AND ${anyDue("l")}
+    ORDER BY r.first_ts, r.first_pos, r.entity, r.entity_id, r.rn
     LIMIT $4
     FOR UPDATE OF l SKIP LOCKED
   ),
   gap AS (
-    SELECT w.entity, w.entity_id, min(w.rn) AS first_gap
-    FROM win w LEFT JOIN locked k ON k.id = w.id
+    SELECT r.entity, r.entity_id, min(r.rn) AS first_gap
+    FROM run r LEFT JOIN locked k ON k.id = r.id
     WHERE k.id IS NULL
-    GROUP BY w.entity, w.entity_id
+    GROUP BY r.entity, r.entity_id
   ),
   chosen AS (
-    SELECT k.id, k.from_status, k.prev_owner
-    FROM locked k
-    JOIN win w ON w.id = k.id
-    LEFT JOIN gap g ON g.entity = w.entity AND g.entity_id = w.entity_id
-    WHERE g.first_gap IS NULL OR w.rn < g.first_gap
+    SELECT k.* FROM locked k
+    LEFT JOIN gap g ON g.entity = k.entity AND g.entity_id = k.entity_id
+    WHERE g.first_gap IS NULL OR k.rn < g.first_gap
   ),
   upd AS (
     UPDATE ${events} e
     SET event = e.event || jsonb_build_object('status', 'processing', 'leaseUntil', $2::numeric, 'leaseOwner', $3::text)
-    FROM chosen c
-    WHERE e.id = c.id
-    RETURNING e.id, e.event, e.ts, e.pos, c.from_status, c.prev_owner
+    WHERE e.id = ANY (ARRAY(SELECT id FROM chosen))
+    RETURNING e.id, e.event
   ),
   hist AS (
     INSERT INTO ${history} (event_id, at, from_status, to_status, note)
-    SELECT u.id, $1, u.from_status, 'processing',
-           CASE WHEN u.from_status = 'processing'
-                THEN 'lease of ' || coalesce(u.prev_owner, '(no owner)') || ' expired; claimed by ' || $3::text
+    SELECT u.id, $1, k.from_status, 'processing',
+           CASE WHEN k.from_status = 'processing'
+                THEN 'lease of ' || coalesce(k.prev_owner, '(no owner)') || ' expired; claimed by ' || $3::text
                 ELSE 'claimed by ' || $3::text END
-    FROM upd u
+    FROM upd u JOIN chosen k ON k.id = u.id
   )
-  SELECT event FROM upd ORDER BY ts, pos`;
+  SELECT u.event FROM upd u JOIN chosen k ON k.id = u.id
+  ORDER BY k.first_ts, k.first_pos, k.entity, k.entity_id, k.rn`;
 }
 
 /** Parameters for claimSql, in order. */

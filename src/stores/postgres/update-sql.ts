@@ -44,20 +44,26 @@ export function encodeChanges(changes: EventChange[]): EncodedChange[] {
 
 /**
  * Parameters: $1 the encoded changes as a jsonb array, $2 the time for the history rows.
- * Returns one row per change that was not applied because the lease owner differed (or the
- * event is gone).
+ * Returns `(id, kind)` rows: `lost` for a change whose expected lease owner did not match (or
+ * whose event is gone), `missing` for a change without owner whose event does not exist, in which
+ * case nothing at all is changed.
  */
 export function updateSql(schema: string): string {
   const events = `"${schema}".events`;
   const history = `"${schema}".history`;
-  return `WITH c AS (
+  return `WITH c AS MATERIALIZED (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, set jsonb, unset text[], owner text, note text)
+  ),
+  missing AS MATERIALIZED (
+    SELECT c.id FROM c
+    WHERE c.owner IS NULL AND NOT EXISTS (SELECT 1 FROM ${events} x WHERE x.id = c.id COLLATE "C")
   ),
   upd AS (
     UPDATE ${events} e
     SET event = (e.event || c.set) - c.unset
     FROM c JOIN ${events} o ON o.id = c.id COLLATE "C"
     WHERE e.id = c.id COLLATE "C" AND (c.owner IS NULL OR e.lease_owner = c.owner)
+      AND NOT EXISTS (SELECT 1 FROM missing)
     RETURNING e.id, o.status AS from_status, e.status AS to_status, c.note
   ),
   hist AS (
@@ -65,6 +71,9 @@ export function updateSql(schema: string): string {
     SELECT u.id, $2, u.from_status, u.to_status, u.note FROM upd u
     WHERE u.note IS NOT NULL OR u.from_status IS DISTINCT FROM u.to_status
   )
-  SELECT c.id FROM c
-  WHERE c.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM upd u WHERE u.id = c.id COLLATE "C")`;
+  SELECT m.id, 'missing' AS kind FROM missing m
+  UNION ALL
+  SELECT c.id, 'lost' FROM c
+  WHERE c.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM missing)
+    AND NOT EXISTS (SELECT 1 FROM upd u WHERE u.id = c.id COLLATE "C")`;
 }

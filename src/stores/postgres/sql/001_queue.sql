@@ -1,6 +1,8 @@
 -- The shared queue: one row per event. `event` is the whole event as stored (unknown fields kept);
 -- the other columns are derived from it by Postgres (stored generated columns), so a write only
 -- ever sets `event` and the indexed columns can never disagree with it. Times are epoch ms.
+-- A row's edits are ordered by (client_id, seq, ts, id), the order the server applies them in;
+-- client_id and seq read '' and -1 when the event has none.
 CREATE TABLE @schema@.events (
   id              text COLLATE "C" PRIMARY KEY,
   pos             bigserial NOT NULL,
@@ -8,8 +10,8 @@ CREATE TABLE @schema@.events (
   status          text NOT NULL GENERATED ALWAYS AS (event->>'status') STORED,
   entity          text NOT NULL GENERATED ALWAYS AS (event->>'entity') STORED,
   entity_id       text NOT NULL GENERATED ALWAYS AS (event->>'entityId') STORED,
-  client_id       text GENERATED ALWAYS AS (event->>'clientId') STORED,
-  seq             bigint GENERATED ALWAYS AS ((event->'seq')::bigint) STORED,
+  client_id       text COLLATE "C" NOT NULL GENERATED ALWAYS AS (coalesce(event->>'clientId', '')) STORED,
+  seq             bigint NOT NULL GENERATED ALWAYS AS (coalesce((event->'seq')::bigint, -1)) STORED,
   ts              double precision NOT NULL GENERATED ALWAYS AS ((event->'timestamp')::double precision) STORED,
   next_attempt_at double precision GENERATED ALWAYS AS ((event->'nextAttemptAt')::double precision) STORED,
   lease_until     double precision GENERATED ALWAYS AS ((event->'leaseUntil')::double precision) STORED,
@@ -23,13 +25,11 @@ CREATE TABLE @schema@.events (
 CREATE INDEX events_pending_due ON @schema@.events (ts, pos) WHERE status = 'pending';
 CREATE INDEX events_failed_due ON @schema@.events (ts, pos) WHERE status = 'failed';
 CREATE INDEX events_processing_due ON @schema@.events (ts, pos) WHERE status = 'processing';
--- claim: events that may block the later events of their row (small in a healthy queue)
-CREATE INDEX events_row_blockers ON @schema@.events (entity, entity_id, ts, pos)
-  WHERE status IN ('processing', 'failed') OR (status = 'pending' AND next_attempt_at IS NOT NULL);
--- list pages (all statuses, or filtered by status) and the rows of an entity
+-- claim: the unfinished events of each row in row order (its head first)
+CREATE INDEX events_row_unfinished ON @schema@.events (entity, entity_id, client_id, seq, ts, id)
+  WHERE status IN ('pending', 'processing', 'failed');
+-- list pages
 CREATE INDEX events_list ON @schema@.events (ts, pos);
-CREATE INDEX events_status_list ON @schema@.events (status, ts, pos);
-CREATE INDEX events_row ON @schema@.events (entity, entity_id, ts, pos);
 
 CREATE TABLE @schema@.history (
   hid         bigserial PRIMARY KEY,

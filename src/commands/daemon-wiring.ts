@@ -1,0 +1,67 @@
+/** Flags of `mudsync daemon`; the implementation (src/commands/daemon.ts) is imported lazily. */
+import { type Command, Option } from "commander";
+import { STRATEGIES } from "../config/config.ts";
+import { contextFrom, intArg } from "./shared/context.ts";
+import { emit } from "./shared/output.ts";
+
+const HELP = `
+Control API (loopback or unix socket only; JSON in and out):
+  GET  /healthz          200 {ok, paused, store, sink}; 503 when the sink is unreachable
+  GET  /metrics          Prometheus text
+  GET  /v1/status        engine counters, queue counts, head of the queue, paused, uptime, lease owner
+  POST /v1/pause         stop claiming (answers once the batch in flight is settled)
+  POST /v1/resume
+  POST /v1/drain-now     run a drain pass now; answers {settled, left} when it ends
+  POST /v1/retry         {"ids": [...]} and/or {"statuses": [...]}: back to pending, due now
+  POST /v1/events        {"events": [...]}: enqueue; answers {ids, existing} once durable
+  GET  /v1/events        ?status=&entity=&since=&limit=&after=&order=: one page, like \`queue ls --json\`
+  POST /v1/batches       {"events": [...]} as the browser app sends them: applied at once, one
+                         transaction, answers {"results": [...]} (apply_batch's per-event results)
+A request with an Origin header is refused (403) except on /healthz and /v1/batches from --cors-origin.
+
+The address is printed as the first JSON log line ({"event":"listening","control":…}) and
+recorded in the store's lock: while the daemon runs, \`mudsync queue enqueue\` on that store sends
+its events through the control API; \`queue ls/show/stats\` read the store directly; \`queue drain\`
+and \`queue replay\` refuse (exit 4) and name the daemon, which is draining already.
+
+Signals: the first SIGTERM/SIGINT stops claiming, finishes the batch in flight, closes the store
+and the sink and exits 0; a second exits at once with 130. --once exits 0 when drained, 3 if not.
+Logs: one JSON object per line on stderr (pino), one per batch and per lifecycle event.`;
+
+export function registerDaemonCommand(program: Command): void {
+  program
+    .command("daemon")
+    .description(
+      "run the engine continuously: drain as events arrive, follow the change feed, serve a control API " +
+        "(status, pause, resume, drain-now, retry, enqueue, metrics, health, browser batches)",
+    )
+    .option("--queue <url>", "drain the shared Postgres queue at this postgres:// URL instead of the local store")
+    .option("--listen <host:port>", "control API address, loopback only (default 127.0.0.1:0, a free port)")
+    .option("--socket <path>", "serve the control API on this unix socket (mode 0600) instead")
+    .option("--once", "drain what is due and exit (0 drained, 3 not)")
+    .option("--batch-size <n>", "events per claim and per batch", intArg("--batch-size", 1))
+    .option("--batch-delay <ms>", "after an enqueue, wait up to this long for a fuller batch", intArg("--batch-delay", 0))
+    .addOption(new Option("--strategy <strategy>", "conflict strategy for every entity without its own").choices(STRATEGIES))
+    .option("--cors-origin <origin>", "let pages of this origin call /v1/batches and /healthz (e.g. http://localhost:5173)")
+    .option("--max-body <bytes>", "largest request body accepted (default 8 MiB); larger ones get 413", intArg("--max-body", 1024))
+    .addHelpText("after", HELP)
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { runDaemon, renderDaemon } = await import("./daemon.ts");
+      emit(
+        await runDaemon(
+          {
+            queue: opts.queue as string | undefined,
+            listen: opts.listen as string | undefined,
+            socket: opts.socket as string | undefined,
+            once: Boolean(opts.once),
+            corsOrigin: opts.corsOrigin as string | undefined,
+            maxBody: opts.maxBody as number | undefined,
+          },
+          ctx,
+        ),
+        renderDaemon,
+        ctx,
+      );
+    });
+}

@@ -1,0 +1,178 @@
+/**
+ * `mudsync daemon`: opens the queue store for writing (the local store, or the shared Postgres
+ * queue with --queue), the sink and its change feed, serves the control API and runs the engine
+ * until SIGTERM/SIGINT (the first finishes the batch in flight and exits 0, a second forces exit
+ * 130). `--once` drains what is due and exits like `queue drain` (0 drained, 3 not).
+ *
+ * Startup order: the control API listens first, so the address (a real port when 0 was asked for)
+ * is known when the store's lock is taken and can be recorded in it for other commands to find.
+ * Until the store and sink are open, routes answer 503.
+ */
+import type { ChangeFeed, QueueStore, CacheStore, Sink } from "../core/ports.ts";
+import { createMetrics } from "../core/metrics.ts";
+import type { DrainSummary } from "../core/engine.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import type { CommandContext } from "./shared/context.ts";
+import { ownerName } from "./shared/engine-setup.ts";
+import { openSinkFor } from "./shared/sink-setup.ts";
+import { renderDrain, type DrainResult } from "./queue/drain.ts";
+import { Daemon } from "../daemon/daemon.ts";
+import type { DaemonControl } from "../daemon/control-api.ts";
+import { HttpError, startControlServer, type ControlServer } from "../daemon/control-server.ts";
+import { controlUrl, resolveListen } from "../daemon/listen-address.ts";
+import { createDaemonLogger, type DaemonLogger } from "../daemon/logger.ts";
+import { controlRoutes } from "../daemon/routes.ts";
+import { createDaemonMetrics } from "../daemon/daemon-metrics.ts";
+
+export interface DaemonCommandOptions {
+  /** postgres://… shared queue instead of the local store */
+  queue?: string;
+  listen?: string;
+  socket?: string;
+  once?: boolean;
+  corsOrigin?: string;
+  /** request body limit in bytes (default 8 MiB) */
+  maxBody?: number;
+}
+
+export type DaemonResult =
+  | { once: true; drain: DrainResult }
+  | { once: false; stopped: true; control: string | null; engine: DrainSummary };
+
+export const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+
+type DaemonStore = QueueStore & { readonly cache?: CacheStore; readonly warnings?: readonly string[] };
+
+export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext): Promise<DaemonResult> {
+  const corsOrigin = opts.corsOrigin === undefined ? undefined : checkOrigin(opts.corsOrigin);
+  const serve = !opts.once || opts.listen !== undefined || opts.socket !== undefined;
+  const addr = serve ? resolveListen(opts, ctx.cwd) : undefined;
+  const logger = createDaemonLogger(ctx.config.logLevel);
+  const owner = `daemon:${ownerName()}`;
+
+  let daemon: Daemon | undefined;
+  let signals = 0;
+  const stopRequested = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ event: "forced_exit", signal: name }, "second signal: exiting now");
+      process.exit(130);
+    }
+    logger.info({ event: "signal", signal: name }, "signal received: finishing the batch in flight (signal again to force)");
+    stopRequested.abort();
+    void daemon?.stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  const metrics = createMetrics({ processMetrics: true });
+  const dm = createDaemonMetrics(metrics);
+  let server: ControlServer | undefined;
+  let store: DaemonStore | undefined;
+  let sink: Sink | undefined;
+  try {
+    if (addr) {
+      server = await startControlServer(addr, {
+        routes: controlRoutes(lateControl(() => daemon)),
+        corsOrigin,
+        maxBodyBytes: opts.maxBody ?? DEFAULT_MAX_BODY,
+        onResponse: (r) => {
+          dm.httpRequests.inc({ route: r.route, status: String(r.status) });
+          logger.debug({ event: "request", ...r }, "request");
+        },
+        onError: (err, route) => logger.error({ event: "request_failed", route, err: String(err) }, "unexpected error in a request"),
+      });
+    }
+    const control = server ? controlUrl(server.address) : null;
+    if (control) logger.info({ event: "listening", control }, `control API on ${control}`);
+
+    const opened = await openStore(opts, ctx, owner, control);
+    store = opened.store;
+    for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
+    sink = await openSinkFor(ctx);
+    const feed = "subscribe" in sink && typeof (sink as Partial<ChangeFeed>).subscribe === "function" ? (sink as unknown as ChangeFeed) : undefined;
+    daemon = new Daemon({ config: ctx.config, store, sink, feed, metrics, logger, owner, storeLabel: opened.label, control: control ?? "", daemonMetrics: dm });
+
+    if (opts.once) {
+      const summary = await daemon.runOnce();
+      const left = summary.left ?? (await store.counts());
+      const drained = left.pending + left.processing + left.failed + left.dead === 0;
+      if (!drained) process.exitCode = ExitCode.NotDrained;
+      logger.info({ event: "once_done", drained, settled: summary.settled, left }, drained ? "queue drained" : "queue not drained");
+      return { once: true, drain: { ...summary, sink: sink.name, drained, left } };
+    }
+    await daemon.start();
+    if (stopRequested.signal.aborted) await daemon.stop();
+    await daemon.stopped();
+    return { once: false, stopped: true, control, engine: daemon.snapshot() };
+  } finally {
+    await shutdown(logger, { server, daemon, store, sink });
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}
+
+/** Stops in the order that loses nothing: no new requests, loop ends, then store and sink close. */
+async function shutdown(
+  logger: DaemonLogger,
+  p: { server?: ControlServer; daemon?: Daemon; store?: DaemonStore; sink?: Sink },
+): Promise<void> {
+  const step = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      logger.error({ event: "shutdown_failed", step: what, err: String(err) }, `could not close the ${what}`);
+    }
+  };
+  await Promise.all([step("control API", async () => p.server?.close()), step("loop", async () => p.daemon?.stop())]);
+  await step("store", async () => p.store?.close());
+  await step("sink", async () => p.sink?.close());
+  logger.info({ event: "stopped" }, "daemon stopped");
+}
+
+async function openStore(
+  opts: DaemonCommandOptions,
+  ctx: CommandContext,
+  owner: string,
+  control: string | null,
+): Promise<{ store: DaemonStore; label: string }> {
+  if (opts.queue !== undefined) {
+    const { openPostgresQueueStore } = await import("../stores/postgres/index.ts");
+    const { redactUrl } = await import("../sinks/pg/pg-client.ts");
+    const store = await openPostgresQueueStore({ url: opts.queue, owner });
+    return { store, label: `postgres ${redactUrl(opts.queue)}` };
+  }
+  const { openDexieStore } = await import("../stores/dexie/index.ts");
+  const store = await openDexieStore({ dir: ctx.config.store, mode: "write", command: "daemon", ...(control ? { control } : {}) });
+  return { store, label: `local ${ctx.config.store}` };
+}
+
+/** The routes exist before the daemon does: until it is ready they answer 503. */
+function lateControl(get: () => Daemon | undefined): DaemonControl {
+  return new Proxy({} as DaemonControl, {
+    get(_target, prop: keyof DaemonControl) {
+      const d = get();
+      if (!d) return () => Promise.reject(new HttpError(503, "daemon is starting: store and sink are not open yet"));
+      return (d[prop] as (...a: unknown[]) => unknown).bind(d);
+    },
+  });
+}
+
+function checkOrigin(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== value.replace(/\/$/, "")) {
+    throw new UsageError(`--cors-origin "${value}": expected an origin like http://localhost:5173 (scheme, host and port only)`);
+  }
+  return url.origin;
+}
+
+export function renderDaemon(r: DaemonResult): string {
+  if (r.once) return renderDrain(r.drain);
+  return `daemon stopped: ${r.engine.settled} events settled (${r.engine.applied} applied, ${r.engine.dead} dead)`;
+}

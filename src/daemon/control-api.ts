@@ -1,0 +1,76 @@
+/**
+ * What the control API can ask of a running daemon: the interface the routes call and the Daemon
+ * implements, and the shapes its answers take (also what the control client reads back).
+ */
+import type { EventStatus, QueuedEvent } from "../core/event.ts";
+import type { DrainSummary } from "../core/engine.ts";
+import type { ApplyResult, ListQuery, WireEvent } from "../core/ports.ts";
+
+export interface Health {
+  ok: boolean;
+  paused: boolean;
+  /** the queue store, e.g. "dexie /path/to/store" or "postgres host/db" */
+  store: string;
+  sink: string;
+  /** why ok is false */
+  reason?: string;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  /** lease owner name the daemon claims with */
+  owner: string;
+  control: string;
+  store: string;
+  sink: string;
+  paused: boolean;
+  draining: boolean;
+  uptimeMs: number;
+  counts: Record<EventStatus, number>;
+  /** counters since the daemon started */
+  engine: DrainSummary;
+  /** the head of the queue: the oldest event not yet settled, and since when it has been the head */
+  head: { id: string; status: EventStatus; sinceMs: number; stuck: boolean } | null;
+  lastBatchAt: string | null;
+}
+
+export interface RetrySelection {
+  ids?: string[];
+  statuses?: EventStatus[];
+}
+
+export interface RetryResult {
+  moved: number;
+  /** ids asked for that do not exist, or are in flight under a live lease */
+  skipped: { id: string; reason: string }[];
+}
+
+export interface EventsPage {
+  counts: Record<EventStatus, number>;
+  events: QueuedEvent[];
+  next: string | null;
+}
+
+export interface DrainNowResult {
+  /** events settled by the pass that ran after the request */
+  settled: number;
+  left: Record<EventStatus, number>;
+  /** set when the daemon is paused (or stopping) and no pass ran */
+  paused?: boolean;
+}
+
+export interface DaemonControl {
+  health(): Promise<Health>;
+  metricsText(): Promise<{ contentType: string; text: string }>;
+  status(): Promise<DaemonStatus>;
+  pause(): Promise<{ paused: boolean }>;
+  resume(): Promise<{ paused: boolean }>;
+  /** wakes the loop and resolves once one full drain pass started after the call has ended */
+  drainNow(): Promise<DrainNowResult>;
+  retry(selection: RetrySelection): Promise<RetryResult>;
+  /** resolves once the events are durable */
+  enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }>;
+  list(query: ListQuery): Promise<EventsPage>;
+  /** applies browser events synchronously through the sink, one batch, one result per event */
+  applyBatch(events: WireEvent[]): Promise<ApplyResult[]>;
+}

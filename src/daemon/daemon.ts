@@ -1,0 +1,331 @@
+/**
+ * The headless daemon: runs the engine continuously over one queue store and one sink. The loop
+ * drains what is due, then sleeps until an enqueue or drain-now wakes it, or for `pollMs` (retry
+ * times and expired leases are persisted, so polling finds them). Pause stops claiming after the
+ * batch in flight; stop does the same and ends the loop. Around the loop: the queue watch (gauges,
+ * stuck head), the change feed (cache invalidation, optimistic confirmation) and one JSON log line
+ * per batch and per lifecycle event. It implements DaemonControl for the control API.
+ */
+import type { Config } from "../config/config.ts";
+import { TtlCache } from "../core/cache.ts";
+import type { Engine, DrainSummary } from "../core/engine.ts";
+import type { QueuedEvent } from "../core/event.ts";
+import type { Metrics } from "../core/metrics.ts";
+import { OptimisticStateManager } from "../core/optimistic.ts";
+import { type CacheStore, type ChangeFeed, type Clock, type ListQuery, type QueueStore, type Sink, type WireEvent, systemClock } from "../core/ports.ts";
+import { createEngine } from "../commands/shared/engine-setup.ts";
+import type { DaemonControl, DaemonStatus, DrainNowResult, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
+import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
+import type { DaemonLogger } from "./logger.ts";
+import { observeSink, type BatchReport } from "./observed-sink.ts";
+import { QueueWatch, zeroCounts } from "./queue-watch.ts";
+import { retryEvents } from "./retry-selection.ts";
+import { rowSync } from "./row-sync.ts";
+import { Wakeup } from "./wakeup.ts";
+
+export interface DaemonOptions {
+  config: Config;
+  store: QueueStore & { readonly cache?: CacheStore };
+  sink: Sink;
+  /** realtime row changes (the pg/PGlite sinks are feeds themselves) */
+  feed?: ChangeFeed;
+  metrics: Metrics;
+  logger: DaemonLogger;
+  /** lease owner name */
+  owner: string;
+  /** the store and control address, for status and health */
+  storeLabel: string;
+  control: string;
+  clock?: Clock;
+  /** idle poll for retry times and expired leases (default 500 ms) */
+  pollMs?: number;
+  /** queue gauges and stuck-head check (default 2000 ms) */
+  watchMs?: number;
+  /** sink probe timeout for /healthz (default 3000 ms) */
+  healthTimeoutMs?: number;
+  /** the daemon's series, when the caller registered them already (they register once per registry) */
+  daemonMetrics?: DaemonMetrics;
+}
+
+type Waiter = { resolve(r: DrainNowResult): void; before: number };
+
+export class Daemon implements DaemonControl {
+  private readonly clock: Clock;
+  private readonly engine: Engine;
+  private readonly browserSink: Sink;
+  private readonly dm: DaemonMetrics;
+  private readonly watch: QueueWatch;
+  private readonly optimistic = new OptimisticStateManager();
+  private readonly cache?: TtlCache;
+  private readonly wake = new Wakeup();
+  private readonly filled = new Wakeup();
+  private readonly stopCtl = new AbortController();
+  private drainCtl: AbortController | undefined;
+  private pass: Promise<void> = Promise.resolve();
+  private waiters: Waiter[] = [];
+  private enqueuedSincePass = 0;
+  private paused = false;
+  private draining = false;
+  private lastBatchAt: number | null = null;
+  private readonly startedAt: number;
+  private loopDone: Promise<void> | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.dm = o.daemonMetrics ?? createDaemonMetrics(o.metrics);
+    if (o.store.cache) this.cache = new TtlCache(o.store.cache, this.clock);
+    this.browserSink = observeSink(o.sink, "browser", (r) => this.onBatch(r));
+    this.engine = createEngine({
+      config: o.config,
+      store: o.store,
+      sink: observeSink(o.sink, "drain", (r) => this.onBatch(r)),
+      clock: this.clock,
+      metrics: o.metrics,
+      owner: o.owner,
+      hooks: {
+        onSettled: (event, c) => {
+          if (c.status === "completed" && c.outcome !== "conflict") this.optimistic.commit(event.id, c.appliedVersion);
+        },
+        onRollback: (event) => void this.optimistic.rollback(event.id),
+        onConflict: (audit) => o.logger.info({ event: "conflict", ...audit }, "conflict resolved by strategy"),
+      },
+    });
+    this.watch = new QueueWatch({
+      store: o.store,
+      metrics: o.metrics,
+      logger: o.logger,
+      clock: this.clock,
+      stuckAfterMs: o.config.stuckAfterMs,
+      isPaused: () => this.paused,
+    });
+  }
+
+  /** Starts the feed, the watch and the loop; resolves once they run. `stopped()` resolves at the end. */
+  async start(): Promise<void> {
+    await this.subscribeFeed();
+    await this.watchTick();
+    this.watchTimer = setInterval(() => void this.watchTick(), this.o.watchMs ?? 2000);
+    this.watchTimer.unref();
+    this.loopDone = this.loop();
+    this.o.logger.info({ event: "started", owner: this.o.owner, store: this.o.storeLabel, sink: this.o.sink.name }, "daemon running");
+  }
+
+  /** Engine counters since the daemon started. */
+  snapshot(): DrainSummary {
+    return this.engine.snapshot();
+  }
+
+  stopped(): Promise<void> {
+    return this.loopDone ?? Promise.resolve();
+  }
+
+  /** Stops claiming, lets the batch in flight finish and settle, stops the feed and the watch. */
+  async stop(): Promise<void> {
+    if (!this.stopCtl.signal.aborted) {
+      this.o.logger.info({ event: "stopping" }, "stopping after the batch in flight");
+      this.stopCtl.abort();
+      this.drainCtl?.abort();
+      this.wake.notify();
+      this.filled.notify();
+    }
+    await this.stopped();
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    await this.unsubscribe?.().catch(() => undefined);
+    this.unsubscribe = undefined;
+  }
+
+  /** `--once`: drains what is due now and returns the summary (nothing keeps running). */
+  async runOnce(): Promise<DrainSummary> {
+    const summary = await this.engine.drain({ wait: false, signal: this.stopCtl.signal });
+    await this.watchTick();
+    return summary;
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  private async loop(): Promise<void> {
+    const stop = this.stopCtl.signal;
+    while (!stop.aborted) {
+      if (this.paused) {
+        await this.wake.wait(60_000, stop);
+        continue;
+      }
+      const delay = this.o.config.batchDelayMs;
+      if (delay > 0 && this.enqueuedSincePass > 0 && this.enqueuedSincePass < this.o.config.batchSize) {
+        await this.filled.wait(delay, stop); // wait up to --batch-delay for a fuller batch
+      }
+      const covered = this.waiters.splice(0);
+      this.pass = this.runPass(covered);
+      await this.pass;
+      if (!stop.aborted && !this.paused && !this.wake.isPending) await this.wake.wait(this.o.pollMs ?? 500, stop);
+      else if (this.wake.isPending) await this.wake.wait(0);
+    }
+    const left = this.watch.counts;
+    for (const w of this.waiters.splice(0)) w.resolve({ settled: 0, left });
+  }
+
+  private async runPass(covered: Waiter[]): Promise<void> {
+    this.enqueuedSincePass = 0;
+    this.drainCtl = new AbortController();
+    this.draining = true;
+    let left = this.watch.counts;
+    try {
+      const summary = await this.engine.drain({ wait: false, signal: this.drainCtl.signal });
+      left = { ...zeroCounts(), ...summary.left };
+    } catch (err) {
+      this.o.logger.error({ event: "drain_failed", err: errText(err) }, "drain pass failed; retrying after a pause");
+      await this.clock.sleep(Math.max(1000, this.o.pollMs ?? 500), this.stopCtl.signal);
+    } finally {
+      this.draining = false;
+      this.drainCtl = undefined;
+    }
+    const settled = this.engine.snapshot().settled;
+    for (const w of covered) w.resolve({ settled: settled - w.before, left });
+  }
+
+  private onBatch(r: BatchReport): void {
+    this.lastBatchAt = this.clock.now();
+    const ms = Math.round(r.ms * 10) / 10;
+    if (r.error !== undefined) {
+      this.o.logger.warn({ event: "batch_failed", source: r.source, events: r.events, ms, err: errText(r.error) }, "batch failed");
+      return;
+    }
+    if (r.source === "browser" && r.outcomes) {
+      for (const [outcome, n] of Object.entries(r.outcomes)) if (n > 0) this.dm.browserEvents.inc({ outcome }, n);
+    }
+    this.o.logger.info({ event: "batch", source: r.source, events: r.events, ms, ...r.outcomes }, "batch applied");
+  }
+
+  private async watchTick(): Promise<void> {
+    try {
+      await this.watch.tick();
+    } catch (err) {
+      this.o.logger.warn({ event: "watch_failed", err: errText(err) }, "could not read queue gauges");
+    }
+  }
+
+  private async subscribeFeed(): Promise<void> {
+    if (!this.o.feed) {
+      this.o.logger.info({ event: "feed", active: false }, "no change feed for this sink");
+      return;
+    }
+    const onChange = rowSync({ cache: this.cache, optimistic: this.optimistic, sink: this.o.sink, logger: this.o.logger });
+    try {
+      this.unsubscribe = await this.o.feed.subscribe((change) => {
+        this.dm.rowChanges.inc();
+        void onChange(change);
+      });
+      this.o.logger.info({ event: "feed", active: true }, "subscribed to row changes");
+    } catch (err) {
+      this.o.logger.warn({ event: "feed", active: false, err: errText(err) }, "change feed unavailable; running without it");
+    }
+  }
+
+  // ------------------------------------------------------------------ DaemonControl
+
+  async health(): Promise<Health> {
+    const base = { paused: this.paused, store: this.o.storeLabel, sink: this.o.sink.name };
+    const timeoutMs = this.o.healthTimeoutMs ?? 3000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.o.sink.getRow("well", "__mudsync_healthz__"),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      return { ok: true, ...base };
+    } catch (err) {
+      return { ok: false, ...base, reason: `sink unreachable: ${errText(err)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    await this.watchTick();
+    return { contentType: this.o.metrics.contentType, text: await this.o.metrics.text() };
+  }
+
+  async status(): Promise<DaemonStatus> {
+    await this.watchTick();
+    const now = this.clock.now();
+    const head = this.watch.head;
+    return {
+      pid: process.pid,
+      owner: this.o.owner,
+      control: this.o.control,
+      store: this.o.storeLabel,
+      sink: this.o.sink.name,
+      paused: this.paused,
+      draining: this.draining,
+      uptimeMs: now - this.startedAt,
+      counts: this.watch.counts,
+      engine: this.engine.snapshot(),
+      head: head ? { id: head.id, status: head.status, sinceMs: now - head.since, stuck: head.stuck } : null,
+      lastBatchAt: this.lastBatchAt === null ? null : new Date(this.lastBatchAt).toISOString(),
+    };
+  }
+
+  async pause(): Promise<{ paused: boolean }> {
+    if (!this.paused) {
+      this.paused = true;
+      this.dm.paused.set(1);
+      this.drainCtl?.abort();
+      this.o.logger.info({ event: "paused" }, "paused: no new claims until resumed");
+    }
+    await this.pass; // the batch in flight is settled when pause answers
+    return { paused: true };
+  }
+
+  async resume(): Promise<{ paused: boolean }> {
+    if (this.paused) {
+      this.paused = false;
+      this.dm.paused.set(0);
+      this.o.logger.info({ event: "resumed" }, "resumed");
+      this.wake.notify();
+    }
+    return { paused: false };
+  }
+
+  drainNow(): Promise<DrainNowResult> {
+    if (this.paused || this.stopCtl.signal.aborted) {
+      return Promise.resolve({ settled: 0, left: this.watch.counts, paused: this.paused });
+    }
+    return new Promise((resolve) => {
+      this.waiters.push({ resolve, before: this.engine.snapshot().settled });
+      this.wake.notify();
+    });
+  }
+
+  async retry(selection: RetrySelection): Promise<RetryResult> {
+    const r = await retryEvents(this.o.store, selection, this.clock.now());
+    this.o.logger.info({ event: "retry", moved: r.moved, skipped: r.skipped.length }, "events moved back to pending");
+    if (r.moved > 0) this.wake.notify();
+    return r;
+  }
+
+  async enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }> {
+    const r = await this.o.store.enqueue(events);
+    this.enqueuedSincePass += r.inserted.length;
+    if (this.enqueuedSincePass >= this.o.config.batchSize) this.filled.notify();
+    if (r.inserted.length > 0) this.wake.notify();
+    return { ids: events.map((e) => e.id), existing: r.existing };
+  }
+
+  async list(query: ListQuery): Promise<EventsPage> {
+    const [counts, page] = await Promise.all([this.o.store.counts(), this.o.store.list(query)]);
+    return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next };
+  }
+
+  applyBatch(events: WireEvent[]) {
+    return this.browserSink.applyBatch(events);
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,145 @@
+/**
+ * The control API's routes: each validates its request (request-schemas.ts) and calls the daemon
+ * through the DaemonControl interface. Only /healthz and /v1/batches may be called by a page of the
+ * configured --cors-origin (see control-server.ts for the browser rules).
+ */
+import type { QueuedEvent } from "../core/event.ts";
+import { toWireEvent } from "../core/coalesce.ts";
+import { InvalidEventError, MudsyncError, SinkError, UsageError } from "../errors.ts";
+import { completeEvent } from "../commands/queue/enqueue.ts";
+import type { DaemonControl } from "./control-api.ts";
+import { HttpError, type Route } from "./control-server.ts";
+import {
+  BATCH_HINT,
+  browserBatchSchema,
+  emptyBodySchema,
+  enqueueBodySchema,
+  listQuerySchema,
+  parseOr400,
+  retryBodySchema,
+} from "./request-schemas.ts";
+
+const ok = (json: unknown, status = 200) => ({ status, json });
+
+export function controlRoutes(d: DaemonControl): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/healthz",
+      browser: true,
+      async handle() {
+        const h = await d.health();
+        return ok(h, h.ok ? 200 : 503);
+      },
+    },
+    {
+      method: "GET",
+      path: "/metrics",
+      async handle() {
+        const m = await d.metricsText();
+        return { status: 200, text: m.text, contentType: m.contentType };
+      },
+    },
+    { method: "GET", path: "/v1/status", handle: async () => ok(await d.status()) },
+    {
+      method: "POST",
+      path: "/v1/pause",
+      async handle(req) {
+        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
+        return ok(await d.pause());
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/resume",
+      async handle(req) {
+        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
+        return ok(await d.resume());
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/drain-now",
+      async handle(req) {
+        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
+        return ok(await d.drainNow());
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/retry",
+      async handle(req) {
+        const sel = parseOr400(retryBodySchema, req.body ?? {}, "body", 'expected {"ids": [...]} and/or {"statuses": [...]}');
+        return ok(await d.retry(sel));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/events",
+      async handle(req) {
+        const body = parseOr400(enqueueBodySchema, req.body, "body", 'expected {"events": [event, …]}');
+        const now = Date.now();
+        const events: QueuedEvent[] = body.events.map((e, i) => asHttpError(() => completeEvent(e, `body.events.${i}`, now)));
+        return ok(await d.enqueue(events));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/events",
+      async handle(req) {
+        const q = parseOr400(listQuerySchema, Object.fromEntries(req.query), "query");
+        const order = q.order === "oldest" || q.order === "asc" ? "asc" : "desc";
+        return ok(
+          await asHttpErrorAsync(() =>
+            d.list({
+              limit: q.limit,
+              order,
+              ...(q.status ? { statuses: q.status } : {}),
+              ...(q.entity !== undefined ? { entity: q.entity } : {}),
+              ...(q.since !== undefined ? { since: q.since } : {}),
+              ...(q.after !== undefined ? { after: q.after } : {}),
+            }),
+          ),
+        );
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/batches",
+      browser: true,
+      async handle(req) {
+        const body = parseOr400(browserBatchSchema, req.body, "body", BATCH_HINT);
+        const wire = body.events.map((e) => toWireEvent(e as QueuedEvent));
+        try {
+          return ok({ results: await d.applyBatch(wire) });
+        } catch (err) {
+          if (err instanceof SinkError) throw new HttpError(err.retryable ? 503 : 422, err.message);
+          throw err;
+        }
+      },
+    },
+  ];
+}
+
+/** Input errors thrown by shared helpers (bad event, bad cursor) become 400s. */
+function asHttpError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toHttp(err);
+  }
+}
+
+async function asHttpErrorAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toHttp(err);
+  }
+}
+
+function toHttp(err: unknown): unknown {
+  if (err instanceof InvalidEventError || err instanceof UsageError) return new HttpError(400, err.message);
+  if (err instanceof MudsyncError && err.exitCode === 2) return new HttpError(400, err.message);
+  return err;
+}

@@ -1,0 +1,35 @@
+/**
+ * What the daemon does with a realtime row change: invalidates the cache entries of that row
+ * (`<entity>:<id>*`) and, when optimistic edits are layered on the row, confirms the server's state
+ * (read back through the sink) so committed edits fold in and pending ones are re-applied on top.
+ * A failure here is logged and never stops the feed.
+ */
+import type { TtlCache } from "../core/cache.ts";
+import type { OptimisticStateManager } from "../core/optimistic.ts";
+import type { RowChange, Sink } from "../core/ports.ts";
+import type { DaemonLogger } from "./logger.ts";
+
+export interface RowSyncDeps {
+  cache?: TtlCache;
+  optimistic: OptimisticStateManager;
+  sink: Pick<Sink, "getRow">;
+  logger: DaemonLogger;
+}
+
+export function rowSync(deps: RowSyncDeps): (change: RowChange) => Promise<void> {
+  return async (change) => {
+    const key = `${change.entity}:${change.id}`;
+    try {
+      const invalidated = deps.cache ? await deps.cache.invalidate(`${key}*`) : 0;
+      let confirmed = false;
+      if (deps.optimistic.pending(key).length > 0) {
+        const row = change.op === "delete" ? null : await deps.sink.getRow(change.entity, change.id);
+        deps.optimistic.confirm(key, row?.data, row?.version ?? change.version);
+        confirmed = true;
+      }
+      deps.logger.debug({ event: "row_change", ...change, invalidated, confirmed }, "row changed on the server");
+    } catch (err) {
+      deps.logger.warn({ event: "row_change_failed", key, err: String(err) }, "could not apply a row change");
+    }
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The state a DexieQueueStore works on, shared with the modules that open, compact and roll it
+ * back: the Dexie databases, the in-memory indexes, the current log and generation.
+ */
+import type { Clock } from "../../core/ports.ts";
+import type { CacheDB, EventQueueDB } from "./databases.ts";
+import type { HistoryLog } from "./history-log.ts";
+import type { OpenEvents } from "./open-events.ts";
+import type { WalWriter } from "./wal-writer.ts";
+
+export interface StoreInternals {
+  dir: string;
+  queueDir: string;
+  mode: "write" | "read";
+  queue: EventQueueDB;
+  cacheDb: CacheDB;
+  open: OpenEvents;
+  history: HistoryLog;
+  wal: WalWriter | null;
+  gen: number;
+  snapshotBytes: number;
+  maxEvents: number;
+  compactMinBytes: number;
+  clock: Clock;
+  recovered?: { truncatedBytes: number; file: string };
+  warnings: string[];
+  release(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+/**
+ * Opens the shared Postgres queue store (`--queue postgres://…`): checks the URL and schema name,
+ * brings the queue schema up to date with the project's migrator (its own migration files, recorded
+ * in `<schema>.migrations`), and returns the store over a small connection pool.
+ */
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { systemClock, type Clock } from "../../core/ports.ts";
+import { MudsyncError, StoreUnavailableError, UsageError } from "../../errors.ts";
+import { migrate } from "../../sinks/migrate.ts";
+import { PgClient, redactUrl } from "../../sinks/pg/pg-client.ts";
+import { PostgresQueueStore } from "./postgres-queue-store.ts";
+
+export { PostgresQueueStore } from "./postgres-queue-store.ts";
+
+export const DEFAULT_QUEUE_SCHEMA = "mudsync_queue";
+export const QUEUE_MIGRATIONS_DIR = fileURLToPath(new URL("./sql/", import.meta.url));
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresQueueStoreOptions {
+  /** postgres:// or postgresql:// URL of the server holding the queue */
+  url: string;
+  /** schema of the queue tables (default mudsync_queue) */
+  schema?: string;
+  /** names this store's connections (application_name), e.g. the daemon id */
+  owner?: string;
+  /** connections in the pool (default 4: claim, settle and enqueue overlap) */
+  poolSize?: number;
+  /** create or upgrade the queue tables on open (default true) */
+  migrate?: boolean;
+  /** time stamped on history rows written by update (claims use their own `now`) */
+  clock?: Clock;
+  connectTimeoutMs?: number;
+}
+
+function checkOptions(options: PostgresQueueStoreOptions): string {
+  if (!/^postgres(ql)?:\/\//.test(options.url)) {
+    throw new UsageError(`--queue "${redactUrl(options.url)}": expected a postgres:// or postgresql:// URL`);
+  }
+  const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
+  if (!SCHEMA_RE.test(schema)) {
+    throw new UsageError(`queue schema "${schema}": expected a lower-case SQL identifier (letters, digits, _)`);
+  }
+  return schema;
+}
+
+function unavailable(url: string, err: unknown): Error {
+  if (err instanceof MudsyncError) return err;
+  const e = err as { code?: string; message?: string };
+  return new StoreUnavailableError(
+    `queue ${redactUrl(url)}: cannot use the server (${e.code ? `${e.code}: ` : ""}${e.message ?? String(err)})`,
+    { cause: err },
+  );
+}
+
+/** Opens (and by default migrates) the shared queue; throws StoreUnavailableError if unreachable. */
+export async function openPostgresQueueStore(options: PostgresQueueStoreOptions): Promise<PostgresQueueStore> {
+  const schema = checkOptions(options);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  if (options.migrate !== false) {
+    const client = new PgClient({ url: options.url, max: 1, connectTimeoutMs });
+    try {
+      await migrate(client, { schema, dir: QUEUE_MIGRATIONS_DIR });
+    } catch (err) {
+      throw unavailable(options.url, err);
+    } finally {
+      await client.close();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 4,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: `mudsync-queue${options.owner ? `:${options.owner}` : ""}`.slice(0, 63),
+  });
+  // an idle connection dropped by the server is replaced on the next query
+  pool.on("error", () => {});
+  try {
+    await pool.query(`SELECT 1 FROM "${schema}".events LIMIT 0`);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw unavailable(options.url, err);
+  }
+  return new PostgresQueueStore(pool, schema, options.clock ?? systemClock);
+}

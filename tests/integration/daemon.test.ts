@@ -1,0 +1,272 @@
+/**
+ * The daemon as a child process (`node bin/mudsync.js daemon …`), driven through its control API
+ * and the CLI: it drains while events arrive through POST /v1/events and `queue enqueue`, reports
+ * them in /metrics, pauses and resumes, answers browser batches with CORS, rejects bad requests,
+ * and on SIGTERM exits 0 with every acknowledged event completed or pending. Once on the embedded
+ * PGlite (one start for the whole file), once on the real server when it answers.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { BIN, ROOT, run, tempDirs } from "../cli/queue-run.ts";
+import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { openDexieStore } from "../../src/stores/dexie/index.ts";
+
+const ORIGIN = "http://app.test:5173";
+const MAX_BODY = 256 * 1024;
+
+interface Daemon {
+  child: ChildProcess;
+  url: string;
+  logs: () => Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+/** Starts a daemon and resolves once /healthz answers 200. */
+async function startDaemon(args: string[]): Promise<Daemon> {
+  const child = spawn(process.execPath, [BIN, "daemon", "--listen", "127.0.0.1:0", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const logs = () =>
+    stderr
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const line = stderr.split("\n").find((l) => l.includes('"event":"listening"'));
+      if (line) return resolve(String((JSON.parse(line) as { control: string }).control));
+      if (child.exitCode !== null) return reject(new Error(`daemon exited ${child.exitCode}: ${stderr}`));
+      setTimeout(check, 50);
+    };
+    check();
+  });
+  for (;;) {
+    const res = await fetch(`${url}/healthz`).catch(() => undefined);
+    if (res?.status === 200) break;
+    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, logs, exited };
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+const events = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    type: "update",
+    entity: "well",
+    entityId: `${prefix}-w${i % 7}`,
+    payload: { name: `${prefix} ${i}` },
+    clientId: prefix,
+    seq: i,
+  }));
+
+async function status(url: string) {
+  return (await (await fetch(`${url}/v1/status`)).json()) as {
+    paused: boolean;
+    owner: string;
+    counts: Record<string, number>;
+    engine: { applied: number; duplicates: number };
+  };
+}
+
+/** The daemon scenario, run against whichever sink the extra args select. */
+function daemonSuite(label: string, extraArgs: () => string[]) {
+  const dirs = tempDirs();
+  let store: string;
+  let d: Daemon;
+
+  beforeAll(async () => {
+    store = dirs.make("mudsync-daemon-");
+    d = await startDaemon(["--store", store, "--cors-origin", ORIGIN, "--max-body", String(MAX_BODY), ...extraArgs()]);
+  });
+  afterAll(async () => {
+    if (d && d.child.exitCode === null) {
+      d.child.kill("SIGKILL");
+      await d.exited;
+    }
+    dirs.cleanup();
+  });
+
+  it(`${label}: drains events enqueued through the API and through \`queue enqueue\``, async () => {
+    const res = await fetch(`${d.url}/v1/events`, json({ events: events(40, "api") }));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { ids: string[] }).ids).toHaveLength(40);
+    const ndjson = events(25, "cli").map((e) => JSON.stringify(e)).join("\n");
+    const cli = await run(["queue", "enqueue", "-", "--json", "--store", store], { input: ndjson });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout.trim().split("\n")).toHaveLength(25);
+    expect(cli.stderr).toContain(`sending through ${d.url}`);
+    const drained = (await (await fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
+    expect(drained.left.pending).toBe(0);
+    const s = await status(d.url);
+    expect(s.counts.completed).toBe(65);
+    expect(s.engine.applied).toBe(65);
+    expect(s.owner).toMatch(/^daemon:/);
+  });
+
+  it(`${label}: /metrics and /healthz report the daemon`, async () => {
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(metrics).toMatch(/^mudsync_events_applied_total 65$/m);
+    expect(metrics).toMatch(/^mudsync_queue_events\{status="completed"\} 65$/m);
+    const health = await fetch(`${d.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, paused: false });
+  });
+
+  it(`${label}: pause holds new events back until resume`, async () => {
+    expect(await (await fetch(`${d.url}/v1/pause`, { method: "POST" })).json()).toEqual({ paused: true });
+    await fetch(`${d.url}/v1/events`, json({ events: events(5, "paused") }));
+    const held = (await (await fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { paused?: boolean };
+    expect(held.paused).toBe(true);
+    expect((await status(d.url)).counts.pending).toBe(5);
+    await fetch(`${d.url}/v1/resume`, { method: "POST" });
+    await fetch(`${d.url}/v1/drain-now`, { method: "POST" });
+    const s = await status(d.url);
+    expect(s.paused).toBe(false);
+    expect(s.counts.completed).toBe(70);
+  });
+
+  it(`${label}: retry moves completed events back and the replay is a duplicate`, async () => {
+    const r = (await (await fetch(`${d.url}/v1/retry`, json({ ids: ["api-0", "nope"] }))).json()) as {
+      moved: number;
+      skipped: { id: string }[];
+    };
+    expect(r).toMatchObject({ moved: 1, skipped: [{ id: "nope" }] });
+    await fetch(`${d.url}/v1/drain-now`, { method: "POST" });
+    expect((await status(d.url)).engine.duplicates).toBe(1);
+    const page = (await (await fetch(`${d.url}/v1/events?status=completed&limit=3&order=oldest`)).json()) as {
+      events: unknown[];
+      next: string | null;
+    };
+    expect(page.events).toHaveLength(3);
+    expect(page.next).not.toBeNull();
+  });
+
+  it(`${label}: POST /v1/batches applies a browser batch and answers per event, with CORS`, async () => {
+    const pre = await fetch(`${d.url}/v1/batches`, {
+      method: "OPTIONS",
+      headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    const browser = [
+      { id: "b-1", type: "add", entity: "chart_data_source", entityId: "chart-1", payload: { id: "src-1", name: "Gamma" }, timestamp: Date.now(), status: "pending", retryCount: 0 },
+      { id: "b-2", type: "update", entity: "well", entityId: "browser-w", payload: { name: "W" }, timestamp: Date.now(), status: "pending", retryCount: 0 },
+    ];
+    const res = await fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: ORIGIN }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    const body = (await res.json()) as { results: { id: string; outcome: string }[] };
+    expect(body.results.map((r) => [r.id, r.outcome])).toEqual([
+      ["b-1", "applied"],
+      ["b-2", "applied"],
+    ]);
+    const again = (await (await fetch(`${d.url}/v1/batches`, json({ events: browser }))).json()) as typeof body;
+    expect(again.results.map((r) => r.outcome)).toEqual(["duplicate", "duplicate"]);
+    const foreign = await fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: "http://evil.test" }));
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    const control = await fetch(`${d.url}/v1/pause`, { method: "POST", headers: { origin: ORIGIN } });
+    expect(control.status).toBe(403);
+  });
+
+  it(`${label}: bad requests get one-line reasons: 400, 404, 405, 413`, async () => {
+    const bad = await fetch(`${d.url}/v1/batches`, json({ events: [{ id: "x", type: "add", entity: "well", payload: {}, timestamp: 1 }] }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^body\.events\.0\.entityId: /);
+    const notJson = await fetch(`${d.url}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(notJson.status).toBe(400);
+    const badEvent = await fetch(`${d.url}/v1/events`, json({ events: [{ type: "move", entity: "well", entityId: "w" }] }));
+    expect(badEvent.status).toBe(400);
+    expect(((await badEvent.json()) as { error: string }).error).toMatch(/^body\.events\.0: type: /);
+    const badQuery = await fetch(`${d.url}/v1/events?status=lost`);
+    expect(badQuery.status).toBe(400);
+    expect((await fetch(`${d.url}/v2/nothing`)).status).toBe(404);
+    expect((await fetch(`${d.url}/v1/pause`)).status).toBe(405);
+    const big = await fetch(`${d.url}/v1/events`, json({ events: [{ pad: "x".repeat(MAX_BODY) }] }));
+    expect(big.status).toBe(413);
+  });
+
+  it(`${label}: SIGTERM while events arrive exits 0 and loses no acknowledged event`, async () => {
+    const acked: string[] = [];
+    const senders = Array.from({ length: 8 }, async (_, k) => {
+      for (let round = 0; round < 50; round++) {
+        const res = await fetch(`${d.url}/v1/events`, json({ events: events(5, `term-${k}-${round}`) })).catch(() => undefined);
+        if (!res || res.status !== 200) return;
+        acked.push(...((await res.json()) as { ids: string[] }).ids);
+      }
+    });
+    while (acked.length < 50) await new Promise((r) => setTimeout(r, 10));
+    d.child.kill("SIGTERM");
+    await Promise.all(senders);
+    expect(await d.exited).toBe(0);
+    const lines = d.logs();
+    expect(lines.some((l) => l.event === "batch")).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ event: "stopped" });
+
+    const reopened = await openDexieStore({ dir: store, mode: "read" });
+    try {
+      const found = await reopened.getMany(acked);
+      const statuses = new Set(found.map((e) => e?.status ?? "missing"));
+      expect([...statuses].every((s) => s === "completed" || s === "pending")).toBe(true);
+    } finally {
+      await reopened.close();
+    }
+  });
+}
+
+describe("daemon on the embedded PGlite", () => {
+  daemonSuite("pglite", () => []);
+});
+
+describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
+  let db: TestDatabase;
+  const dirs = tempDirs();
+
+  beforeAll(async () => {
+    db = await createTestDatabase("mudsync_daemon");
+    const migrated = await run(["db", "migrate", "--db", db.url]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    dirs.cleanup();
+    await db?.drop();
+  });
+
+  daemonSuite("postgres", () => ["--db", db.url]);
+
+  it("--once drains what is due and exits 0, or 3 when events end dead", async () => {
+    const store = dirs.make("mudsync-daemon-once-");
+    const ndjson = events(20, "once").map((e) => JSON.stringify(e)).join("\n");
+    expect((await run(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
+    const once = await run(["daemon", "--once", "--store", store, "--db", db.url, "--json"]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(JSON.parse(once.stdout)).toMatchObject({ once: true, drain: { drained: true, applied: 20 } });
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("select count(*)::int as n from mudsync.applied_events where event_id like 'once-%'");
+      expect(rows[0].n).toBe(20);
+    } finally {
+      await client.end();
+    }
+    const unknown = JSON.stringify({ type: "update", entity: "no_such_entity", entityId: "x", payload: {} });
+    expect((await run(["queue", "enqueue", "-", "--store", store], { input: unknown })).code).toBe(0);
+    const dead = await run(["daemon", "--once", "--store", store, "--db", db.url]);
+    expect(dead.code).toBe(3);
+    expect(dead.stdout).toContain("queue NOT drained");
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The migrator: file loading and checksums, schema-name validation, status before and after,
+ * and two concurrent `migrate` calls on an empty database (real server when it answers).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MigrationError } from "../../src/errors.ts";
+import { loadMigrations, migrate, migrationStatus, renderMigration } from "../../src/sinks/migrate.ts";
+import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+
+describe("migration files", () => {
+  it("loads the numbered files in order with sha256 checksums", () => {
+    const ms = loadMigrations();
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3]);
+    for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("refuses a badly named file, naming it", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mudsync-mig-"));
+    try {
+      writeFileSync(path.join(dir, "first.sql"), "select 1;");
+      expect(() => loadMigrations(dir)).toThrow(MigrationError);
+      expect(() => loadMigrations(dir)).toThrow(/first\.sql: expected a name like 001_description\.sql/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("substitutes the schema only after validating it", () => {
+    expect(renderMigration("create table @schema@.t (); select @schema_text@;", "my_app")).toBe(
+      `create table "my_app".t (); select 'my_app';`,
+    );
+    expect(() => renderMigration("", 'x"; drop table y; --')).toThrow(MigrationError);
+    expect(() => renderMigration("", "Upper")).toThrow(/expected a lower-case SQL identifier/);
+  });
+});
+
+describe.runIf(await realPgAvailable())("migrate on the real server", () => {
+  let db: TestDatabase;
+  const clients: PgClient[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase("mudsync_migrate");
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await db?.drop();
+  });
+
+  it("two concurrent migrate calls apply each migration once; status shows pending then applied", async () => {
+    const a = new PgClient({ url: db.url });
+    const b = new PgClient({ url: db.url });
+    clients.push(a, b);
+    const before = await migrationStatus(a, { schema: "other_schema" });
+    expect(before.applied).toEqual([]);
+    expect(before.pending.map((m) => m.name)).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql"]);
+    const [ra, rb] = await Promise.all([migrate(a, { schema: "other_schema" }), migrate(b, { schema: "other_schema" })]);
+    expect([...ra.ran, ...rb.ran].sort()).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql"]);
+    const after = await migrationStatus(a, { schema: "other_schema" });
+    expect(after.pending).toEqual([]);
+    expect(after.applied.map((m) => m.checksum)).toEqual(loadMigrations().map((m) => m.checksum));
+    const { rows } = await a.query<{ r: { outcome: string }[] }>(
+      `select other_schema.apply_batch('[{"id":"1","type":"add","entity":"well","entityId":"w","payload":{},"timestamp":1}]') as r`,
+    );
+    expect(rows[0]?.r[0]?.outcome).toBe("applied");
+  });
+});
