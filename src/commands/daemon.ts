@@ -92,7 +92,18 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
     for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
     sink = await openSinkFor(ctx);
     const feed = "subscribe" in sink && typeof (sink as Partial<ChangeFeed>).subscribe === "function" ? (sink as unknown as ChangeFeed) : undefined;
-    daemon = new Daemon({ config: ctx.config, store, sink, feed, metrics, logger, owner, storeLabel: opened.label, control: control ?? "", daemonMetrics: dm });
+    daemon = new Daemon({
+      config: ctx.config,
+      store,
+      sink,
+      feed,
+      metrics,
+      daemonMetrics: dm,
+      logger,
+      owner,
+      storeLabel: opened.label,
+      control: control ?? "",
+    });
 
     if (opts.once) {
       const summary = await daemon.runOnce();
@@ -154,7 +165,8 @@ function lateControl(get: () => Daemon | undefined): DaemonControl {
     get(_target, prop: keyof DaemonControl) {
       const d = get();
       if (!d) return () => Promise.reject(new HttpError(503, "daemon is starting: store and sink are not open yet"));
-      return (d[prop] as (...a: unknown[]) => unknown).bind(d);
+      const value: unknown = d[prop];
+      return typeof value === "function" ? value.bind(d) : value;
     },
   });
 }

@@ -233,8 +233,8 @@ export function renderDemo(r: DemoResult): string {
 }
 
 function summarise(data: unknown): unknown {
-  const entries = (data as { data_source_config?: { id: string }[] } | null)?.data_source_config;
-  return Array.isArray(entries) ? { data_source_config: entries.map((e) => e.id) } : data;
+  const entries = Array.isArray(data) ? data : (data as { data_source_config?: unknown } | null)?.data_source_config;
+  return Array.isArray(entries) ? { selected: entries.map((e) => (e as { id: string }).id) } : data;
 }
 
 /** The demo fails (exit 1) only when the pipeline itself went wrong. */

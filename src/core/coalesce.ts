@@ -18,6 +18,7 @@
  * earlier ids, in order, in `coalesced`; the server records those as applied with the same outcome.
  */
 import type { QueuedEvent } from "./event.ts";
+import { decodedPayload } from "./export-types.ts";
 import type { WireEvent } from "./ports.ts";
 
 export interface CoalesceRules {
@@ -39,7 +40,7 @@ export function toWireEvent(e: QueuedEvent): WireEvent {
     type: e.type,
     entity: e.entity,
     entityId: e.entityId,
-    payload: e.payload,
+    payload: decodedPayload(e),
     timestamp: e.timestamp,
   };
   if (e.clientId !== undefined) w.clientId = e.clientId;

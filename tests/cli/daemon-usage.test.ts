@@ -1,7 +1,7 @@
 /**
  * `mudsync daemon` flags and the daemon's behaviour when its server is down, without starting a
  * database: non-loopback addresses are refused, a unix-socket control API is 0600 and reachable
- * by the control client and by `queue enqueue`, `queue drain` refuses a store a daemon holds,
+ * by the control client and by `queue enqueue`, other writers refuse a store a daemon holds,
  * /healthz answers 503 while the sink is unreachable, and a head that cannot move is reported
  * (log line and `mudsync_head_stuck`).
  */
@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, ROOT, errorLines, run, tempDirs } from "./queue-run.ts";
+import { BIN, ROOT, errorLines, fixture, run, tempDirs } from "./queue-run.ts";
 import { ControlClient, DaemonRequestError } from "../../src/commands/shared/control-client.ts";
 
 const dirs = tempDirs();
@@ -77,9 +77,10 @@ describe("a daemon whose server is down, on a unix socket", () => {
       expect(enq.code, enq.stderr).toBe(0);
       expect(enq.stdout).toContain("enqueued e-1");
 
-      const drain = await run(["queue", "drain", "--store", store]);
-      expect(drain.code).toBe(4);
-      expect(drain.stderr).toContain(`control unix:${socket}`);
+      // other writers are refused and told where the daemon's control API is
+      const other = await run(["queue", "import", "--store", store, fixture("browser-export.json")]);
+      expect(other.code, other.stderr).toBe(4);
+      expect(other.stderr).toContain(`control unix:${socket}`);
 
       await waitFor(() => stderr.includes('"event":"head_stuck"'));
       expect(await client.get<string>("/metrics")).toMatch(/^mudsync_head_stuck 1$/m);

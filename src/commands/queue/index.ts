@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { contextFrom, intArg } from "../shared/context.ts";
 import { emit } from "../shared/output.ts";
+import { STRATEGIES } from "../../config/config.ts";
 
 const STATUSES = "pending, processing, completed, failed, dead";
 
@@ -112,5 +113,50 @@ export function registerQueueCommands(program: Command): void {
         : undefined;
       const r = await queueEnqueue({ ...opts, stdin: source === "-" || Boolean(opts.stdin) }, ctx, onAck);
       if (!ctx.json) emit(r, renderEnqueue, ctx);
+    });
+
+  queue
+    .command("drain")
+    .description(
+      "apply everything due to the server in batches (one transaction and one round trip each) until nothing is " +
+        "claimable; failed events are retried when due (with --wait the command waits for them). Ends with a summary.",
+    )
+    .option("--batch-size <n>", "wire events per batch (default 500)", intArg("--batch-size", 1))
+    .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
+    .option("--no-coalesce", "send every event as it is (no merging of consecutive edits of a row)")
+    .option("--max-attempts <n>", "failed attempts before an event is dead (default 10)", intArg("--max-attempts", 1))
+    .option("--wait", "keep going while failed events wait for their retry time")
+    .option("--timeout <duration>", "stop claiming after this long (30s, 5m, 1h); the batch in flight is finished")
+    .addHelpText(
+      "after",
+      "\nExit 0 when nothing is left pending, processing, failed or dead; 3 otherwise (see `queue ls --status failed,dead`)." +
+        "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit.",
+    )
+    .action(async (opts: { timeout?: string; wait?: boolean }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { queueDrain, renderDrain, parseDuration } = await import("./drain.ts");
+      const timeoutMs = opts.timeout ? parseDuration("--timeout", opts.timeout) : undefined;
+      emit(await queueDrain({ wait: opts.wait, timeoutMs }, ctx), renderDrain, ctx);
+    });
+
+  queue
+    .command("replay")
+    .description(
+      "move chosen events back to pending (attempts reset) and drain them; events the server already applied come back " +
+        "as duplicates. With --dry-run nothing changes anywhere: the events are applied in a server transaction that is " +
+        "rolled back and every touched row is shown before and after.",
+    )
+    .option("--status <list>", `which events, comma-separated (${STATUSES}; default failed,dead)`)
+    .option("--ids <list>", "exactly these event ids, comma-separated")
+    .option("--entity <name>", "only events of this entity")
+    .option("--dry-run", "apply inside a rolled-back transaction and show rows before/after; changes nothing")
+    .option("--wait", "keep draining while failed events wait for their retry time")
+    .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
+    .action(async (opts: { status?: string; ids?: string; entity?: string; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
+      const ctx = contextFrom(cmd);
+      const { parseStatuses } = await import("./parse-flags.ts");
+      const { queueReplay, renderReplay } = await import("./replay.ts");
+      const ids = opts.ids ? opts.ids.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+      emit(await queueReplay({ statuses: parseStatuses(opts.status), ids, entity: opts.entity, dryRun: opts.dryRun, wait: opts.wait }, ctx), renderReplay, ctx);
     });
 }

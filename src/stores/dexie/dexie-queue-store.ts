@@ -115,13 +115,13 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     events.forEach((e, i) => assertStorable(e, `event ${i}`));
     if (events.length === 0) return;
-    await this.write(async (tx) => {
+    await this.writeRows(async () => {
       // the last image of an id wins, as in a sequence of puts
       const rows = [...new Map(events.map((e) => [e.id, e])).values()];
       const befores = await this.s.queue.events.bulkGet(rows.map((r) => r.id));
       this.checkRoom(befores.filter((b) => b === undefined).length);
       await this.s.queue.events.bulkPut(rows);
-      return { value: undefined, ...this.commitEvents(rows, befores, [], tx) };
+      return { value: undefined, rows, befores, hist: [] };
     });
   }
 
@@ -129,7 +129,7 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     if (!Number.isInteger(o.limit) || o.limit < 0) throw new UsageError(`claim limit must be an integer >= 0, got ${o.limit}`);
     if (!(o.leaseMs > 0)) throw new UsageError(`claim leaseMs must be > 0, got ${o.leaseMs}`);
-    return this.write(async (tx) => {
+    return this.writeRows(async () => {
       const events = this.s.queue.events;
       const chosen = await planClaim({
         open: this.s.open,
@@ -137,7 +137,7 @@ export class DexieQueueStore implements QueueStore {
         limit: o.limit,
         pendingPage: (after, size) => pageIds(events, { status: "pending", after, order: "asc", limit: size }),
       });
-      if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
+      if (chosen.length === 0) return { value: [], rows: [], befores: [], hist: [] };
       const befores = (await events.bulkGet(chosen.map((c) => c.id))).filter((b): b is QueuedEvent => b !== undefined);
       const rows: QueuedEvent[] = [];
       const hist: HistoryEntry[] = [];
@@ -147,14 +147,14 @@ export class DexieQueueStore implements QueueStore {
         hist.push({ eventId: b.id, at: o.now, from: b.status, to: "processing", note: `claimed by ${o.owner}${expired}` });
       }
       await events.bulkPut(rows);
-      return { ...this.commitEvents(rows, befores, hist, tx), value: rows };
+      return { value: rows, rows, befores, hist };
     });
   }
 
   async update(changes: EventChange[]): Promise<{ lost: string[] }> {
     this.assertWritable();
     if (changes.length === 0) return { lost: [] };
-    return this.write(async (tx) => {
+    return this.writeRows(async () => {
       const ids = [...new Set(changes.map((c) => c.id))];
       const found = await this.s.queue.events.bulkGet(ids);
       const current = new Map<string, QueuedEvent>();
@@ -187,10 +187,10 @@ export class DexieQueueStore implements QueueStore {
         current.set(c.id, updated);
       }
       const changedIds = ids.filter((id) => current.has(id) && current.get(id) !== before.get(id));
-      if (changedIds.length === 0) return { value: { lost: [...lost] }, durable: Promise.resolve() };
+      if (changedIds.length === 0) return { value: { lost: [...lost] }, rows: [], befores: [], hist: [] };
       const rows = changedIds.map((id) => current.get(id)!);
       await this.s.queue.events.bulkPut(rows);
-      return { ...this.commitEvents(rows, changedIds.map((id) => before.get(id)), hist, tx), value: { lost: [...lost] } };
+      return { value: { lost: [...lost] }, rows, befores: changedIds.map((id) => before.get(id)), hist };
     });
   }
 
@@ -263,6 +263,20 @@ export class DexieQueueStore implements QueueStore {
       const r = await apply(tx);
       this.maybeCompact();
       return r;
+    });
+  }
+
+  /**
+   * A write job that reads and writes events in one Dexie transaction (fewer trips through
+   * fake-indexeddb's scheduler); once it committed, memory is updated and the rows are logged.
+   */
+  private writeRows<T>(
+    fn: () => Promise<{ value: T; rows: QueuedEvent[]; befores: (QueuedEvent | undefined)[]; hist: HistoryEntry[] }>,
+  ): Promise<T> {
+    return this.write(async (tx) => {
+      const r = await this.s.queue.transaction("rw", this.s.queue.events, fn);
+      if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: Promise.resolve() };
+      return { value: r.value, ...this.commitEvents(r.rows, r.befores, r.hist, tx) };
     });
   }
 
