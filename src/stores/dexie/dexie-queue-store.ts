@@ -206,7 +206,7 @@ export class DexieQueueStore implements QueueStore {
     await this.writes.submit(undefined, async () => {
       this.writes.setOwner(tx);
       this.undo = new UndoLog();
-      return { value: undefined, durable: Promise.resolve() };
+      return { value: undefined, durable: this.settled() };
     });
     try {
       const result = await this.txScope.run(tx, fn);
@@ -229,7 +229,7 @@ export class DexieQueueStore implements QueueStore {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (this.s.wal) {
-        await this.writes.submit(undefined, async () => ({ value: undefined, durable: Promise.resolve() })).catch(() => undefined);
+        await this.writes.submit(undefined, async () => ({ value: undefined, durable: this.settled() })).catch(() => undefined);
         await this.s.wal.close();
         await this.s.release();
       }
@@ -244,7 +244,7 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     return this.writes.submit(undefined, async () => {
       await compactGeneration(this.s);
-      return { value: undefined, durable: Promise.resolve() };
+      return { value: undefined, durable: this.settled() };
     });
   }
 
@@ -275,7 +275,7 @@ export class DexieQueueStore implements QueueStore {
   ): Promise<T> {
     return this.write(async (tx) => {
       const r = await this.s.queue.transaction("rw", this.s.queue.events, fn);
-      if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: Promise.resolve() };
+      if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: this.settled() };
       return { value: r.value, ...this.commitEvents(r.rows, r.befores, r.hist, tx) };
     });
   }
@@ -313,7 +313,7 @@ export class DexieQueueStore implements QueueStore {
       this.checkRoom(rows.length);
       await events.bulkAdd(rows);
     });
-    if (rows.length === 0) return { values, durable: Promise.resolve() };
+    if (rows.length === 0) return { values, durable: this.settled() };
     const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);
     this.maybeCompact();
     return { values, durable };
@@ -341,7 +341,7 @@ export class DexieQueueStore implements QueueStore {
   }
 
   private async putCache(rows: CacheEntry[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
-    if (rows.length === 0) return { value: undefined, durable: Promise.resolve() };
+    if (rows.length === 0) return { value: undefined, durable: this.settled() };
     const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(rows.map((r) => r.key)) : [];
     await this.s.cacheDb.cache.bulkPut(rows);
     if (tx !== undefined) rows.forEach((r, i) => this.undo?.cacheEntry(r.key, befores[i]));
@@ -349,11 +349,16 @@ export class DexieQueueStore implements QueueStore {
   }
 
   private async deleteCache(keys: string[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
-    if (keys.length === 0) return { value: undefined, durable: Promise.resolve() };
+    if (keys.length === 0) return { value: undefined, durable: this.settled() };
     const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(keys) : [];
     await this.s.cacheDb.cache.bulkDelete(keys);
     if (tx !== undefined) keys.forEach((k, i) => this.undo?.cacheEntry(k, befores[i]));
     return { value: undefined, durable: this.log([{ k: "cachedel", keys, ...(tx ? { tx } : {}) }]) };
+  }
+
+  /** For writes that changed nothing: durable once what they saw is durable. */
+  private settled(): Promise<void> {
+    return this.s.wal ? this.s.wal.sync() : Promise.resolve();
   }
 
   private log(records: LogRecord[]): Promise<void> {
@@ -373,7 +378,7 @@ export class DexieQueueStore implements QueueStore {
     this.writes
       .submit(undefined, async () => {
         await compactGeneration(this.s);
-        return { value: undefined, durable: Promise.resolve() };
+        return { value: undefined, durable: this.settled() };
       })
       .catch((error: unknown) => {
         this.s.warnings.push(`compaction of ${this.dir} failed: ${(error as Error).message}`);

@@ -41,19 +41,27 @@ export class WalWriter {
     return done;
   }
 
-  /** Resolves when everything appended so far is durable. */
-  async sync(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    if (this.failed) throw this.failed;
+  /** Resolves when everything appended so far is durable (at once when nothing is in flight). */
+  sync(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) this.flushing = this.flushLoop();
+    return done;
   }
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 || this.waiters.length > 0) {
         const lines = this.pending;
         const waiters = this.waiters;
         this.pending = [];
         this.waiters = [];
+        if (lines.length === 0) {
+          // only sync() callers: what they wait for was in the write that just finished
+          for (const w of waiters) w.resolve();
+          continue;
+        }
         try {
           const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
           let off = 0;
