@@ -38,13 +38,39 @@ async function timedBatches(events: WireEventLike[], size: number, fn: (batch: W
   return perSecond(events.length, now() - t0);
 }
 
+/**
+ * Times several methods on the same batches, interleaved batch by batch (in rotating order), so
+ * that a busy neighbour on a shared machine slows every method alike instead of whichever ran then.
+ */
+async function interleavedRates(
+  events: WireEventLike[],
+  size: number,
+  methods: Record<string, (batch: WireEventLike[]) => Promise<void>>,
+): Promise<Record<string, number>> {
+  const names = Object.keys(methods);
+  const spent = Object.fromEntries(names.map((n) => [n, 0])) as Record<string, number>;
+  for (let i = 0, round = 0; i < events.length; i += size, round++) {
+    const batch = events.slice(i, i + size);
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(j + round) % names.length]!;
+      const t0 = now();
+      await methods[name]!(batch);
+      spent[name]! += now() - t0;
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, perSecond(events.length, spent[n]!)]));
+}
+
 function applyBatchFn(db: PlainDb, schema: string, outcomes: Map<string, number>) {
   const sql = `SELECT "${schema}".apply_batch($1::jsonb) AS r`;
+  const run = async (batch: WireEventLike[]) =>
+    db.kind === "pg"
+      ? (await db.client.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows
+      : (await db.db.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows;
   return async (batch: WireEventLike[]) => {
-    const rows =
-      db.kind === "pg"
-        ? (await db.client.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows
-        : (await db.db.query<{ r: { outcome: string }[] }>(sql, [JSON.stringify(batch)])).rows;
+    const rows = await run(batch).catch((err: Error) => {
+      throw new Error(`${schema}.apply_batch failed on a batch of ${batch.length}: ${err.message}`);
+    });
     for (const res of rows[0]?.r ?? []) outcomes.set(res.outcome, (outcomes.get(res.outcome) ?? 0) + 1);
   };
 }
@@ -82,11 +108,16 @@ async function benchTarget(report: BenchReport, target: "server" | "pglite", db:
       await insertBatch(db, warm);
       if (workload === "adds") await copyBatch(db, warm);
       if (fnReady) await applyBatchFn(db, p.schema, new Map())(warm);
-      const insert = await timedBatches(events, size, (b) => insertBatch(db, b));
-      const copy = workload === "adds" ? await timedBatches(events, size, (b) => copyBatch(db, b)) : null;
-      if (copy !== null) copyRate.set(size, copy);
       const outcomes = new Map<string, number>();
-      const fn = fnReady ? await timedBatches(events, size, applyBatchFn(db, p.schema, outcomes)) : null;
+      const rates = await interleavedRates(events, size, {
+        insert: (b) => insertBatch(db, b),
+        ...(workload === "adds" ? { copy: (b: WireEventLike[]) => copyBatch(db, b) } : {}),
+        ...(fnReady ? { fn: applyBatchFn(db, p.schema, outcomes) } : {}),
+      });
+      const insert = rates.insert ?? null;
+      const copy = rates.copy ?? null;
+      if (copy !== null) copyRate.set(size, copy);
+      const fn = rates.fn ?? null;
       report.add({
         id: `sink.${target}.${workload}.b${size}.eventsPerSec`,
         label: `${target}: apply_batch, ${workload === "adds" ? "distinct adds" : "50% adds / 50% updates"}, batch ${size} (${n} events)`,
@@ -115,20 +146,38 @@ async function benchTarget(report: BenchReport, target: "server" | "pglite", db:
 
 type OpenSink = (config: { db: string; schema: string; store: string }) => Promise<Sink>;
 
-/** The same batch-1000 adds through the project's own pg Sink (serialisation and result parsing included). */
-async function throughSink(report: BenchReport, url: string, p: SinkBenchParams): Promise<void> {
+/**
+ * Batch-1000 adds through the project's own pg Sink (serialisation and result parsing included),
+ * interleaved with the direct SQL call on the same kind of events for comparison.
+ */
+async function throughSink(report: BenchReport, db: PlainDb, url: string, p: SinkBenchParams): Promise<void> {
   const located = locateExport("src/sinks", "openSink");
   if (!located.ok) return report.unavailable("server: through the pg Sink", located.reason);
   const openSink = await importExport<OpenSink>(located.file, "openSink");
   const sink = await openSink({ db: url, schema: p.schema, store: ".mudsync-unused" });
   try {
     const n = p.events[1000] ?? 1000;
-    const events = sinkEvents("adds", n, { runTag: "server-sink-b1000", seedTag: "server-seed", seed: 5000 });
+    const viaSink = sinkEvents("adds", n, { runTag: "server-sink-b1000", seedTag: "server-seed", seed: 5000 });
+    const direct = sinkEvents("adds", n, { runTag: "server-direct-b1000", seedTag: "server-seed", seed: 6000 });
     const outcomes = new Map<string, number>();
-    const rate = await timedBatches(events, 1000, async (b) => {
-      for (const r of await sink.applyBatch(b)) outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
+    let k = 0;
+    const rates = await interleavedRates(viaSink, 1000, {
+      sink: async (b) => {
+        for (const r of await sink.applyBatch(b)) outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
+      },
+      direct: async () => {
+        await applyBatchFn(db, p.schema, new Map())(direct.slice(k, k + 1000));
+        k += 1000;
+      },
     });
-    report.add({ id: "sink.server.adds.b1000.viaSink.eventsPerSec", label: `server: PgSink.applyBatch, distinct adds, batch 1000 (${n} events)`, value: rate, unit: "events/s", note: outcomeNote(outcomes, n) });
+    report.add({
+      id: "sink.server.adds.b1000.viaSink.eventsPerSec",
+      label: `server: PgSink.applyBatch, distinct adds, batch 1000 (${n} events)`,
+      value: rates.sink ?? null,
+      unit: "events/s",
+      baselines: [{ label: "SELECT apply_batch directly, interleaved", value: rates.direct ?? null, unit: "events/s" }],
+      note: outcomeNote(outcomes, n),
+    });
   } finally {
     await sink.close();
   }
@@ -149,7 +198,7 @@ export async function runSinkBench(report: BenchReport, quick: boolean): Promise
       await client.connect();
       report.machine.pgServer = (await client.query<{ v: string }>("select version() as v")).rows[0]?.v.split(" on ")[0];
       await benchTarget(report, "server", pgDb(client), migrate, p);
-      if (migrate) await throughSink(report, database.url, p);
+      if (migrate) await throughSink(report, pgDb(client), database.url, p);
     } catch (err) {
       report.unavailable("server", (err as Error).message);
     } finally {

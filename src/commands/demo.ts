@@ -214,9 +214,12 @@ export function renderDemo(r: DemoResult): string {
     "5. result",
     `   drained ${d.settled} events in ${d.roundTrips} round trips (${d.eventsPerSec} events/s): applied ${d.applied} (${d.coalesced} coalesced), ` +
       `duplicates ${d.duplicates}, conflicts ${c.resubmitted + c.dropped + c.parked} (merged and re-applied ${c.resubmitted}, dropped ${c.dropped}, parked ${c.parked}), ` +
-      `rejected ${d.rejected}`,
+      `rejected ${d.rejected}, superseded ${d.superseded}`,
     `   left: ${Object.entries(d.left).filter(([s, n]) => n > 0 && s !== "completed").map(([s, n]) => `${s} ${n}`).join(", ") || "nothing"}` +
-      (d.rejected ? "  (events of an entity this version does not know are quarantined as dead; `mudsync queue ls --status dead`)" : ""),
+      (d.rejected || d.superseded
+        ? "\n   quarantined as dead: events of an entity this version does not know, and failed events whose row the app had " +
+          "already changed again (applying them now would reorder the row's edits); see `mudsync queue ls --status dead`"
+        : ""),
     "",
     table(["chart", "version", "entries", "first entries"], r.charts.map((ch) => [ch.id, `v${ch.version}`, String(ch.entries), ch.sample.join(", ")]), 60),
     `documents: ${Object.entries(r.documents).map(([e, n]) => `${n} ${e}s`).join(", ")}`,

@@ -60,6 +60,8 @@ export interface DrainSummary {
   coalesced: number;
   conflicts: { resubmitted: number; dropped: number; parked: number };
   rejected: number;
+  /** events quarantined because a later edit of their row was already applied */
+  superseded: number;
   retried: number;
   dead: number;
   lostLeases: number;
@@ -82,6 +84,12 @@ export interface DrainOptions {
 }
 
 const LATENCY_SAMPLES_MAX = 1_000_000;
+
+/** The claimed event is older than an edit of its row that was already applied. */
+class Superseded {
+  constructor(readonly by: string) {}
+}
+type Outcome = ApplyResult | Error | Superseded;
 
 export class Engine {
   private readonly summary: DrainSummary = emptySummary();
@@ -178,10 +186,19 @@ export class Engine {
     return c.failed > 0 || c.processing > 0;
   }
 
-  private async applyAll(claimed: QueuedEvent[]): Promise<Map<string, ApplyResult | Error>> {
-    const { settings } = this.deps;
-    const batches = planBatches(claimed, { batchSize: settings.batchSize, coalesce: settings.coalesce });
-    const outcomes = new Map<string, ApplyResult | Error>();
+  private async applyAll(claimed: QueuedEvent[]): Promise<Map<string, Outcome>> {
+    const { settings, store } = this.deps;
+    const outcomes = new Map<string, Outcome>();
+    let toApply = claimed;
+    if (store.supersededBy) {
+      toApply = [];
+      for (const e of claimed) {
+        const by = e.replayedAt === undefined ? await store.supersededBy(e) : undefined;
+        if (by === undefined) toApply.push(e);
+        else outcomes.set(e.id, new Superseded(by));
+      }
+    }
+    const batches = planBatches(toApply, { batchSize: settings.batchSize, coalesce: settings.coalesce });
     for (const batch of batches) await this.applyBatch(batch, outcomes);
     return outcomes;
   }
@@ -190,7 +207,7 @@ export class Engine {
    * Applies one batch; on a whole-batch permanent error, splits it in halves to find the events
    * that cause it, so one bad event never blocks the others. Results are keyed by source event id.
    */
-  private async applyBatch(batch: Batch, out: Map<string, ApplyResult | Error>): Promise<void> {
+  private async applyBatch(batch: Batch, out: Map<string, Outcome>): Promise<void> {
     const { sink, metrics } = this.deps;
     this.summary.roundTrips += 1;
     this.summary.wireEvents += batch.events.length;
@@ -227,7 +244,7 @@ export class Engine {
     });
   }
 
-  private async settle(claimed: QueuedEvent[], outcomes: Map<string, ApplyResult | Error>): Promise<void> {
+  private async settle(claimed: QueuedEvent[], outcomes: Map<string, Outcome>): Promise<void> {
     const { store, clock, sink, settings, metrics, hooks } = this.deps;
     const now = clock.now();
     const changes: EventChange[] = [];
@@ -240,6 +257,14 @@ export class Engine {
       if (outcome === undefined) {
         c = { status: "pending", leaseUntil: undefined, leaseOwner: undefined };
         note = "released: no result";
+      } else if (outcome instanceof Superseded) {
+        note =
+          `superseded: event ${outcome.by} of this row, queued later, was already applied; applying this one now would ` +
+          `reorder the row's edits (replay it deliberately with \`mudsync queue replay --ids ${event.id}\`)`;
+        c = { status: "dead", lastError: note, deadAt: now, leaseUntil: undefined, leaseOwner: undefined };
+        s.superseded += 1;
+        s.dead += 1;
+        metrics?.dead.inc();
       } else if (outcome instanceof Error) {
         c = failureChanges(event, outcome, now, this.retry);
         note = `${c.status}: ${c.lastError}`;
@@ -345,6 +370,7 @@ function emptySummary(): DrainSummary {
     coalesced: 0,
     conflicts: { resubmitted: 0, dropped: 0, parked: 0 },
     rejected: 0,
+    superseded: 0,
     retried: 0,
     dead: 0,
     lostLeases: 0,

@@ -38,6 +38,8 @@ export const queuedEventSchema = z.looseObject({
   lastError: z.string().optional(),
   deadAt: epochMs.optional(),
   completedAt: epochMs.optional(),
+  /** set when a person moved the event back to pending (replay, retry): applied even if superseded */
+  replayedAt: epochMs.optional(),
   /** Last server outcome (applied, duplicate, conflict, rejected) and the version it produced. */
   outcome: z.enum(["applied", "duplicate", "conflict", "rejected", "coalesced"]).optional(),
   appliedVersion: nonNegInt.optional(),

@@ -3,6 +3,7 @@
  * due now, with attempts reset, the way `queue replay` does. Events in flight under a live lease
  * are left alone and reported as skipped, so an event is never handed out twice at once.
  */
+import { requeueChange } from "../core/requeue.ts";
 import type { EventStatus, QueuedEvent } from "../core/event.ts";
 import type { EventChange, QueueStore } from "../core/ports.ts";
 import type { RetryResult, RetrySelection } from "./control-api.ts";
@@ -32,18 +33,7 @@ export async function retryEvents(store: QueueStore, sel: RetrySelection, now: n
   if (sel.statuses) await collectByStatus(store, sel.statuses, take, () => chosen.length >= MAX_RETRY);
   let moved = 0;
   for (let i = 0; i < chosen.length; i += PAGE) {
-    const changes: EventChange[] = chosen.slice(i, i + PAGE).map((e) => ({
-      id: e.id,
-      changes: {
-        status: "pending",
-        attempts: 0,
-        nextAttemptAt: undefined,
-        leaseUntil: undefined,
-        leaseOwner: undefined,
-        deadAt: undefined,
-      },
-      note: `retry from ${e.status} (control API)`,
-    }));
+    const changes: EventChange[] = chosen.slice(i, i + PAGE).map((e) => requeueChange(e, "retry (control API)", Date.now()));
     await store.update(changes);
     moved += changes.length;
   }

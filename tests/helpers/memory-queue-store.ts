@@ -103,6 +103,12 @@ export class MemoryQueueStore implements QueueStore {
     }
     return { lost };
   }
+  async supersededBy(e: QueuedEvent) {
+    for (const x of this.events.values()) {
+      if (x.status === "completed" && rowKey(x) === rowKey(e) && (x.timestamp > e.timestamp || (x.timestamp === e.timestamp && x.id > e.id))) return x.id;
+    }
+    return undefined;
+  }
   async history(id: string) {
     return this.log.filter((h) => h.eventId === id);
   }

@@ -192,6 +192,22 @@ describe("Engine.drain", () => {
     expect(await store.get("e1")).toMatchObject({ status: "completed", outcome: "duplicate" });
   });
 
+  it("quarantines a failed event whose row already has a later applied edit, unless it was replayed", async () => {
+    const { store, sink, engine } = setup();
+    await store.enqueue([
+      ev("e1", { entityId: "w1", type: "remove", status: "failed", retryCount: 2 }),
+      ev("e2", { entityId: "w1", type: "add", payload: { v: 2 }, status: "completed" }),
+      ev("e3", { entityId: "w2", type: "remove", status: "failed", retryCount: 1 }),
+    ]);
+    const s = await engine.drain();
+    expect(s.superseded).toBe(1);
+    expect(await store.get("e1")).toMatchObject({ status: "dead", lastError: expect.stringContaining("superseded: event e2") });
+    expect(sink.batches.flat().map((w) => w.id)).toEqual(["e3"]);
+    await store.update([{ id: "e1", changes: { status: "pending", replayedAt: 1 } }]);
+    await engine.drain();
+    expect(sink.batches.flat().map((w) => w.id)).toEqual(["e3", "e1"]);
+  });
+
   it("reclaims events whose lease expired (crashed worker)", async () => {
     const { clock, store, engine } = setup();
     await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() - 1, leaseOwner: "dead-worker" })]);

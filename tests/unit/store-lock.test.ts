@@ -57,6 +57,7 @@ describe("dexie store lock", () => {
       expect(reader.capabilities.readOnly).toBe(true);
       expect((await reader.get("evt-00001"))?.id).toBe("evt-00001");
       await expect(reader.enqueue([makeEvent(2)])).rejects.toThrow(/read-only/);
+      await expect(reader.cache.set({ key: "k", data: 1, timestamp: 1, ttl: 1, version: 1 })).rejects.toThrow(/read-only/);
     } finally {
       await reader.close();
     }

@@ -7,6 +7,7 @@
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent } from "../../core/event.ts";
 import type { DryRunReport, EventChange } from "../../core/ports.ts";
 import { planBatches } from "../../core/batcher.ts";
+import { requeueChange } from "../../core/requeue.ts";
 import { EventNotFoundError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
@@ -41,20 +42,8 @@ export async function queueReplay(opts: ReplayOptions, ctx: CommandContext): Pro
         const wire = planBatches(chosen, { batchSize: chosen.length, coalesce: false }).flatMap((b) => b.events);
         return { dryRun: true, chosen: chosen.length, report: await sink.dryRun(wire) };
       }
-      const changes: EventChange[] = chosen.map((e) => ({
-        id: e.id,
-        changes: {
-          status: "pending",
-          attempts: 0,
-          retryCount: 0,
-          nextAttemptAt: undefined,
-          leaseUntil: undefined,
-          leaseOwner: undefined,
-          deadAt: undefined,
-          lastError: undefined,
-        },
-        note: `replay from ${e.status}`,
-      }));
+      const now = Date.now();
+      const changes: EventChange[] = chosen.map((e) => requeueChange(e, "replay", now));
       await store.update(changes);
       const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" });
       return { dryRun: false, chosen: chosen.length, requeued: changes.length, drain };

@@ -1,7 +1,11 @@
 /**
- * CRC-32 (IEEE 802.3, the zlib polynomial), table-driven. Node 20 has no zlib.crc32; this guards
- * every line of the queue's write-ahead log and snapshot files.
+ * CRC-32 (IEEE 802.3, the zlib polynomial) guarding every line of the queue's write-ahead log and
+ * snapshot files. Uses zlib.crc32 where Node has it (20.15+, about 10x faster) and a table-driven
+ * version otherwise; both give the same values.
  */
+import zlib from "node:zlib";
+
+const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 const TABLE = (() => {
   const t = new Int32Array(256);
@@ -13,11 +17,17 @@ const TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 of bytes [start, end) of buf, as an unsigned 32-bit number. */
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
+/** Table-driven CRC-32 of bytes [start, end) of buf. */
+export function crc32Portable(buf: Uint8Array, start = 0, end = buf.length): number {
   let c = -1;
   for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
+}
+
+/** CRC-32 of bytes [start, end) of buf, as an unsigned 32-bit number. */
+export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
+  if (native) return native(start === 0 && end === buf.length ? buf : buf.subarray(start, end)) >>> 0;
+  return crc32Portable(buf, start, end);
 }
 
 /** The checksum as the 8 lower-case hex digits written in front of each line. */

@@ -45,6 +45,8 @@ export class DexieQueueStore implements QueueStore {
   readonly recovered?: { truncatedBytes: number; file: string };
   /** one-line notes for the user about what open repaired or took over */
   readonly warnings: readonly string[];
+  /** most events this store takes; writes beyond it throw StoreTooLargeError */
+  readonly maxEvents: number;
 
   private readonly s: StoreInternals;
   private readonly writes = new WriteSerializer();
@@ -59,10 +61,17 @@ export class DexieQueueStore implements QueueStore {
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;
+    this.maxEvents = internals.maxEvents;
     this.capabilities = { durable: true, shared: false, readOnly: internals.mode === "read" };
     this.cache = new DexieCacheStore(internals.cacheDb, {
-      put: (rows) => this.write((tx) => this.putCache(rows, tx)),
-      del: (keys) => this.write((tx) => this.deleteCache(keys, tx)),
+      put: async (rows) => {
+        this.assertWritable();
+        return this.write((tx) => this.putCache(rows, tx));
+      },
+      del: async (keys) => {
+        this.assertWritable();
+        return this.write((tx) => this.deleteCache(keys, tx));
+      },
     });
   }
 
@@ -95,6 +104,10 @@ export class DexieQueueStore implements QueueStore {
       if (page.length < batch) return;
       last = page[page.length - 1]!.id;
     }
+  }
+
+  async supersededBy(event: QueuedEvent): Promise<string | undefined> {
+    return this.s.open.completedAfter(event);
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
@@ -214,7 +227,11 @@ export class DexieQueueStore implements QueueStore {
       return result;
     } catch (error) {
       await this.writes.submit(tx, async () => {
-        await this.undo?.rollback(this.s);
+        await this.undo?.rollback(this.s).catch((e: unknown) => {
+          // memory and Dexie may now disagree with the log: refuse further writes; reopen recovers
+          this.broken = e;
+          throw e;
+        });
         return { value: undefined, durable: this.log([{ k: "abort", tx }]) };
       }).catch(() => undefined);
       throw error;

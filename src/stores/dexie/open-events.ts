@@ -29,6 +29,8 @@ export class OpenEvents {
   readonly byRow = new Map<string, Set<OpenInfo>>();
   /** open events with a schedule: processing, failed, and pending with nextAttemptAt */
   readonly scheduled = new Set<OpenInfo>();
+  /** completed events by row (id -> timestamp), to find events a later applied edit superseded */
+  readonly completedByRow = new Map<string, Map<string, number>>();
 
   /** Accounts for one row changing from before to after (either may be absent). */
   track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
@@ -38,6 +40,12 @@ export class OpenEvents {
 
   private add(e: QueuedEvent): void {
     if (e.status in this.counts) this.counts[e.status]++;
+    if (e.status === "completed") {
+      const key = rowKey(e);
+      let done = this.completedByRow.get(key);
+      if (!done) this.completedByRow.set(key, (done = new Map()));
+      done.set(e.id, e.timestamp);
+    }
     if (!OPEN.has(e.status)) return;
     const info: OpenInfo = { id: e.id, row: rowKey(e), status: e.status, timestamp: e.timestamp };
     if (e.clientId !== undefined) info.clientId = e.clientId;
@@ -53,6 +61,11 @@ export class OpenEvents {
 
   private remove(e: QueuedEvent): void {
     if (e.status in this.counts) this.counts[e.status]--;
+    if (e.status === "completed") {
+      const done = this.completedByRow.get(rowKey(e));
+      done?.delete(e.id);
+      if (done?.size === 0) this.completedByRow.delete(rowKey(e));
+    }
     const info = this.byId.get(e.id);
     if (!info) return;
     this.byId.delete(e.id);
@@ -62,5 +75,13 @@ export class OpenEvents {
       row.delete(info);
       if (row.size === 0) this.byRow.delete(info.row);
     }
+  }
+
+  /** A completed event of the same row queued after `e` (timestamp, then id), if any. */
+  completedAfter(e: Pick<QueuedEvent, "entity" | "entityId" | "timestamp" | "id">): string | undefined {
+    const done = this.completedByRow.get(rowKey(e));
+    if (!done) return undefined;
+    for (const [id, ts] of done) if (ts > e.timestamp || (ts === e.timestamp && id > e.id)) return id;
+    return undefined;
   }
 }

@@ -10,7 +10,9 @@
  *    unfinished event is due too (not processing under a live lease, not failed or pending
  *    waiting for a later attempt). It only chooses which rows to look at, oldest first.
  * 2. `run` lists, for each of those rows, its unfinished events in row order from the first one
- *    and keeps the leading due ones: the row's events that may be handed out, numbered `rn`.
+ *    and keeps the leading due ones: the row's events that may be handed out, numbered `rn`
+ *    (at most about twice as many as the row had in the window, so a row whose order runs
+ *    against time, e.g. one client's long backlog, cannot flood the claim).
  * 3. `locked` locks them in order, skipping events another claimer is locking right now. An event
  *    changed and committed since the snapshot (another claimer took it, its holder settled it) is
  *    re-checked by Postgres on its newest version and dropped if no longer due.
@@ -62,18 +64,26 @@ function headDue(table: string, a: string): string {
         LIMIT 1), false)`;
 }
 
-/** The first $5 due events of one status whose row head is due, oldest first (partial index). */
+/**
+ * The first $5 due events of one status, oldest first: a plain ordered scan of its partial index
+ * (the head check runs on these rows only, so the planner cannot trade the index for a sort).
+ */
 function branch(table: string, status: Claimable): string {
   return `(SELECT e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id, e.pos FROM ${table} e
-      WHERE ${due("e", status)} AND ${headDue(table, "e")}
+      WHERE ${due("e", status)}
       ORDER BY e.ts, e.pos LIMIT $5)`;
 }
 
-/** The claim statement for `<schema>.events`; parameters: now, lease until, owner, limit, window. */
+/**
+ * The claim statement for `<schema>.events`; parameters: $1 now, $2 lease until, $3 owner,
+ * $4 limit, $5 window (candidates read and events locked at most).
+ * Every step is a scan of a CTE, a window function, or a per-row index probe forced by LATERAL:
+ * no join whose plan depends on row estimates the planner cannot make for CTEs.
+ */
 export function claimSql(schema: string): string {
   const events = `"${schema}".events`;
   const history = `"${schema}".history`;
-  return `WITH win AS MATERIALIZED (
+  return `WITH due_now AS (
     SELECT * FROM (
       ${branch(events, "pending")}
       UNION ALL
@@ -83,10 +93,14 @@ export function claimSql(schema: string): string {
     ) d
     ORDER BY d.ts, d.pos LIMIT $5
   ),
+  win AS MATERIALIZED (
+    SELECT d.* FROM due_now d WHERE ${headDue(events, "d")}
+  ),
   heads AS MATERIALIZED (
-    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id
+    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
     FROM (
       SELECT w.*,
+             count(*) OVER r AS seen,
              min(w.ts) OVER r AS first_ts,
              min(w.pos) OVER r AS first_pos,
              row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
@@ -96,56 +110,61 @@ export function claimSql(schema: string): string {
     WHERE last = 1
   ),
   run AS MATERIALIZED (
-    SELECT p.id, h.first_ts, h.first_pos, h.entity, h.entity_id, p.rn
-    FROM heads h
-    CROSS JOIN LATERAL (
-      SELECT u.id,
-             row_number() OVER o AS rn,
-             bool_and(${anyDue("u")}) OVER o AS ok
-      FROM ${events} u
-      WHERE u.entity = h.entity AND u.entity_id = h.entity_id
-        AND u.status IN ('pending', 'processing', 'failed')
-        AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
-      WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
-    ) p
-    WHERE p.ok
+    SELECT id, entity, entity_id, rn, ord FROM (
+      SELECT p.id, h.entity, h.entity_id, p.rn,
+             row_number() OVER (ORDER BY h.first_ts, h.first_pos, h.entity, h.entity_id, p.rn) AS ord
+      FROM heads h
+      CROSS JOIN LATERAL (
+        SELECT u.id,
+               row_number() OVER o AS rn,
+               bool_and(${anyDue("u")}) OVER o AS ok
+        FROM ${events} u
+        WHERE u.entity = h.entity AND u.entity_id = h.entity_id
+          AND u.status IN ('pending', 'processing', 'failed')
+          AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
+        WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
+        LIMIT 2 * h.seen + 8
+      ) p
+      WHERE p.ok
+    ) r
+    WHERE ord <= $5
   ),
   locked AS MATERIALIZED (
-    SELECT l.id, l.status AS from_status, l.lease_owner AS prev_owner, r.entity, r.entity_id, r.rn, r.first_ts, r.first_pos
-    FROM ${events} l
-    JOIN run r ON r.id = l.id
-    WHERE l.id = ANY (ARRAY(SELECT id FROM run)) AND ${anyDue("l")}
-    ORDER BY r.first_ts, r.first_pos, r.entity, r.entity_id, r.rn
-    LIMIT $4
-    FOR UPDATE OF l SKIP LOCKED
+    SELECT r.id, r.entity, r.entity_id, r.rn, r.ord, k.status AS from_status, k.lease_owner AS prev_owner,
+           (k.id IS NOT NULL) AS got
+    FROM run r
+    LEFT JOIN LATERAL (
+      SELECT l.id, l.status, l.lease_owner FROM ${events} l
+      WHERE l.id = r.id AND ${anyDue("l")}
+      FOR UPDATE SKIP LOCKED
+    ) k ON true
   ),
-  gap AS (
-    SELECT r.entity, r.entity_id, min(r.rn) AS first_gap
-    FROM run r LEFT JOIN locked k ON k.id = r.id
-    WHERE k.id IS NULL
-    GROUP BY r.entity, r.entity_id
-  ),
-  chosen AS (
-    SELECT k.* FROM locked k
-    LEFT JOIN gap g ON g.entity = k.entity AND g.entity_id = k.entity_id
-    WHERE g.first_gap IS NULL OR k.rn < g.first_gap
+  chosen AS MATERIALIZED (
+    SELECT id, from_status, prev_owner FROM (
+      SELECT x.*, row_number() OVER (ORDER BY x.ord) AS n FROM (
+        SELECT k.*, bool_and(k.got) OVER (PARTITION BY k.entity, k.entity_id ORDER BY k.rn) AS unbroken
+        FROM locked k
+      ) x
+      WHERE x.unbroken
+    ) y
+    WHERE n <= $4
   ),
   upd AS (
     UPDATE ${events} e
     SET event = e.event || jsonb_build_object('status', 'processing', 'leaseUntil', $2::numeric, 'leaseOwner', $3::text)
     WHERE e.id = ANY (ARRAY(SELECT id FROM chosen))
-    RETURNING e.id, e.event
+    RETURNING e.event, e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id
   ),
   hist AS (
     INSERT INTO ${history} (event_id, at, from_status, to_status, note)
-    SELECT u.id, $1, k.from_status, 'processing',
-           CASE WHEN k.from_status = 'processing'
-                THEN 'lease of ' || coalesce(k.prev_owner, '(no owner)') || ' expired; claimed by ' || $3::text
+    SELECT c.id, $1, c.from_status, 'processing',
+           CASE WHEN c.from_status = 'processing'
+                THEN 'lease of ' || coalesce(c.prev_owner, '(no owner)') || ' expired; claimed by ' || $3::text
                 ELSE 'claimed by ' || $3::text END
-    FROM upd u JOIN chosen k ON k.id = u.id
+    FROM chosen c
   )
-  SELECT u.event FROM upd u JOIN chosen k ON k.id = u.id
-  ORDER BY k.first_ts, k.first_pos, k.entity, k.entity_id, k.rn`;
+  SELECT u.event FROM upd u
+  ORDER BY min(u.ts) OVER (PARTITION BY u.entity, u.entity_id), u.entity, u.entity_id, u.client_id, u.seq, u.ts, u.id`;
 }
 
 /** Parameters for claimSql, in order. */
