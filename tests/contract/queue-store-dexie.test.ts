@@ -1,8 +1,13 @@
-/** Runs the QueueStore contract against the Dexie store in a fresh temp directory per test. */
+/**
+ * Runs the QueueStore contract against the Dexie store in a fresh temp directory per test, and
+ * again against its read-only view: writes go to the writer, every read reopens the directory
+ * read-only (the path `queue ls/show/stats/export` take), so both paths must give the same answers.
+ */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { openDexieStore } from "../../src/stores/dexie/index.ts";
+import type { QueueStore } from "../../src/core/ports.ts";
+import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
 import { queueStoreContract } from "./queue-store-contract.ts";
 
 queueStoreContract("dexie", async () => {
@@ -12,6 +17,56 @@ queueStoreContract("dexie", async () => {
     store,
     cleanup: async () => {
       await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** A store whose writes go to `writer` and whose reads go to a read-only open of the same directory. */
+function readThroughView(dir: string, writer: DexieQueueStore): { store: QueueStore; close(): Promise<void> } {
+  let reader: DexieQueueStore | undefined;
+  const view = async (): Promise<DexieQueueStore> => {
+    reader ??= await openDexieStore({ dir, mode: "read" });
+    if (!reader.capabilities.readOnly) throw new Error("expected a read-only store");
+    return reader;
+  };
+  const written = async <T>(p: Promise<T>): Promise<T> => {
+    const r = await p;
+    await reader?.close();
+    reader = undefined;
+    return r;
+  };
+  const store: QueueStore = {
+    capabilities: writer.capabilities,
+    enqueue: (e) => written(writer.enqueue(e)),
+    put: (e) => written(writer.put(e)),
+    claim: (o) => written(writer.claim(o)),
+    update: (c) => written(writer.update(c)),
+    get: async (id) => (await view()).get(id),
+    getMany: async (ids) => (await view()).getMany(ids),
+    list: async (q) => (await view()).list(q),
+    counts: async () => (await view()).counts(),
+    history: async (id) => (await view()).history(id),
+    supersededBy: async (e) => (await view()).supersededBy(e),
+    scan: (batch) => ({
+      async *[Symbol.asyncIterator]() {
+        yield* (await view()).scan(batch);
+      },
+    }),
+    close: async () => undefined,
+  };
+  return { store, close: async () => reader?.close() };
+}
+
+queueStoreContract("dexie read-only view", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mudsync-contract-ro-"));
+  const writer = await openDexieStore({ dir, mode: "write", command: "contract test" });
+  const { store, close } = readThroughView(dir, writer);
+  return {
+    store,
+    cleanup: async () => {
+      await close();
+      await writer.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -9,7 +9,7 @@
 import { stat } from "node:fs/promises";
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry } from "../../core/ports.ts";
-import { InvalidInputError } from "../../errors.ts";
+import { InvalidInputError, StoreTooLargeError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -54,6 +54,7 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
 
   // pass 1: validate everything before touching the store
   let validRows = 0;
+  let eventRows = 0;
   const seen = new Map<string, string>();
   for (const file of opts.files) {
     seen.set(file, await fingerprint(file));
@@ -65,7 +66,10 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
     let invalid = 0;
     for await (const item of reader.rows()) {
       rows++;
-      if (item.type === "row") continue;
+      if (item.type === "row") {
+        if (item.table === "events") eventRows++;
+        continue;
+      }
       invalid++;
       result.invalid.count++;
       if (result.invalid.rows.length < MAX_LISTED_INVALID) {
@@ -82,6 +86,12 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
 
   // pass 2: write, all-or-nothing
   await withQueueStore(ctx, "write", "queue import", async (store) => {
+    // refuse before writing anything (an over-limit atomic import would fail late and be undone)
+    if (eventRows > store.maxEvents) {
+      throw new StoreTooLargeError(
+        `${opts.files.join(", ")}: ${eventRows} events, more than the local store takes (${store.maxEvents}); use the Postgres queue store (--queue postgres://…) for queues this large; nothing was imported`,
+      );
+    }
     await store.atomic(async () => {
       let written = 0;
       for (const file of opts.files) {

@@ -67,9 +67,11 @@ $fn$;
 
 -- Reads a batch once (jsonb_to_recordset) into typed events with their validation result; the
 -- positions in not_obj were not JSON objects (the caller replaced them by {}).
+-- (plpgsql, not sql: its plan is then cached for the session instead of made on every call)
 CREATE FUNCTION @schema@.parse_batch(events jsonb, not_obj int[], max_bytes bigint) RETURNS @schema@.batch_event[]
-LANGUAGE sql STABLE AS $fn$
-SELECT array_agg(ROW(p.idx, p.eid, p.op, reg.name, p.rid, p.payload, p.ts, p.client, p.seq, p.base, p.coalesced,
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
+BEGIN
+  RETURN (SELECT array_agg(ROW(p.idx, p.eid, p.op, reg.name, p.rid, p.payload, p.ts, p.client, p.seq, p.base, p.coalesced,
                        reg.table_name, reg.kind, reg.data_column, NOT reg.builtin,
                        CASE
                          WHEN p.idx = ANY (parse_batch.not_obj) THEN 'event: expected a JSON object'
@@ -85,10 +87,9 @@ SELECT array_agg(ROW(p.idx, p.eid, p.op, reg.name, p.rid, p.payload, p.ts, p.cli
                            THEN 'clientId: expected a string of at most 200 characters'
                          WHEN p.j_seq IS NOT NULL AND p.seq IS NULL THEN 'seq: expected a non-negative integer'
                          WHEN p.j_base IS NOT NULL AND p.base IS NULL THEN 'baseVersion: expected a non-negative integer'
-                         WHEN coalesce(jsonb_typeof(p.coalesced), 'null') NOT IN ('array', 'null')
-                              OR (jsonb_typeof(p.coalesced) = 'array' AND EXISTS (
+                         WHEN p.coalesced IS NOT NULL AND CASE WHEN jsonb_typeof(p.coalesced) <> 'array' THEN true ELSE EXISTS (
                                    SELECT 1 FROM jsonb_array_elements(p.coalesced) c
-                                    WHERE jsonb_typeof(c) <> 'string' OR length(c #>> '{}') NOT BETWEEN 1 AND 200))
+                                    WHERE jsonb_typeof(c) <> 'string' OR length(c #>> '{}') NOT BETWEEN 1 AND 200) END
                            THEN 'coalesced: expected a list of event ids'
                          WHEN reg.kind = 'entries' AND jsonb_typeof(p.payload -> 'id') IS DISTINCT FROM 'string'
                            THEN 'payload.id: expected a string (the entry id)'
@@ -121,11 +122,13 @@ SELECT array_agg(ROW(p.idx, p.eid, p.op, reg.name, p.rid, p.payload, p.ts, p.cli
                                                          coalesced jsonb))
                  WITH ORDINALITY AS x(id, type, entity, "entityId", payload, "timestamp", "clientId", seq, "baseVersion",
                                       coalesced, ord)) q) p
-    LEFT JOIN @schema@.entities reg ON jsonb_typeof(p.j_entity) = 'string' AND reg.name = p.j_entity #>> '{}';
+    LEFT JOIN @schema@.entities reg ON jsonb_typeof(p.j_entity) = 'string' AND reg.name = p.j_entity #>> '{}');
+END
 $fn$;
 
+-- generic plans: the statements' plans do not depend on the batch, so planning once per session is enough
 CREATE FUNCTION @schema@.apply_batch(events jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 #variable_conflict use_column
 DECLARE
   s          text := @schema_text@;
@@ -441,10 +444,10 @@ BEGIN
       SELECT array_agg(x.t), array_agg(x.i) INTO f_tbl, f_id
         FROM unnest(w_tbl, w_id) AS x(t, i)
        WHERE NOT (x.t || ':' || x.i) = ANY (done);
-      SELECT array_agg(CASE WHEN f.i IS NOT NULL AND x.o = 'applied' THEN 'rejected' ELSE x.o END ORDER BY e.idx),
-             array_agg(CASE WHEN f.i IS NOT NULL AND x.o = 'applied' THEN NULL ELSE x.v END ORDER BY e.idx),
-             array_agg(CASE WHEN f.i IS NOT NULL AND x.o = 'applied'
-                            THEN 'row not visible to this user (row-level security)' ELSE x.r END ORDER BY e.idx)
+      SELECT array_agg(CASE WHEN f.i IS NOT NULL AND e.o = 'applied' THEN 'rejected' ELSE e.o END ORDER BY e.idx),
+             array_agg(CASE WHEN f.i IS NOT NULL AND e.o = 'applied' THEN NULL ELSE e.v END ORDER BY e.idx),
+             array_agg(CASE WHEN f.i IS NOT NULL AND e.o = 'applied'
+                            THEN 'row not visible to this user (row-level security)' ELSE e.r END ORDER BY e.idx)
         INTO r_out, r_ver, r_reason
         FROM ROWS FROM (unnest(evs), unnest(r_out), unnest(r_ver), unnest(r_reason)) AS e
              (idx, eid, op, entity, rid, payload, ts, client, seq, base, coalesced, tbl, kind, col, dyn, reason, repeat, o, v, r)

@@ -3,7 +3,8 @@
  * `CacheDB`) over an isolated fake-indexeddb; every write is applied to Dexie and the in-memory
  * indexes, then appended to the write-ahead log, and its promise resolves only once the log is
  * fsync'd (group commit). Writes run one at a time through a WriteSerializer; reads go straight
- * to Dexie. Opening, recovery and locking are in open-store.ts.
+ * to Dexie, or, in a store opened read-only, to the plain rows of MemoryEvents (same answers,
+ * without fake-indexeddb's cost of loading). Opening, recovery and locking are in open-store.ts.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
@@ -24,6 +25,7 @@ import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from
 import { planClaim } from "./claim-planner.ts";
 import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
+import { dexieSource, type EventSource } from "./event-source.ts";
 import { pageIds } from "./index-pager.ts";
 import { listEvents } from "./list-events.ts";
 import { encodeRecord, type LogRecord } from "./log-record.ts";
@@ -49,6 +51,8 @@ export class DexieQueueStore implements QueueStore {
   readonly maxEvents: number;
 
   private readonly s: StoreInternals;
+  /** where reads go: MemoryEvents when read-only, else the Dexie table */
+  private readonly source: EventSource;
   private readonly writes = new WriteSerializer();
   private readonly txScope = new AsyncLocalStorage<string>();
   private undo: UndoLog | undefined;
@@ -58,6 +62,7 @@ export class DexieQueueStore implements QueueStore {
 
   constructor(internals: StoreInternals) {
     this.s = internals;
+    this.source = internals.memory ?? dexieSource(internals.queue.events);
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;
@@ -77,16 +82,17 @@ export class DexieQueueStore implements QueueStore {
 
   // ------------------------------------------------------------------ reads
 
-  get(id: string): Promise<QueuedEvent | undefined> {
+  async get(id: string): Promise<QueuedEvent | undefined> {
+    if (this.s.memory) return (await this.s.memory.bulkGet([id]))[0];
     return this.s.queue.events.get(id);
   }
 
   getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
-    return this.s.queue.events.bulkGet(ids);
+    return this.source.bulkGet(ids);
   }
 
   list(query: ListQuery): Promise<ListPage> {
-    return listEvents(this.s.queue.events, query);
+    return listEvents(this.source, query);
   }
 
   async counts(): Promise<Record<EventStatus, number>> {
@@ -96,9 +102,14 @@ export class DexieQueueStore implements QueueStore {
   async *scan(batch = 1000): AsyncIterable<QueuedEvent[]> {
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`scan batch must be an integer >= 1, got ${batch}`);
     let last: string | undefined;
+    const memory = this.s.memory;
     for (;;) {
-      const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
-      const page = await coll.limit(batch).toArray();
+      let page: QueuedEvent[];
+      if (memory) page = await memory.pageAfter(last, batch);
+      else {
+        const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
+        page = await coll.limit(batch).toArray();
+      }
       if (page.length === 0) return;
       yield page;
       if (page.length < batch) return;

@@ -4,11 +4,11 @@
  * range and the streams are merged; an entity filter reads bounded pages and filters them, so a
  * page may hold fewer than `limit` events while `next` still points further on.
  */
-import type { Table } from "dexie";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { ListPage, ListQuery } from "../../core/ports.ts";
 import { UsageError } from "../../errors.ts";
-import { comparePosition, pageIds, type Position } from "./index-pager.ts";
+import type { EventSource } from "./event-source.ts";
+import { comparePosition, type Position } from "./index-pager.ts";
 
 /** rows examined per call when filtering by entity */
 const ENTITY_SCAN_BUDGET = 5000;
@@ -33,7 +33,7 @@ const posOf = (e: QueuedEvent): Position => ({ ts: e.timestamp, id: e.id });
 
 /** Reads up to `size` events after `after` from every stream, merged in order. */
 async function mergedPage(
-  table: Table<QueuedEvent, string>,
+  table: EventSource,
   statuses: (EventStatus | undefined)[],
   after: Position | undefined,
   order: "asc" | "desc",
@@ -41,7 +41,7 @@ async function mergedPage(
   since: number | undefined,
 ): Promise<{ events: QueuedEvent[]; more: boolean }> {
   const idLists = await Promise.all(
-    statuses.map((status) => pageIds(table, { status, after, order, limit: size + 1, since })),
+    statuses.map((status) => table.pageIds({ status, after, order, limit: size + 1, since })),
   );
   const ids = idLists.flat();
   const rows = (await table.bulkGet(ids)).filter((e): e is QueuedEvent => e !== undefined);
@@ -50,7 +50,7 @@ async function mergedPage(
   return { events: rows.slice(0, size), more: rows.length > size };
 }
 
-export async function listEvents(table: Table<QueuedEvent, string>, q: ListQuery): Promise<ListPage> {
+export async function listEvents(table: EventSource, q: ListQuery): Promise<ListPage> {
   if (!Number.isInteger(q.limit) || q.limit < 1) throw new UsageError(`list limit must be an integer >= 1, got ${q.limit}`);
   const statuses: (EventStatus | undefined)[] = q.statuses?.length ? [...new Set(q.statuses)] : [undefined];
   let after = q.after ? decodeCursor(q.after) : undefined;

@@ -2,7 +2,8 @@
  * openDexieStore: opens (or creates) the durable queue under `<dir>/queue/`. A writer takes the
  * lock, recovers (cuts a torn log tail and says so), drops files of older generations and
  * compacts when the log has grown large next to the snapshot. A reader takes no lock and reads
- * the snapshot and log as they are, ignoring a torn tail without repairing it.
+ * the snapshot and log as they are, ignoring a torn tail without repairing it; it keeps the
+ * events as plain objects (MemoryEvents), not in Dexie, which opens about twice as fast.
  */
 import { existsSync } from "node:fs";
 import { open, truncate } from "node:fs/promises";
@@ -14,6 +15,7 @@ import { COMPACT_MIN_BYTES, DexieQueueStore } from "./dexie-queue-store.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { HistoryLog } from "./history-log.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
+import { MemoryEvents } from "./memory-events.ts";
 import { OpenEvents } from "./open-events.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
 import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader.ts";
@@ -50,7 +52,12 @@ async function load(
 ): Promise<{ g: Generation; loaded: LoadResult; parts: LoadTarget }> {
   // a reader can race a writer's compaction; a vanished file means: start again on the new generation
   for (let attempt = 0; ; attempt++) {
-    const parts: LoadTarget = { ...(await openDatabases()), open: new OpenEvents(), history: new HistoryLog() };
+    const parts: LoadTarget = {
+      ...(await openDatabases()),
+      open: new OpenEvents(),
+      history: new HistoryLog(),
+      ...(mode === "read" ? { memory: new MemoryEvents() } : {}),
+    };
     try {
       const g = await currentGeneration(queueDir);
       const loaded = await loadGeneration(parts, g, { maxEvents, dir, walExists: existsSync(g.wal) });
@@ -76,6 +83,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     const dbs = await openDatabases();
     return new DexieQueueStore({
       dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(), history: new HistoryLog(),
+      memory: new MemoryEvents(),
       wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       warnings, release: async () => undefined,
     });
@@ -122,6 +130,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     }
     const store = new DexieQueueStore({
       dir, queueDir, mode: opts.mode, queue: parts.queue, cacheDb: parts.cache, open: parts.open, history: parts.history,
+      ...(parts.memory ? { memory: parts.memory } : {}),
       wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
       compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       recovered, warnings,

@@ -5,6 +5,7 @@
 import type { Clock } from "../../core/ports.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
+import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
 import type { WalWriter } from "./wal-writer.ts";
 
@@ -15,6 +16,8 @@ export interface StoreInternals {
   queue: EventQueueDB;
   cacheDb: CacheDB;
   open: OpenEvents;
+  /** read-only stores: the events, held here instead of in Dexie */
+  memory?: MemoryEvents;
   history: HistoryLog;
   wal: WalWriter | null;
   gen: number;

@@ -2,8 +2,10 @@
  * Builds a store's state on open: the snapshot of the current generation is streamed into Dexie
  * in chunks, then the write-ahead log is folded (last image of each row wins, records of an
  * atomic group only once its commit is read) and applied. The in-memory indexes and history are
- * rebuilt along the way. A damaged snapshot or damage inside the log throws StoreCorruptError;
- * a torn log tail is reported for the caller to cut (write mode) or ignore (read mode).
+ * rebuilt along the way. A read-only open loads the rows into MemoryEvents instead of Dexie
+ * (`target.memory`), which skips fake-indexeddb's per-row work. A damaged snapshot or damage
+ * inside the log throws StoreCorruptError; a torn log tail is reported for the caller to cut
+ * (write mode) or ignore (read mode).
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
@@ -12,6 +14,7 @@ import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
 import type { LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
+import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
 import type { Generation } from "./store-files.ts";
 
@@ -22,6 +25,8 @@ export interface LoadTarget {
   cache: CacheDB;
   open: OpenEvents;
   history: HistoryLog;
+  /** read-only opens: rows go here instead of into Dexie */
+  memory?: MemoryEvents;
 }
 
 export interface LoadResult {
@@ -45,6 +50,15 @@ async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir:
     if (!events.length) return;
     const rows = events;
     events = [];
+    const memory = t.memory;
+    if (memory) {
+      for (const r of rows) {
+        if (memory.peek(r.id) !== undefined) throw new StoreCorruptError(file, `holds event ${r.id} twice`);
+        memory.set(r);
+        t.open.track(undefined, r);
+      }
+      return;
+    }
     try {
       await t.queue.events.bulkAdd(rows);
     } catch (error) {
@@ -142,7 +156,14 @@ class LogFold {
 
   async apply(t: LoadTarget): Promise<void> {
     const rows = [...this.events.values()];
-    for (let i = 0; i < rows.length; i += CHUNK) {
+    const memory = t.memory;
+    if (memory) {
+      for (const r of rows) {
+        t.open.track(memory.peek(r.id), r);
+        memory.set(r);
+      }
+    }
+    for (let i = 0; !memory && i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
       const befores = await t.queue.events.bulkGet(chunk.map((r) => r.id));
       await t.queue.events.bulkPut(chunk);

@@ -30,7 +30,7 @@ export interface ClaimParams {
 }
 
 /** How many candidates to read per claimed event: room to skip rows that others are locking. */
-const WINDOW_FACTOR = 2;
+const WINDOW_FACTOR = 1.25;
 
 type Claimable = "pending" | "failed" | "processing";
 
@@ -169,5 +169,5 @@ export function claimSql(schema: string): string {
 
 /** Parameters for claimSql, in order. */
 export function claimParams(p: ClaimParams): unknown[] {
-  return [p.now, p.now + p.leaseMs, p.owner, p.limit, p.limit * WINDOW_FACTOR];
+  return [p.now, p.now + p.leaseMs, p.owner, p.limit, Math.ceil(p.limit * WINDOW_FACTOR)];
 }
