@@ -65,7 +65,9 @@ export function rowKey(e: Pick<QueuedEvent, "entity" | "entityId">): string {
  * Order of edits of one row: the tuple (clientId, seq, timestamp, id), the same order the server's
  * `mudsync.apply_batch` uses. A missing clientId sorts as "", a missing seq as -1.
  */
-export function compareRowOrder(a: QueuedEvent, b: QueuedEvent): number {
+export type RowOrderFields = Pick<QueuedEvent, "id" | "timestamp" | "clientId" | "seq">;
+
+export function compareRowOrder(a: RowOrderFields, b: RowOrderFields): number {
   const ca = a.clientId ?? "";
   const cb = b.clientId ?? "";
   if (ca !== cb) return ca < cb ? -1 : 1;

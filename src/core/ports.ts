@@ -106,9 +106,9 @@ export interface QueueStore {
   update(changes: EventChange[]): Promise<{ lost: string[] }>;
   history(id: string): Promise<HistoryEntry[]>;
   /**
-   * The id of a completed event of the same row queued after this one, if any: applying this
-   * event now would reorder the row's edits (a queue written by a client that went on after a
-   * failure). Optional: stores that cannot answer cheaply leave it out.
+   * The id of a completed event of the same row and client that comes after this one in the row's
+   * order, if any: applying this event now would reorder the row's edits (a queue written by a
+   * client that went on after a failure). Optional: stores that cannot answer cheaply leave it out.
    */
   supersededBy?(event: QueuedEvent): Promise<string | undefined>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
  * An in-memory QueueStore with the port's claim semantics, for engine unit tests. A test double,
  * not a product store: no durability, linear scans.
  */
-import { EVENT_STATUSES, rowKey, type EventStatus, type QueuedEvent } from "../../src/core/event.ts";
+import { EVENT_STATUSES, compareRowOrder, rowKey, type EventStatus, type QueuedEvent } from "../../src/core/event.ts";
 import type {
   ClaimOptions,
   EnqueueResult,
@@ -105,7 +105,7 @@ export class MemoryQueueStore implements QueueStore {
   }
   async supersededBy(e: QueuedEvent) {
     for (const x of this.events.values()) {
-      if (x.status === "completed" && rowKey(x) === rowKey(e) && (x.timestamp > e.timestamp || (x.timestamp === e.timestamp && x.id > e.id))) return x.id;
+      if (x.status === "completed" && rowKey(x) === rowKey(e) && x.clientId === e.clientId && compareRowOrder(e, x) < 0) return x.id;
     }
     return undefined;
   }

@@ -208,6 +208,26 @@ describe("Engine.drain", () => {
     expect(sink.batches.flat().map((w) => w.id)).toEqual(["e3", "e1"]);
   });
 
+  it("judges supersession by the row's order within one client, not by timestamp or id", async () => {
+    const { store, sink, engine } = setup({ coalesce: false });
+    await store.enqueue([
+      // same timestamp: seq decides; "c-10" sorts before "c-9" as text but comes after it
+      ev("c-9", { entityId: "w1", clientId: "c", seq: 9, timestamp: 5, status: "failed", retryCount: 1 }),
+      ev("c-10", { entityId: "w1", clientId: "c", seq: 10, timestamp: 5, status: "completed" }),
+      // another client's later edit does not supersede
+      ev("a-1", { entityId: "w2", clientId: "a", seq: 1, timestamp: 1, status: "failed", retryCount: 1 }),
+      ev("b-1", { entityId: "w2", clientId: "b", seq: 1, timestamp: 2, status: "completed" }),
+      // a later seq of the same client supersedes, whatever the timestamps say
+      ev("d-2", { entityId: "w3", clientId: "d", seq: 2, timestamp: 1, status: "failed", retryCount: 1 }),
+      ev("d-3", { entityId: "w3", clientId: "d", seq: 3, timestamp: 0, status: "completed" }),
+    ]);
+    const s = await engine.drain();
+    expect(s.superseded).toBe(2);
+    expect((await store.get("c-9"))?.lastError).toContain("superseded: event c-10");
+    expect((await store.get("d-2"))?.lastError).toContain("superseded: event d-3");
+    expect(sink.batches.flat().map((w) => w.id)).toEqual(["a-1"]);
+  });
+
   it("reclaims events whose lease expired (crashed worker)", async () => {
     const { clock, store, engine } = setup();
     await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() - 1, leaseOwner: "dead-worker" })]);

@@ -389,13 +389,19 @@ export class DexieQueueStore implements QueueStore {
     return this.s.wal ? this.s.wal.sync() : Promise.resolve();
   }
 
+  /**
+   * Appends records to the log; resolves once they are durable. Records of an open atomic group
+   * count only with their commit marker, so they resolve at once: the group's commit waits for
+   * them (the log is written in order) and a failed write fails the commit.
+   */
   private log(records: LogRecord[]): Promise<void> {
     const wal = this.s.wal!;
     const p = wal.append(records.map(encodeRecord));
     p.catch((error: unknown) => {
       this.broken ??= error;
     });
-    return p;
+    const inGroup = records.every((r) => r.k !== "commit" && r.k !== "abort" && "tx" in r && r.tx !== undefined);
+    return inGroup ? Promise.resolve() : p;
   }
 
   private maybeCompact(): void {

@@ -4,7 +4,11 @@
  * open event (pending, processing, failed) by id and by row. Claim uses it to find due retries,
  * expired leases and earlier events of the same row without walking Dexie cursors.
  */
-import { EVENT_STATUSES, type EventStatus, type QueuedEvent, rowKey } from "../../core/event.ts";
+import { EVENT_STATUSES, type EventStatus, type QueuedEvent, compareRowOrder, rowKey } from "../../core/event.ts";
+
+/** What compareRowOrder reads of an event. */
+type RowOrderKey = Pick<QueuedEvent, "id" | "timestamp" | "clientId" | "seq">;
+const rowOrderKey = (e: QueuedEvent): RowOrderKey => ({ id: e.id, timestamp: e.timestamp, clientId: e.clientId, seq: e.seq });
 
 export interface OpenInfo {
   id: string;
@@ -29,8 +33,8 @@ export class OpenEvents {
   readonly byRow = new Map<string, Set<OpenInfo>>();
   /** open events with a schedule: processing, failed, and pending with nextAttemptAt */
   readonly scheduled = new Set<OpenInfo>();
-  /** completed events by row (id -> timestamp), to find events a later applied edit superseded */
-  readonly completedByRow = new Map<string, Map<string, number>>();
+  /** completed events by row, to find events a later applied edit of the same client superseded */
+  readonly completedByRow = new Map<string, Map<string, RowOrderKey>>();
 
   /** Accounts for one row changing from before to after (either may be absent). */
   track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
@@ -44,7 +48,7 @@ export class OpenEvents {
       const key = rowKey(e);
       let done = this.completedByRow.get(key);
       if (!done) this.completedByRow.set(key, (done = new Map()));
-      done.set(e.id, e.timestamp);
+      done.set(e.id, rowOrderKey(e));
     }
     if (!OPEN.has(e.status)) return;
     const info: OpenInfo = { id: e.id, row: rowKey(e), status: e.status, timestamp: e.timestamp };
@@ -77,11 +81,18 @@ export class OpenEvents {
     }
   }
 
-  /** A completed event of the same row queued after `e` (timestamp, then id), if any. */
-  completedAfter(e: Pick<QueuedEvent, "entity" | "entityId" | "timestamp" | "id">): string | undefined {
+  /**
+   * A completed event of the same row and the same client that comes after `e` in the row's order
+   * (clientId, seq, timestamp, id): that client went on after `e` and had a later edit applied.
+   */
+  completedAfter(e: QueuedEvent): string | undefined {
     const done = this.completedByRow.get(rowKey(e));
     if (!done) return undefined;
-    for (const [id, ts] of done) if (ts > e.timestamp || (ts === e.timestamp && id > e.id)) return id;
+    const mine = rowOrderKey(e);
+    for (const [, other] of done) {
+      if (other.clientId === mine.clientId && compareRowOrder(mine, other) < 0) return other.id;
+    }
     return undefined;
   }
+
 }
