@@ -21,6 +21,16 @@ import {
 
 const ok = (json: unknown, status = 200) => ({ status, json });
 
+/** A POST route that takes no body (or {}) and answers what `act` returns. */
+const noBodyPost = (path: string, act: () => Promise<unknown>): Route => ({
+  method: "POST",
+  path,
+  async handle(req) {
+    parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
+    return ok(await act());
+  },
+});
+
 export function controlRoutes(d: DaemonControl): Route[] {
   return [
     {
@@ -41,30 +51,9 @@ export function controlRoutes(d: DaemonControl): Route[] {
       },
     },
     { method: "GET", path: "/v1/status", handle: async () => ok(await d.status()) },
-    {
-      method: "POST",
-      path: "/v1/pause",
-      async handle(req) {
-        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
-        return ok(await d.pause());
-      },
-    },
-    {
-      method: "POST",
-      path: "/v1/resume",
-      async handle(req) {
-        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
-        return ok(await d.resume());
-      },
-    },
-    {
-      method: "POST",
-      path: "/v1/drain-now",
-      async handle(req) {
-        parseOr400(emptyBodySchema, req.body, "body", "expected no body or {}");
-        return ok(await d.drainNow());
-      },
-    },
+    noBodyPost("/v1/pause", () => d.pause()),
+    noBodyPost("/v1/resume", () => d.resume()),
+    noBodyPost("/v1/drain-now", () => d.drainNow()),
     {
       method: "POST",
       path: "/v1/retry",

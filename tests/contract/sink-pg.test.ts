@@ -1,4 +1,7 @@
-/** The sink contract on the real PostgreSQL server: a fresh database for this file, dropped after. */
+/**
+ * The sink contract on the real PostgreSQL server through node-postgres: a fresh database for this
+ * file (dropped after), inspected through its own pool beside the sink's.
+ */
 import { describe } from "vitest";
 import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
@@ -6,16 +9,31 @@ import { createTestDatabase, realPgAvailable } from "../helpers/pg.ts";
 import { sinkContract } from "./sink-contract.ts";
 
 describe.runIf(await realPgAvailable())("real PostgreSQL", () => {
-  sinkContract("pg", async () => {
-    const db = await createTestDatabase("mudsync_sink");
-    const sink = new PgSink(new PgClient({ url: db.url, max: 10 }), { schema: "mudsync" });
-    await sink.migrate();
-    return {
-      sink,
-      close: async () => {
+  sinkContract(
+    "pg",
+    async () => {
+      const db = await createTestDatabase("mudsync_sink");
+      const sink = new PgSink(new PgClient({ url: db.url, max: 10 }), { schema: "mudsync" });
+      const inspect = new PgClient({ url: db.url, max: 2 });
+      const cleanup = async () => {
         await sink.close();
+        await inspect.close();
         await db.drop();
-      },
-    };
-  }, { concurrent: true });
+      };
+      try {
+        await sink.migrate();
+      } catch (err) {
+        await cleanup();
+        throw err;
+      }
+      // the daemon follows a pg sink through its own LISTEN
+      return { sink, inspect, feed: sink, cleanup };
+    },
+    {
+      schema: "mudsync",
+      capabilities: { supportsTransactions: true, supportsListen: true, supportsDryRun: true },
+      parksConflicts: true,
+      concurrent: true,
+    },
+  );
 });

@@ -308,38 +308,60 @@ export class DexieQueueStore implements QueueStore {
     });
   }
 
+  private total(): number {
+    return Object.values(this.s.open.counts).reduce((a, b) => a + b, 0);
+  }
+
   private checkRoom(adding: number): void {
-    const total = Object.values(this.s.open.counts).reduce((a, b) => a + b, 0);
+    const total = this.total();
     if (adding > 0 && total + adding > this.s.maxEvents) {
       throw new StoreTooLargeError(tooLargeMessage(this.dir, total + adding, this.s.maxEvents));
     }
   }
 
+  /**
+   * Inserts the new events of several enqueue calls in one Dexie transaction. Ids already stored
+   * are found by the insert itself (a ConstraintError per such row, which Dexie's bulkAdd reports
+   * without aborting) instead of a lookup first; near the size limit they are looked up, so that
+   * only really new events count against it.
+   */
   private async applyEnqueue(batches: QueuedEvent[][], tx: string | undefined): Promise<Applied<EnqueueResult>> {
-    const ids = [...new Set(batches.flat().map((e) => e.id))];
     const events = this.s.queue.events;
-    const rows: QueuedEvent[] = [];
-    let values: EnqueueResult[] = [];
-    // one Dexie transaction for the existence check and the insert
+    // first occurrence of each id is a candidate; a repeat in the same round is already present
+    const candidates: QueuedEvent[] = [];
+    const first = new Set<string>();
+    for (const batch of batches) for (const e of batch) if (!first.has(e.id)) (first.add(e.id), candidates.push(e));
+    const present = new Set<string>();
     await this.s.queue.transaction("rw", events, async () => {
-      const found = await events.bulkGet(ids);
-      const present = new Set<string>();
-      found.forEach((e, i) => e && present.add(ids[i]!));
-      values = batches.map((batch) => {
-        const r: EnqueueResult = { inserted: [], existing: [] };
-        for (const e of batch) {
-          if (present.has(e.id)) r.existing.push(e.id);
-          else {
-            present.add(e.id);
-            rows.push(e);
-            r.inserted.push(e.id);
-          }
+      if (this.total() + candidates.length > this.s.maxEvents) {
+        const found = await events.bulkGet(candidates.map((e) => e.id));
+        found.forEach((e, i) => e && present.add(candidates[i]!.id));
+        const fresh = candidates.filter((e) => !present.has(e.id));
+        this.checkRoom(fresh.length);
+        if (fresh.length) await events.bulkAdd(fresh);
+        return;
+      }
+      try {
+        await events.bulkAdd(candidates);
+      } catch (error) {
+        const failures = (error as { failuresByPos?: Record<number, Error> }).failuresByPos;
+        if (!failures) throw error;
+        for (const [pos, failure] of Object.entries(failures)) {
+          if (failure?.name !== "ConstraintError") throw failure;
+          present.add(candidates[Number(pos)]!.id);
         }
-        return r;
-      });
-      if (rows.length === 0) return;
-      this.checkRoom(rows.length);
-      await events.bulkAdd(rows);
+      }
+    });
+    const rows: QueuedEvent[] = [];
+    const inserted = new Set<string>();
+    for (const e of candidates) if (!present.has(e.id)) (rows.push(e), inserted.add(e.id));
+    const values = batches.map((batch) => {
+      const r: EnqueueResult = { inserted: [], existing: [] };
+      for (const e of batch) {
+        if (inserted.delete(e.id)) r.inserted.push(e.id);
+        else r.existing.push(e.id);
+      }
+      return r;
     });
     if (rows.length === 0) return { values, durable: this.settled() };
     const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);

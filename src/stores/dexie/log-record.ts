@@ -30,11 +30,13 @@ export const SNAPSHOT_FORMAT = "mudsync-queue-snapshot";
 
 /** Encodes one record as a checksummed line (with its trailing newline). */
 export function encodeRecord(record: LogRecord): Buffer {
-  const json = Buffer.from(JSON.stringify(record), "utf8");
-  const line = Buffer.allocUnsafe(json.length + 10);
-  line.write(crc32Hex(json), 0, "latin1");
+  const json = JSON.stringify(record);
+  const length = Buffer.byteLength(json, "utf8");
+  // the JSON is written once, straight into the line
+  const line = Buffer.allocUnsafe(length + 10);
+  line.write(json, 9, length, "utf8");
+  line.write(crc32Hex(line, 9, 9 + length), 0, "latin1");
   line[8] = 0x20;
-  json.copy(line, 9);
   line[line.length - 1] = 0x0a;
   return line;
 }

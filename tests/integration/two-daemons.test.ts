@@ -1,0 +1,217 @@
+/**
+ * Two daemons (`mudsync daemon --queue URL --db URL`, child processes) drain one shared Postgres
+ * queue of 20k events over a few hundred rows edited by three clients: every event is completed
+ * exactly once, `mudsync.applied_events` holds each event once with no duplicate outcome, both
+ * daemons did part of the work, each row ends as applying its events one by one in row order
+ * gives, and SIGTERM stops both with exit 0.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { compareRowOrder, rowKey, type QueuedEvent } from "../../src/core/event.ts";
+import { BIN, ROOT, run } from "../cli/queue-run.ts";
+import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+
+const EVENTS = 20_000;
+const ROWS = 300;
+const CLIENTS = 3;
+const CHUNK = 1000;
+const T0 = 1_700_000_000_000;
+
+interface ChildDaemon {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+interface Status {
+  owner: string;
+  counts: Record<string, number>;
+  engine: { settled: number; applied: number; duplicates: number; dead: number; lostLeases: number };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Updates of wells and curves by three clients; timestamps jitter so row order is not time order. */
+function makeEvents(): QueuedEvent[] {
+  const rand = prng(42);
+  const seq = new Map<string, number>();
+  return Array.from({ length: EVENTS }, (_, i) => {
+    const clientId = `c${Math.floor(rand() * CLIENTS)}`;
+    const s = (seq.get(clientId) ?? 0) + 1;
+    seq.set(clientId, s);
+    const row = Math.floor(rand() * ROWS);
+    return {
+      id: `tw-${String(i).padStart(6, "0")}`,
+      type: "update",
+      entity: row % 3 === 0 ? "curve" : "well",
+      entityId: `r-${row}`,
+      payload: { n: i, last: clientId, [clientId]: s },
+      timestamp: T0 + i * 5 + Math.floor(rand() * 300),
+      status: "pending",
+      retryCount: 0,
+      clientId,
+      seq: s,
+    };
+  });
+}
+
+/** Each row's document after applying its events one by one in row order. */
+function expectedDocs(events: QueuedEvent[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const e of [...events].sort(compareRowOrder)) {
+    out.set(rowKey(e), { ...(out.get(rowKey(e)) ?? {}), ...e.payload });
+  }
+  return out;
+}
+
+/** Starts `mudsync daemon` and resolves with the control address from its first JSON log line. */
+async function startDaemon(dbUrl: string): Promise<ChildDaemon> {
+  const child = spawn(process.execPath, [BIN, "daemon", "--queue", dbUrl, "--db", dbUrl, "--listen", "127.0.0.1:0"], {
+    cwd: ROOT,
+    env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const first = stderr.split("\n")[0] ?? "";
+      if (stderr.includes("\n")) {
+        try {
+          const line = JSON.parse(first) as { event?: string; control?: string };
+          if (line.event === "listening" && line.control) return resolve(line.control);
+        } catch {
+          // reported below
+        }
+        return reject(new Error(`first log line is not {"event":"listening",…}: ${first}`));
+      }
+      if (child.exitCode !== null) return reject(new Error(`daemon exited ${child.exitCode}: ${stderr}`));
+      setTimeout(check, 50);
+    };
+    check();
+  });
+  for (;;) {
+    const res = await fetch(`${url}/healthz`).catch(() => undefined);
+    if (res?.status === 200) break;
+    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, stderr: () => stderr, exited };
+}
+
+async function post(url: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+  if (res.status !== 200) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function status(d: ChildDaemon): Promise<Status> {
+  return (await (await fetch(`${d.url}/v1/status`)).json()) as Status;
+}
+
+describe.runIf(await realPgAvailable())("two daemons on one Postgres queue", () => {
+  let db: TestDatabase;
+  const daemons: ChildDaemon[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase("mudsync_two_daemons");
+    const migrated = await run(["db", "migrate", "--db", db.url]);
+    if (migrated.code !== 0) throw new Error(`db migrate failed: ${migrated.stderr}`);
+  });
+  afterAll(async () => {
+    for (const d of daemons) {
+      if (d.child.exitCode === null && d.child.signalCode === null) {
+        d.child.kill("SIGKILL");
+        await d.exited;
+      }
+    }
+    await db?.drop();
+  });
+
+  it("drain 20k events: each applied once, both daemons work, rows end in row order, SIGTERM exits 0", async () => {
+    const events = makeEvents();
+    daemons.push(...(await Promise.all([startDaemon(db.url), startDaemon(db.url)])));
+    const [a, b] = daemons as [ChildDaemon, ChildDaemon];
+
+    // held back until every event is queued, so each row's whole history is there before any claim
+    for (const d of daemons) expect(await post(`${d.url}/v1/pause`)).toEqual({ paused: true });
+    for (let i = 0, k = 0; i < EVENTS; i += CHUNK, k++) {
+      const r = (await post(`${daemons[k % 2]!.url}/v1/events`, { events: events.slice(i, i + CHUNK) })) as { existing: string[] };
+      expect(r.existing).toEqual([]);
+    }
+    expect((await status(a)).counts.pending).toBe(EVENTS);
+    await Promise.all(daemons.map((d) => post(`${d.url}/v1/resume`)));
+
+    let last: Status[] = [];
+    for (;;) {
+      last = await Promise.all(daemons.map(status));
+      const c = last[0]!.counts;
+      if (c.pending + c.processing + c.failed === 0 && last.reduce((n, s) => n + s.engine.settled, 0) >= EVENTS) break;
+      for (const d of daemons) if (d.child.exitCode !== null) throw new Error(`daemon exited ${d.child.exitCode}: ${d.stderr()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
+    // the queue: every event completed, each completed exactly once
+    expect(last[0]!.counts).toMatchObject({ completed: EVENTS, pending: 0, processing: 0, failed: 0, dead: 0 });
+    for (const s of last) {
+      expect(s.engine.applied).toBeGreaterThan(0);
+      expect(s.engine).toMatchObject({ duplicates: 0, dead: 0, lostLeases: 0 });
+    }
+    expect(last[0]!.owner).not.toBe(last[1]!.owner);
+    expect(last.reduce((n, s) => n + s.engine.applied, 0)).toBe(EVENTS);
+    expect(last.reduce((n, s) => n + s.engine.settled, 0)).toBe(EVENTS);
+
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const completions = await c.query<{ n: string; distinct_ids: string }>(
+        `select count(*) as n, count(distinct event_id) as distinct_ids from mudsync_queue.history where to_status = 'completed'`,
+      );
+      expect(completions.rows[0]).toEqual({ n: String(EVENTS), distinct_ids: String(EVENTS) });
+
+      // the server: each event id recorded once, as applied (no duplicate on the first pass)
+      const applied = await c.query<{ outcome: string; n: string }>(
+        `select outcome, count(*) as n from mudsync.applied_events group by outcome`,
+      );
+      expect(applied.rows).toEqual([{ outcome: "applied", n: String(EVENTS) }]);
+      const ids = await c.query<{ n: string }>(
+        `select count(*) as n from mudsync.applied_events where event_id like 'tw-%'`,
+      );
+      expect(ids.rows[0]!.n).toBe(String(EVENTS));
+      const dupDecisions = await c.query<{ n: string }>(`select count(*) as n from mudsync.audit_log where decision <> 'applied'`);
+      expect(dupDecisions.rows[0]!.n).toBe("0");
+
+      // each row as applying its events one by one in row order gives
+      const rows = await c.query<{ entity: string; id: string; doc: Record<string, unknown> }>(
+        `select 'well' as entity, id, doc from mudsync.wells union all select 'curve', id, doc from mudsync.curves`,
+      );
+      const actual = new Map(rows.rows.map((r) => [`${r.entity}:${r.id}`, r.doc]));
+      const expected = expectedDocs(events);
+      expect(actual.size).toBe(expected.size);
+      for (const [key, doc] of expected) expect(actual.get(key), key).toEqual(doc);
+    } finally {
+      await c.end();
+    }
+
+    for (const d of daemons) d.child.kill("SIGTERM");
+    expect(await Promise.all(daemons.map((d) => d.exited))).toEqual([0, 0]);
+    for (const d of daemons) expect(d.stderr()).toContain('"event":"stopped"');
+  }, 240_000);
+});
