@@ -27,7 +27,7 @@ interface ChildDaemon {
 
 interface Status {
   owner: string;
-  counts: Record<string, number>;
+  counts: { pending: number; processing: number; completed: number; failed: number; dead: number };
   engine: { settled: number; applied: number; duplicates: number; dead: number; lostLeases: number };
 }
 

@@ -65,7 +65,8 @@ export async function startFakeSupabase(options: FakeSupabaseOptions): Promise<F
 
 /**
  * The roles and grants a Supabase database has for the API: anon, authenticated, service_role
- * (BYPASSRLS), usage on the schema and what `authenticated` needs to run apply_batch as itself.
+ * (BYPASSRLS), usage on the schema and what `authenticated` needs to run apply_batch as itself,
+ * now and on tables and functions created later in the schema.
  * Roles are cluster-wide on a real server: creating them tolerates a concurrent creator.
  */
 export async function prepareSupabaseRoles(
@@ -82,4 +83,11 @@ export async function prepareSupabaseRoles(
   await exec(`grant select, insert, update, delete on all tables in schema "${schema}" to authenticated, service_role`);
   await exec(`grant usage, select on all sequences in schema "${schema}" to authenticated, service_role`);
   await exec(`grant execute on all functions in schema "${schema}" to authenticated, service_role`);
+  // tables created later (register_entity) get the same grants, as Supabase's setup for an exposed
+  // schema does with default privileges
+  await exec(
+    `alter default privileges in schema "${schema}" grant select, insert, update, delete on tables to authenticated, service_role`,
+  );
+  await exec(`alter default privileges in schema "${schema}" grant usage, select on sequences to authenticated, service_role`);
+  await exec(`alter default privileges in schema "${schema}" grant execute on functions to authenticated, service_role`);
 }

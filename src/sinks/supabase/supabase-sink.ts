@@ -31,7 +31,8 @@ const rowStateSchema = z.looseObject({
 });
 
 const applyResultSchema = z.looseObject({
-  id: z.string(),
+  /** null answers an event that carried no id (rejected with the reason "id: …") */
+  id: z.string().nullable(),
   outcome: z.enum(["applied", "duplicate", "conflict", "rejected"]),
   version: z.number().int().nullish(),
   current: z.unknown().optional(),
@@ -116,13 +117,16 @@ export class SupabaseSink implements Sink {
       throw new PermanentSinkError(`${what}: unexpected response: ${describeIssues(parsed.error, "result")}`);
     }
     const results = parsed.data;
-    if (results.length !== events.length || results.some((r, i) => r.id !== events[i]?.id)) {
+    const answers = (r: (typeof results)[number], e: WireEvent | undefined) =>
+      r.id === null ? r.outcome === "rejected" && typeof e?.id !== "string" : r.id === e?.id;
+    if (results.length !== events.length || results.some((r, i) => !answers(r, events[i]))) {
       throw new PermanentSinkError(
         `${what}: unexpected response: expected ${events.length} results in input order, got ${results.length}`,
       );
     }
     return results.map(({ id, outcome, version, current, reason }) => ({
-      id,
+      // as the pg sink: the function's answer, null id included, one bad event never fails the batch
+      id: id as string,
       outcome,
       ...(version != null ? { version } : {}),
       ...(current !== undefined && current !== null ? { current } : {}),

@@ -37,6 +37,8 @@ import { type Applied, WriteSerializer } from "./write-serializer.ts";
 
 /** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
 export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
+/** log bytes an atomic group may have waiting for the disk before its writes wait too */
+const GROUP_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export class DexieQueueStore implements QueueStore {
   readonly capabilities: StoreCapabilities;
@@ -413,7 +415,8 @@ export class DexieQueueStore implements QueueStore {
 
   /**
    * Appends records to the log; resolves once they are durable. Records of an open atomic group
-   * count only with their commit marker, so they resolve at once: the group's commit waits for
+   * count only with their commit marker, so they resolve at once (unless more than
+   * GROUP_BACKLOG_BYTES wait for the disk, which bounds memory): the group's commit waits for
    * them (the log is written in order) and a failed write fails the commit.
    */
   private log(records: LogRecord[]): Promise<void> {
@@ -423,7 +426,7 @@ export class DexieQueueStore implements QueueStore {
       this.broken ??= error;
     });
     const inGroup = records.every((r) => r.k !== "commit" && r.k !== "abort" && "tx" in r && r.tx !== undefined);
-    return inGroup ? Promise.resolve() : p;
+    return inGroup && wal.backlog <= GROUP_BACKLOG_BYTES ? Promise.resolve() : p;
   }
 
   private maybeCompact(): void {

@@ -29,12 +29,16 @@ export class WalWriter {
     return new WalWriter(file, fh, size);
   }
 
+  /** bytes appended but not yet durable */
+  backlog = 0;
+
   /** Queues lines; resolves when they are durable. Lines are written in call order. */
   append(lines: Buffer[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     for (const l of lines) {
       this.pending.push(l);
       this.size += l.length;
+      this.backlog += l.length;
     }
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = this.flushLoop();
@@ -70,6 +74,7 @@ export class WalWriter {
             off += bytesWritten;
           }
           await this.fh.datasync();
+          this.backlog -= data.length;
           for (const w of waiters) w.resolve();
         } catch (error) {
           // a failed write leaves the file in an unknown state: refuse further writes

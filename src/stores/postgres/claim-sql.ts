@@ -22,6 +22,8 @@
  *    same time, and a row's events are handed out in row order.
  */
 
+import { eventColumns } from "./event-row.ts";
+
 export interface ClaimParams {
   limit: number;
   leaseMs: number;
@@ -151,9 +153,9 @@ export function claimSql(schema: string): string {
   ),
   upd AS (
     UPDATE ${events} e
-    SET event = e.event || jsonb_build_object('status', 'processing', 'leaseUntil', $2::numeric, 'leaseOwner', $3::text)
+    SET status = 'processing', lease_until = $2, lease_owner = $3
     WHERE e.id = ANY (ARRAY(SELECT id FROM chosen))
-    RETURNING e.event, e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id
+    RETURNING ${eventColumns("e")}, e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id
   ),
   hist AS (
     INSERT INTO ${history} (event_id, at, from_status, to_status, note)
@@ -163,7 +165,7 @@ export function claimSql(schema: string): string {
                 ELSE 'claimed by ' || $3::text END
     FROM chosen c
   )
-  SELECT u.event FROM upd u
+  SELECT ${eventColumns("u")} FROM upd u
   ORDER BY min(u.ts) OVER (PARTITION BY u.entity, u.entity_id), u.entity, u.entity_id, u.client_id, u.seq, u.ts, u.id`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The shared queue store on PostgreSQL: events in `<schema>.events` (the whole event as jsonb,
- * indexed columns derived from it), their history in `<schema>.history`. Every method is one
+ * The shared queue store on PostgreSQL: events in `<schema>.events` (the event as jsonb, its lease
+ * fields and row order in plain columns: see event-row.ts), their history in `<schema>.history`. Every method is one
  * round trip; claim uses FOR UPDATE SKIP LOCKED so several daemons on several machines drain one
  * queue without handing an event, or two events of one row, to two workers at once.
  */
@@ -21,7 +21,8 @@ import type {
 import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.ts";
 import { claimParams, claimSql } from "./claim-sql.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
-import { encodeChanges, updateSql } from "./update-sql.ts";
+import { changesParam, updateSql } from "./update-sql.ts";
+import { eventColumns, INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
 
 interface HistoryRow {
   at: number;
@@ -66,8 +67,8 @@ export class PostgresQueueStore implements QueueStore {
     const rows = validated(events, "enqueue");
     const { rows: out } = await this.pool.query<{ id: string }>({
       name: `mudsync_q_enqueue_${this.schema}`,
-      text: `INSERT INTO ${this.events} (id, event)
-             SELECT x.value->>'id', x.value FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n)
+      text: `INSERT INTO ${this.events} (${INSERT_COLUMNS})
+             SELECT ${insertValues("x.value")} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n)
              ORDER BY x.n
              ON CONFLICT (id) DO NOTHING
              RETURNING id`,
@@ -88,10 +89,11 @@ export class PostgresQueueStore implements QueueStore {
     }
     await this.pool.query({
       name: `mudsync_q_put_${this.schema}`,
-      text: `INSERT INTO ${this.events} (id, event)
-             SELECT x.value->>'id', x.value FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n)
+      text: `INSERT INTO ${this.events} (${INSERT_COLUMNS})
+             SELECT ${insertValues("x.value")} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n)
              ORDER BY x.n
-             ON CONFLICT (id) DO UPDATE SET event = EXCLUDED.event`,
+             ON CONFLICT (id) DO UPDATE SET (${INSERT_COLUMNS}) =
+               (${INSERT_COLUMNS.split(", ").map((c) => `EXCLUDED.${c}`).join(", ")})`,
       values: [JSON.stringify([...last.values()])],
     });
   }
@@ -102,12 +104,12 @@ export class PostgresQueueStore implements QueueStore {
 
   async getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<{ id: string; event: QueuedEvent }>({
+    const { rows } = await this.pool.query<EventRow & { id: string }>({
       name: `mudsync_q_get_${this.schema}`,
-      text: `SELECT id, event FROM ${this.events} WHERE id = ANY($1::text[])`,
+      text: `SELECT e.id, ${eventColumns("e")} FROM ${this.events} e WHERE e.id = ANY($1::text[])`,
       values: [ids],
     });
-    const byId = new Map(rows.map((r) => [r.id, r.event]));
+    const byId = new Map(rows.map((r) => [r.id, rowToEvent(r)]));
     return ids.map((id) => byId.get(id));
   }
 
@@ -130,8 +132,8 @@ export class PostgresQueueStore implements QueueStore {
       where.push(`(ts, pos) ${desc ? "<" : ">"} (${param(at.ts)}::double precision, ${param(at.pos)}::bigint)`);
     }
     const dir = desc ? "DESC" : "ASC";
-    const { rows } = await this.pool.query<{ event: QueuedEvent; ts: number; pos: string }>(
-      `SELECT event, ts, pos FROM ${this.events}
+    const { rows } = await this.pool.query<EventRow & { ts: number; pos: string }>(
+      `SELECT ${eventColumns("e")}, e.ts, e.pos FROM ${this.events} e
        ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY ts ${dir}, pos ${dir} LIMIT ${param(query.limit + 1)}`,
       values,
@@ -139,7 +141,7 @@ export class PostgresQueueStore implements QueueStore {
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
     const tail = page[page.length - 1];
-    return { events: page.map((r) => r.event), next: more && tail ? encodeListCursor({ ts: tail.ts, pos: tail.pos }) : null };
+    return { events: page.map(rowToEvent), next: more && tail ? encodeListCursor({ ts: tail.ts, pos: tail.pos }) : null };
   }
 
   async counts(): Promise<Record<EventStatus, number>> {
@@ -154,13 +156,13 @@ export class PostgresQueueStore implements QueueStore {
   async *scan(batch = 500): AsyncIterable<QueuedEvent[]> {
     let after: string | null = null;
     for (;;) {
-      const { rows }: { rows: { id: string; event: QueuedEvent }[] } = await this.pool.query({
+      const { rows }: { rows: (EventRow & { id: string })[] } = await this.pool.query({
         name: `mudsync_q_scan_${this.schema}`,
-        text: `SELECT id, event FROM ${this.events} WHERE $1::text IS NULL OR id > $1::text ORDER BY id LIMIT $2`,
+        text: `SELECT e.id, ${eventColumns("e")} FROM ${this.events} e WHERE $1::text IS NULL OR e.id > $1::text ORDER BY e.id LIMIT $2`,
         values: [after, batch],
       });
       if (rows.length === 0) return;
-      yield rows.map((r) => r.event);
+      yield rows.map(rowToEvent);
       if (rows.length < batch) return;
       after = rows[rows.length - 1]!.id;
     }
@@ -170,14 +172,14 @@ export class PostgresQueueStore implements QueueStore {
     if (!Number.isInteger(options.limit) || options.limit < 1) return [];
     // unnamed on purpose: a plan made for the actual now/limit each time (a cached generic plan
     // cannot see how few events are due or blocked)
-    const { rows } = await this.pool.query<{ event: QueuedEvent }>(this.claimText, claimParams(options));
-    return rows.map((r) => r.event);
+    const { rows } = await this.pool.query<EventRow>(this.claimText, claimParams(options));
+    return rows.map(rowToEvent);
   }
 
   async update(changes: EventChange[]): Promise<{ lost: string[] }> {
     if (changes.length === 0) return { lost: [] };
     const { rows } = await this.pool.query<{ id: string; kind: "lost" | "missing" }>(this.updateText, [
-      JSON.stringify(encodeChanges(changes)),
+      changesParam(changes),
       this.clock.now(),
     ]);
     const missing = rows.find((r) => r.kind === "missing");

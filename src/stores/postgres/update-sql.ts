@@ -2,34 +2,48 @@
  * The update statement of the Postgres queue store: a whole batch of event changes in one
  * statement (a jsonb array unpacked with jsonb_to_recordset), honouring each change's expected
  * lease owner, writing the history rows set-based and returning the ids whose lease was lost.
+ * Lease fields go to their columns; only a change of another field rewrites the `event` jsonb.
  */
 import type { EventChange } from "../../core/ports.ts";
+import { LEASE_COLUMNS, LEASE_FIELDS, type LeaseField } from "./event-row.ts";
 
-/** One change as the statement takes it: fields to set, fields to remove, the owner to expect. */
+/**
+ * One change as the statement takes it: event fields to set and to remove, the lease fields it
+ * touches (`touched`) with their new values (null clears one), the owner to expect.
+ */
 export interface EncodedChange {
   id: string;
   set: Record<string, unknown>;
   unset: string[];
+  touched: LeaseField[];
+  lease: Partial<Record<LeaseField, unknown>>;
   owner: string | null;
   note: string | null;
 }
 
+const isLeaseField = (key: string): key is LeaseField => (LEASE_FIELDS as readonly string[]).includes(key);
+
 /**
  * Splits each change into fields set and fields removed (a key present with `undefined` clears
- * the field). Several changes of one id are folded into one, later fields winning, so each event
- * is updated once per statement.
+ * the field; `status` cannot be cleared). Several changes of one id are folded into one, later
+ * fields winning, so each event is updated once per statement.
  */
 export function encodeChanges(changes: EventChange[]): EncodedChange[] {
   const byId = new Map<string, EncodedChange>();
   for (const change of changes) {
     let enc = byId.get(change.id);
     if (!enc) {
-      enc = { id: change.id, set: {}, unset: [], owner: change.expectOwner ?? null, note: null };
+      enc = { id: change.id, set: {}, unset: [], touched: [], lease: {}, owner: change.expectOwner ?? null, note: null };
       byId.set(change.id, enc);
     }
     for (const [key, value] of Object.entries(change.changes)) {
       if (key === "id") continue;
-      if (value === undefined || value === null) {
+      const clear = value === undefined || value === null;
+      if (isLeaseField(key)) {
+        if (clear && key === "status") continue;
+        if (!enc.touched.includes(key)) enc.touched.push(key);
+        enc.lease[key] = clear ? null : value;
+      } else if (clear) {
         delete enc.set[key];
         if (!enc.unset.includes(key)) enc.unset.push(key);
       } else {
@@ -42,8 +56,26 @@ export function encodeChanges(changes: EventChange[]): EncodedChange[] {
   return [...byId.values()];
 }
 
+/** The changes as the statement's $1: one flat object per change. */
+export function changesParam(changes: EventChange[]): string {
+  return JSON.stringify(
+    encodeChanges(changes).map(({ lease, ...c }) => ({
+      ...c,
+      ...Object.fromEntries(Object.entries(lease).map(([k, v]) => [LEASE_COLUMNS[k as LeaseField], v])),
+    })),
+  );
+}
+
+/** `column = the change's value if it touches the field, else the column as it is`. */
+function leaseAssignments(): string {
+  return LEASE_FIELDS.map((f) => {
+    const col = LEASE_COLUMNS[f];
+    return `${col} = CASE WHEN '${f}' = ANY (c.touched) THEN c.${col} ELSE e.${col} END`;
+  }).join(",\n        ");
+}
+
 /**
- * Parameters: $1 the encoded changes as a jsonb array, $2 the time for the history rows.
+ * Parameters: $1 the changes (changesParam), $2 the time for the history rows.
  * Returns `(id, kind)` rows: `lost` for a change whose expected lease owner did not match (or
  * whose event is gone), `missing` for a change without owner whose event does not exist, in which
  * case nothing at all is changed.
@@ -52,7 +84,9 @@ export function updateSql(schema: string): string {
   const events = `"${schema}".events`;
   const history = `"${schema}".history`;
   return `WITH c AS MATERIALIZED (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, set jsonb, unset text[], owner text, note text)
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, set jsonb, unset text[], touched text[],
+      status text, next_attempt_at double precision, lease_until double precision, lease_owner text, attempts integer,
+      owner text, note text)
   ),
   missing AS MATERIALIZED (
     SELECT c.id FROM c
@@ -60,7 +94,8 @@ export function updateSql(schema: string): string {
   ),
   upd AS (
     UPDATE ${events} e
-    SET event = (e.event || c.set) - c.unset
+    SET event = CASE WHEN c.set = '{}'::jsonb AND cardinality(c.unset) = 0 THEN e.event ELSE (e.event || c.set) - c.unset END,
+        ${leaseAssignments()}
     FROM c JOIN ${events} o ON o.id = c.id COLLATE "C"
     WHERE e.id = c.id COLLATE "C" AND (c.owner IS NULL OR e.lease_owner = c.owner)
       AND NOT EXISTS (SELECT 1 FROM missing)
