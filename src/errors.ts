@@ -126,6 +126,21 @@ export class SinkError extends MudsyncError {
   }
 }
 
+/**
+ * The server is not set up for mudsync (schema not migrated, database missing, login refused):
+ * no event is at fault, so the engine stops and leaves every event as it was.
+ */
+export class SinkSetupError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export class RetryableSinkError extends SinkError {
   override readonly exitCode = ExitCode.Unavailable;
   constructor(message: string, code?: string, options?: { cause?: unknown }) {

@@ -18,7 +18,7 @@ import { toWireEvent } from "./coalesce.ts";
 import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
 import type { Metrics } from "./metrics.ts";
-import { SinkError } from "../errors.ts";
+import { SinkError, SinkSetupError } from "../errors.ts";
 
 export interface EngineSettings {
   batchSize: number;
@@ -117,6 +117,8 @@ export class Engine {
     const stopping = () => options.signal?.aborted === true;
     let claimP: Promise<QueuedEvent[]> = this.claim();
     let settleP: Promise<void> = Promise.resolve();
+    /** claimed and not yet handed to settle: released if the run stops on an error */
+    let inFlight: QueuedEvent[] = [];
     try {
       for (;;) {
         const claimed = await claimP;
@@ -139,15 +141,17 @@ export class Engine {
           continue;
         }
         claimP = stopping() ? Promise.resolve([]) : this.claim();
+        inFlight = claimed;
         const outcomes = await this.applyAll(claimed);
         await settleP;
+        inFlight = [];
         settleP = this.settle(claimed, outcomes);
         this.deps.hooks?.onProgress?.(this.snapshot());
       }
       await settleP;
     } finally {
       // a claim prefetched while stopping goes back to pending instead of waiting for its lease
-      const leftover = await claimP.catch(() => []);
+      const leftover = [...inFlight, ...(await claimP.catch(() => []))];
       if (leftover.length > 0) await this.release(leftover);
     }
     const result = this.snapshot();
@@ -217,6 +221,7 @@ export class Engine {
     try {
       results = await sink.applyBatch(batch.events);
     } catch (err) {
+      if (err instanceof SinkSetupError) throw err; // the server, not an event, is at fault: stop
       this.deps.hooks?.onBatchError?.(err, batch.events);
       const permanent = err instanceof SinkError && !err.retryable;
       if (permanent && batch.events.length > 1) {

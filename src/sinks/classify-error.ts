@@ -2,7 +2,7 @@
  * Classifies a server or connection error once, at the sink boundary: retryable (the core backs
  * off and tries again) or permanent (the batch will never succeed as it is).
  */
-import { PermanentSinkError, RetryableSinkError, SinkError } from "../errors.ts";
+import { PermanentSinkError, RetryableSinkError, SinkError, SinkSetupError } from "../errors.ts";
 
 const RETRYABLE_NODE_CODES = new Set([
   "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND",
@@ -20,19 +20,26 @@ const RETRYABLE_MESSAGES = [
   /socket hang up/i,
 ];
 
+/** SQLSTATEs that say the server is not set up for this client: no event is at fault. */
+const SETUP_SQLSTATES = new Set(["28000", "28P01", "3D000"]);
+
 export function isRetryable(code: string | undefined, message: string): boolean {
   if (code && RETRYABLE_NODE_CODES.has(code)) return true;
   if (code && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith("08") || RETRYABLE_SQLSTATES.has(code);
   return RETRYABLE_MESSAGES.some((re) => re.test(message));
 }
 
-/** Wraps any error from a SQL client into a RetryableSinkError or PermanentSinkError. */
-export function classifySinkError(err: unknown, context: string): SinkError {
-  if (err instanceof SinkError) return err;
+/**
+ * Wraps any error from a SQL client into a RetryableSinkError or PermanentSinkError, or a
+ * SinkSetupError when the server refuses the login or lacks the database.
+ */
+export function classifySinkError(err: unknown, context: string): SinkError | SinkSetupError {
+  if (err instanceof SinkError || err instanceof SinkSetupError) return err;
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === "string" ? e.code : undefined;
   const message = typeof e?.message === "string" && e.message ? e.message : String(err);
   const detail = `${context}: ${message.split("\n")[0]}${code ? ` (${/^[0-9A-Z]{5}$/.test(code) ? "SQLSTATE " : ""}${code})` : ""}`;
+  if (code && SETUP_SQLSTATES.has(code)) return new SinkSetupError(detail, code, { cause: err });
   return isRetryable(code, message)
     ? new RetryableSinkError(detail, code, { cause: err })
     : new PermanentSinkError(detail, code, { cause: err });

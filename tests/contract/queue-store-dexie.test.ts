@@ -6,9 +6,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { describe, expect, it } from "vitest";
 import type { QueueStore } from "../../src/core/ports.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
-import { queueStoreContract } from "./queue-store-contract.ts";
+import { makeEvent, queueStoreContract } from "./queue-store-contract.ts";
 
 queueStoreContract("dexie", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "mudsync-contract-"));
@@ -70,4 +71,32 @@ queueStoreContract("dexie read-only view", async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe("dexie read-only view", () => {
+  it("answers supersededBy like the writer", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "mudsync-superseded-"));
+    const writer = await openDexieStore({ dir, mode: "write", command: "contract test" });
+    try {
+      const row = { entity: "well", entityId: "w1" };
+      const events = [
+        makeEvent(1, { ...row, clientId: "c", seq: 1, status: "failed", retryCount: 1 }),
+        makeEvent(2, { ...row, clientId: "c", seq: 2, status: "completed" }),
+        makeEvent(3, { ...row, clientId: "d", seq: 1, status: "pending" }),
+        makeEvent(4, { ...row, clientId: "c", seq: 3, status: "pending" }),
+      ];
+      await writer.enqueue(events);
+      const reader = await openDexieStore({ dir, mode: "read" });
+      try {
+        const fromWriter = await Promise.all(events.map((e) => writer.supersededBy(e)));
+        expect(fromWriter[0]).toBe("evt-00002");
+        expect(await Promise.all(events.map((e) => reader.supersededBy(e)))).toEqual(fromWriter);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WireEvent } from "../../src/core/ports.ts";
-import { PermanentSinkError, RetryableSinkError, SinkError, UsageError } from "../../src/errors.ts";
+import { PermanentSinkError, RetryableSinkError, SinkError, SinkSetupError, UsageError } from "../../src/errors.ts";
 import { BUILTIN_ENTITY_TABLES } from "../../src/realtime/builtin-entity-tables.ts";
 import { SupabaseRealtimeFeed } from "../../src/realtime/supabase-realtime.ts";
 import { SupabaseSink } from "../../src/sinks/supabase/supabase-sink.ts";
@@ -114,12 +114,12 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
       expect(stack.fake.postgrest.counts.rpc).toBe(before);
     });
 
-    test("the anon key alone cannot write: 42501 as HTTP 401, permanent", async () => {
+    test("the anon key alone cannot write: 42501 as HTTP 401, a setup error (no event is at fault)", async () => {
       const anon = sinkAs(undefined);
       try {
         const err = await thrown(anon.applyBatch([ev("well", "w-anon", "add", { x: 1 })]));
-        expect(err).toBeInstanceOf(PermanentSinkError);
-        expect((err as SinkError).code).toBe("42501");
+        expect(err).toBeInstanceOf(SinkSetupError);
+        expect((err as SinkSetupError).code).toBe("42501");
         expect(err.message).toMatch(/HTTP 401 42501/);
       } finally {
         await anon.close();
@@ -127,7 +127,7 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
       expect(await alice.getRow("well", "w-anon")).toBeNull();
     });
 
-    test("a JWT signed with another secret is refused (401 PGRST301, permanent)", async () => {
+    test("a JWT signed with another secret is refused (401 PGRST301, a setup error)", async () => {
       const forged = new SupabaseSink({
         url: stack.fake.url,
         key: stack.fake.anonKey,
@@ -136,8 +136,8 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
       });
       try {
         const err = await thrown(forged.applyBatch([ev("well", "w-forged", "add", {})]));
-        expect(err).toBeInstanceOf(PermanentSinkError);
-        expect((err as SinkError).code).toBe("PGRST301");
+        expect(err).toBeInstanceOf(SinkSetupError);
+        expect((err as SinkSetupError).code).toBe("PGRST301");
       } finally {
         await forged.close();
       }
@@ -169,13 +169,19 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
     test.each([
       [400, { code: "P0001", message: "raised by a trigger", details: null, hint: null }, "P0001"],
       [409, { code: "23505", message: "duplicate key value", details: "Key (id)=(x) already exists.", hint: null }, "23505"],
-      [404, { code: "PGRST202", message: "Could not find the function", details: null, hint: null }, "PGRST202"],
     ])("HTTP %i with a PostgREST body is permanent (%j)", async (status, body, code) => {
       stack.fake.postgrest.injectFault({ status, body });
       const err = await thrown(alice.applyBatch([ev("well", "w-fault", "add", {})]));
       expect(err).toBeInstanceOf(PermanentSinkError);
       expect((err as SinkError).code).toBe(code);
       expect(err.message).toContain(body.message);
+    });
+
+    test("HTTP 404 PGRST202 (function not found: not migrated or not exposed) is a setup error", async () => {
+      stack.fake.postgrest.injectFault({ status: 404, body: { code: "PGRST202", message: "Could not find the function", details: null, hint: null } });
+      const err = await thrown(alice.applyBatch([ev("well", "w-fault", "add", {})]));
+      expect(err).toBeInstanceOf(SinkSetupError);
+      expect(err.message).toContain("mudsync db migrate");
     });
 
     test("a request that outlasts timeoutMs is retryable (ETIMEDOUT)", async () => {

@@ -2,7 +2,7 @@
  * The Postgres sink: every write goes through `<schema>.apply_batch` (one query per batch), reads
  * through `<schema>.get_row`. It works over any SqlClient, so the PGlite sink extends it.
  */
-import { PermanentSinkError, UsageError } from "../../errors.ts";
+import { PermanentSinkError, SinkSetupError, UsageError } from "../../errors.ts";
 import type {
   ApplyResult,
   ChangeFeed,
@@ -120,7 +120,7 @@ export class PgSink implements Sink, ChangeFeed {
       if (err instanceof UsageError) throw err;
       const code = (err as { code?: unknown } | null)?.code;
       if (code === "42883" || code === "3F000" || code === "42P01") {
-        throw new PermanentSinkError(
+        throw new SinkSetupError(
           `${this.name} sink: ${what}: schema "${this.options.schema}" is not installed or out of date on this server; ` +
             "run `mudsync db migrate` first",
           String(code),

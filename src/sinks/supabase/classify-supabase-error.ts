@@ -5,7 +5,7 @@
  * (serialization failure, deadlock, shutdown, connection loss) whatever status carries them.
  * Everything else (4xx: constraint and data errors, RLS 42501, missing function) is permanent.
  */
-import { PermanentSinkError, RetryableSinkError, type SinkError } from "../../errors.ts";
+import { PermanentSinkError, RetryableSinkError, type SinkError, SinkSetupError } from "../../errors.ts";
 import { isRetryable } from "../classify-error.ts";
 
 export interface PostgrestFailure {
@@ -24,7 +24,14 @@ export function isRetryableCode(code: string | undefined): boolean {
   return PGRST_UNAVAILABLE.test(code) || (/^[0-9A-Z]{5}$/.test(code) && isRetryable(code, ""));
 }
 
-export function classifySupabaseError(what: string, failure: PostgrestFailure): SinkError {
+/**
+ * Answers that say the project is not set up for this client — the function or schema is not
+ * there or not exposed (PGRST202, PGRST106, 42883, 3F000), the token is refused (PGRST301, HTTP
+ * 401): no event is at fault, so the engine stops instead of failing events.
+ */
+const SETUP_CODES = new Set(["PGRST202", "PGRST106", "PGRST301", "42883", "3F000"]);
+
+export function classifySupabaseError(what: string, failure: PostgrestFailure): SinkError | SinkSetupError {
   const code = failure.error?.code || undefined;
   const message = oneLine(failure.error?.message) || "no message";
   if (failure.timedOut) {
@@ -36,6 +43,9 @@ export function classifySupabaseError(what: string, failure: PostgrestFailure): 
   const where = `${what}: HTTP ${failure.status}${code ? ` ${code}` : ""}: ${message}`;
   const detail = oneLine(failure.error?.details);
   const text = detail ? `${where} (${detail})` : where;
+  if ((code && SETUP_CODES.has(code)) || failure.status === 401) {
+    return new SinkSetupError(`${text}; check that \`mudsync db migrate\` ran, the schema is exposed and the key/JWT are the project's`, code ?? "HTTP401");
+  }
   if (failure.status >= 500 || failure.status === 429 || isRetryableCode(code)) {
     return new RetryableSinkError(text, code ?? `HTTP${failure.status}`);
   }

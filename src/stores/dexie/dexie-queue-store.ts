@@ -27,6 +27,7 @@ import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { dexieSource, type EventSource } from "./event-source.ts";
 import { pageIds } from "./index-pager.ts";
+import { insertEvents } from "./insert-events.ts";
 import { listEvents } from "./list-events.ts";
 import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { assertStorable } from "./storable-event.ts";
@@ -222,8 +223,9 @@ export class DexieQueueStore implements QueueStore {
 
   /**
    * Runs fn so that every write it makes counts only if all of them do: they share a transaction
-   * id in the log and count once the commit marker is durable (also across a crash). If fn
-   * throws, its writes are undone and the error is rethrown. Other writers wait meanwhile.
+   * id in the log and count once the commit marker is durable (also across a crash), so writes
+   * inside fn resolve without waiting for the disk and `atomic` resolves once all are durable.
+   * If fn throws, its writes are undone and the error is rethrown. Other writers wait meanwhile.
    */
   async atomic<T>(fn: () => Promise<T>): Promise<T> {
     this.assertWritable();
@@ -321,49 +323,11 @@ export class DexieQueueStore implements QueueStore {
     }
   }
 
-  /**
-   * Inserts the new events of several enqueue calls in one Dexie transaction. Ids already stored
-   * are found by the insert itself (a ConstraintError per such row, which Dexie's bulkAdd reports
-   * without aborting) instead of a lookup first; near the size limit they are looked up, so that
-   * only really new events count against it.
-   */
-  private async applyEnqueue(batches: QueuedEvent[][], tx: string | undefined): Promise<Applied<EnqueueResult>> {
-    const events = this.s.queue.events;
-    // first occurrence of each id is a candidate; a repeat in the same round is already present
-    const candidates: QueuedEvent[] = [];
-    const first = new Set<string>();
-    for (const batch of batches) for (const e of batch) if (!first.has(e.id)) (first.add(e.id), candidates.push(e));
-    const present = new Set<string>();
-    await this.s.queue.transaction("rw", events, async () => {
-      if (this.total() + candidates.length > this.s.maxEvents) {
-        const found = await events.bulkGet(candidates.map((e) => e.id));
-        found.forEach((e, i) => e && present.add(candidates[i]!.id));
-        const fresh = candidates.filter((e) => !present.has(e.id));
-        this.checkRoom(fresh.length);
-        if (fresh.length) await events.bulkAdd(fresh);
-        return;
-      }
-      try {
-        await events.bulkAdd(candidates);
-      } catch (error) {
-        const failures = (error as { failuresByPos?: Record<number, Error> }).failuresByPos;
-        if (!failures) throw error;
-        for (const [pos, failure] of Object.entries(failures)) {
-          if (failure?.name !== "ConstraintError") throw failure;
-          present.add(candidates[Number(pos)]!.id);
-        }
-      }
-    });
-    const rows: QueuedEvent[] = [];
-    const inserted = new Set<string>();
-    for (const e of candidates) if (!present.has(e.id)) (rows.push(e), inserted.add(e.id));
-    const values = batches.map((batch) => {
-      const r: EnqueueResult = { inserted: [], existing: [] };
-      for (const e of batch) {
-        if (inserted.delete(e.id)) r.inserted.push(e.id);
-        else r.existing.push(e.id);
-      }
-      return r;
+  private async applyEnqueue(calls: QueuedEvent[][], tx: string | undefined): Promise<Applied<EnqueueResult>> {
+    const { rows, values } = await insertEvents(this.s.queue, calls, {
+      total: this.total(),
+      max: this.s.maxEvents,
+      check: (adding) => this.checkRoom(adding),
     });
     if (rows.length === 0) return { values, durable: this.settled() };
     const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);

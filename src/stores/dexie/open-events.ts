@@ -36,6 +36,9 @@ export class OpenEvents {
   /** completed events by row, to find events a later applied edit of the same client superseded */
   readonly completedByRow = new Map<string, Map<string, RowOrderKey>>();
 
+  /** `forClaims: false` (read-only stores) keeps only counts and completedByRow: nothing claims there */
+  constructor(private readonly forClaims = true) {}
+
   /** Accounts for one row changing from before to after (either may be absent). */
   track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
     if (before) this.remove(before);
@@ -50,7 +53,7 @@ export class OpenEvents {
       if (!done) this.completedByRow.set(key, (done = new Map()));
       done.set(e.id, rowOrderKey(e));
     }
-    if (!OPEN.has(e.status)) return;
+    if (!this.forClaims || !OPEN.has(e.status)) return;
     const info: OpenInfo = { id: e.id, row: rowKey(e), status: e.status, timestamp: e.timestamp };
     if (e.clientId !== undefined) info.clientId = e.clientId;
     if (e.seq !== undefined) info.seq = e.seq;

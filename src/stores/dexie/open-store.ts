@@ -22,10 +22,12 @@ import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader
 import { WalWriter } from "./wal-writer.ts";
 
 /**
- * Most events a local store holds. Opening costs about the same as raw Dexie bulkAdd of the rows
- * into fake-indexeddb (1.1-1.4x in the same run) and grows linearly: measured on a 2-core machine,
- * 100k events 1.7-2.9 s / 270 MB RSS and 1M events 29-42 s / 1.5 GB RSS (busy machine), with
- * compaction of 1M taking 25 s. Above this limit a Postgres-backed queue is the right store.
+ * Most events a local store holds. A writer's open costs about the same as raw Dexie bulkAdd of
+ * the rows into fake-indexeddb and grows linearly (100k events 2.4 s / 310 MB RSS on a busy
+ * 2-core machine; 1M events 29-42 s / 1.5 GB, compaction of 1M 25 s). A read-only open skips
+ * Dexie (MemoryEvents): 100k events 0.4-0.5 s / 180-200 MB RSS, 500k 3.2 s / 525 MB, 1M (with
+ * maxEvents raised) 4-5 s / 720 MB. Above this limit a Postgres-backed queue is the right store;
+ * a larger store is refused at its snapshot header, before anything is loaded.
  */
 export const DEFAULT_MAX_EVENTS = 500_000;
 /** on open, compact when the log is at least this large and larger than half the snapshot */
@@ -54,7 +56,7 @@ async function load(
   for (let attempt = 0; ; attempt++) {
     const parts: LoadTarget = {
       ...(await openDatabases()),
-      open: new OpenEvents(),
+      open: new OpenEvents(mode === "write"),
       history: new HistoryLog(),
       ...(mode === "read" ? { memory: new MemoryEvents() } : {}),
     };
@@ -82,7 +84,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     // nothing stored yet: an empty, read-only store
     const dbs = await openDatabases();
     return new DexieQueueStore({
-      dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(), history: new HistoryLog(),
+      dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(false), history: new HistoryLog(),
       memory: new MemoryEvents(),
       wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       warnings, release: async () => undefined,

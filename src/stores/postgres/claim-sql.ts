@@ -3,26 +3,30 @@
  * the rows with the oldest due events, takes for each row the unbroken run of due events from its
  * first unfinished one (in row order: client_id, seq, ts, id), locks them with FOR UPDATE SKIP
  * LOCKED, keeps per row only what it locked without a gap, marks those processing under a lease
- * and records the claim in the history.
+ * and appends the claim to each event's history (one UPDATE: nothing else is written).
  *
  * Why it is safe with many claimers (READ COMMITTED, one snapshot per statement):
- * 1. `win` reads the snapshot: the oldest due events (by ts, insertion) whose row's first
- *    unfinished event is due too (not processing under a live lease, not failed or pending
- *    waiting for a later attempt). It only chooses which rows to look at, oldest first.
+ * 1. `win` reads the snapshot: the oldest due events (by ts, insertion). It only chooses which
+ *    rows to look at, oldest first.
  * 2. `run` lists, for each of those rows, its unfinished events in row order from the first one
  *    and keeps the leading due ones: the row's events that may be handed out, numbered `rn`
  *    (at most about twice as many as the row had in the window, so a row whose order runs
- *    against time, e.g. one client's long backlog, cannot flood the claim).
- * 3. `locked` locks them in order, skipping events another claimer is locking right now. An event
- *    changed and committed since the snapshot (another claimer took it, its holder settled it) is
- *    re-checked by Postgres on its newest version and dropped if no longer due.
+ *    against time, e.g. one client's long backlog, cannot flood the claim). A row whose first
+ *    unfinished event is not due (leased elsewhere, failed or pending until a later attempt)
+ *    yields nothing. It notes where each event's row version is (ctid).
+ * 3. `locked` locks them in order by that ctid, skipping events another claimer is locking right
+ *    now. An event changed and committed since the snapshot (another claimer took it, its holder
+ *    settled it) is re-checked by Postgres on its newest version (the id and due conditions are
+ *    filters, which EvalPlanQual re-applies) and dropped if no longer due.
  * 4. `chosen` keeps an event only if every earlier event of its run was locked too. A worker that
  *    holds events of a row holds the row's first unfinished event, so any other claimer fails to
  *    lock that one and takes nothing of the row: two workers never hold events of one row at the
  *    same time, and a row's events are handed out in row order.
+ * 5. `upd` updates the chosen versions by ctid; a version replaced since the snapshot is followed
+ *    to the newest one, which this statement has locked, so nobody else changed it in between.
  */
 
-import { eventColumns } from "./event-row.ts";
+import { appendHistory, eventColumns } from "./event-row.ts";
 
 export interface ClaimParams {
   limit: number;
@@ -53,22 +57,8 @@ function rowOrder(a: string): string {
 }
 
 /**
- * Whether the row's head (its first unfinished event in row order) is due: a row whose head waits
- * (leased elsewhere, or failed or pending until a later attempt) has nothing to hand out. One
- * index probe per candidate; `run` then checks the events between the head and the candidate.
- */
-function headDue(table: string, a: string): string {
-  return `coalesce((
-        SELECT ${anyDue("h")} FROM ${table} h
-        WHERE h.entity = ${a}.entity AND h.entity_id = ${a}.entity_id
-          AND h.status IN ('pending', 'processing', 'failed')
-        ORDER BY h.client_id, h.seq, h.ts, h.id
-        LIMIT 1), false)`;
-}
-
-/**
  * The first $5 due events of one status, oldest first: a plain ordered scan of its partial index
- * (the head check runs on these rows only, so the planner cannot trade the index for a sort).
+ * (`run` probes these rows' heads only, so the planner cannot trade the index for a sort).
  */
 function branch(table: string, status: Claimable): string {
   return `(SELECT e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id, e.pos FROM ${table} e
@@ -84,7 +74,6 @@ function branch(table: string, status: Claimable): string {
  */
 export function claimSql(schema: string): string {
   const events = `"${schema}".events`;
-  const history = `"${schema}".history`;
   return `WITH due_now AS (
     SELECT * FROM (
       ${branch(events, "pending")}
@@ -96,7 +85,7 @@ export function claimSql(schema: string): string {
     ORDER BY d.ts, d.pos LIMIT $5
   ),
   win AS MATERIALIZED (
-    SELECT d.* FROM due_now d WHERE ${headDue(events, "d")}
+    SELECT d.* FROM due_now d
   ),
   heads AS MATERIALIZED (
     SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
@@ -112,12 +101,12 @@ export function claimSql(schema: string): string {
     WHERE last = 1
   ),
   run AS MATERIALIZED (
-    SELECT id, entity, entity_id, rn, ord FROM (
-      SELECT p.id, h.entity, h.entity_id, p.rn,
+    SELECT id, tid, entity, entity_id, rn, ord FROM (
+      SELECT p.id, p.tid, h.entity, h.entity_id, p.rn,
              row_number() OVER (ORDER BY h.first_ts, h.first_pos, h.entity, h.entity_id, p.rn) AS ord
       FROM heads h
       CROSS JOIN LATERAL (
-        SELECT u.id,
+        SELECT u.id, u.ctid AS tid,
                row_number() OVER o AS rn,
                bool_and(${anyDue("u")}) OVER o AS ok
         FROM ${events} u
@@ -132,17 +121,16 @@ export function claimSql(schema: string): string {
     WHERE ord <= $5
   ),
   locked AS MATERIALIZED (
-    SELECT r.id, r.entity, r.entity_id, r.rn, r.ord, k.status AS from_status, k.lease_owner AS prev_owner,
-           (k.id IS NOT NULL) AS got
+    SELECT r.id, r.tid, r.entity, r.entity_id, r.rn, r.ord, (k.id IS NOT NULL) AS got
     FROM run r
     LEFT JOIN LATERAL (
-      SELECT l.id, l.status, l.lease_owner FROM ${events} l
-      WHERE l.id = r.id AND ${anyDue("l")}
+      SELECT l.id FROM ${events} l
+      WHERE l.ctid = r.tid AND l.id = r.id AND ${anyDue("l")}
       FOR UPDATE SKIP LOCKED
     ) k ON true
   ),
   chosen AS MATERIALIZED (
-    SELECT id, from_status, prev_owner FROM (
+    SELECT tid FROM (
       SELECT x.*, row_number() OVER (ORDER BY x.ord) AS n FROM (
         SELECT k.*, bool_and(k.got) OVER (PARTITION BY k.entity, k.entity_id ORDER BY k.rn) AS unbroken
         FROM locked k
@@ -153,17 +141,17 @@ export function claimSql(schema: string): string {
   ),
   upd AS (
     UPDATE ${events} e
-    SET status = 'processing', lease_until = $2, lease_owner = $3
-    WHERE e.id = ANY (ARRAY(SELECT id FROM chosen))
+    SET status = 'processing', lease_until = $2, lease_owner = $3,
+        history = ${appendHistory("e.history", {
+          at: "$1",
+          from: "e.status",
+          to: "'processing'",
+          note: `CASE WHEN e.status = 'processing'
+                 THEN 'lease of ' || coalesce(e.lease_owner, '(no owner)') || ' expired; claimed by ' || $3::text
+                 ELSE 'claimed by ' || $3::text END`,
+        })}
+    WHERE e.ctid = ANY (ARRAY(SELECT tid FROM chosen))
     RETURNING ${eventColumns("e")}, e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.id
-  ),
-  hist AS (
-    INSERT INTO ${history} (event_id, at, from_status, to_status, note)
-    SELECT c.id, $1, c.from_status, 'processing',
-           CASE WHEN c.from_status = 'processing'
-                THEN 'lease of ' || coalesce(c.prev_owner, '(no owner)') || ' expired; claimed by ' || $3::text
-                ELSE 'claimed by ' || $3::text END
-    FROM chosen c
   )
   SELECT ${eventColumns("u")} FROM upd u
   ORDER BY min(u.ts) OVER (PARTITION BY u.entity, u.entity_id), u.entity, u.entity_id, u.client_id, u.seq, u.ts, u.id`;

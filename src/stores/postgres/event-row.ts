@@ -1,10 +1,16 @@
 /**
  * How an event is laid out in `<schema>.events`: the lease fields (status, nextAttemptAt,
  * leaseUntil, leaseOwner, attempts) live in plain columns that claim and settle write directly,
- * everything else stays in the `event` jsonb as given (unknown fields kept). Holds the SQL that
- * splits an event into the row and the code that puts the row back together.
+ * everything else stays in the `event` jsonb as given (unknown fields kept). The event's history is
+ * a jsonb array in the same row (`history`, newest HISTORY_MAX entries), appended to by the same
+ * UPDATE that changes the status, so a claim or settle writes one row per event and nothing else.
+ * Holds the SQL that splits an event into the row and the code that puts the row back together.
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
+import type { HistoryEntry } from "../../core/ports.ts";
+
+/** History entries kept per event (the oldest are dropped), as the local store does. */
+export const HISTORY_MAX = 100;
 
 /** Event fields kept in their own columns instead of in `event`. */
 export const LEASE_FIELDS = ["status", "nextAttemptAt", "leaseUntil", "leaseOwner", "attempts"] as const;
@@ -54,4 +60,26 @@ export function rowToEvent(r: EventRow): QueuedEvent {
   if (r.lease_owner !== null) e.leaseOwner = r.lease_owner;
   if (r.attempts !== null) e.attempts = r.attempts;
   return e;
+}
+
+/** SQL expressions of one history entry. */
+export interface HistorySql {
+  at: string;
+  from: string;
+  to: string;
+  note: string;
+}
+
+/** `history` with one entry appended, dropping the oldest beyond HISTORY_MAX. */
+export function appendHistory(history: string, e: HistorySql): string {
+  const item = `jsonb_build_array(jsonb_build_object('at', ${e.at}, 'from', ${e.from}, 'to', ${e.to}, 'note', ${e.note}))`;
+  return `CASE WHEN jsonb_array_length(${history}) >= ${HISTORY_MAX} THEN (${history} - 0) || ${item} ELSE ${history} || ${item} END`;
+}
+
+/** One stored history entry as the port returns it. */
+export function historyEntry(eventId: string, h: { at: number; from: EventStatus | null; to: EventStatus; note: string | null }): HistoryEntry {
+  const entry: HistoryEntry = { eventId, at: h.at, to: h.to };
+  if (h.from !== null) entry.from = h.from;
+  if (h.note !== null) entry.note = h.note;
+  return entry;
 }

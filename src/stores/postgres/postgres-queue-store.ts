@@ -1,6 +1,6 @@
 /**
  * The shared queue store on PostgreSQL: events in `<schema>.events` (the event as jsonb, its lease
- * fields and row order in plain columns: see event-row.ts), their history in `<schema>.history`. Every method is one
+ * fields, row order and history in plain columns of the same row: see event-row.ts). Every method is one
  * round trip; claim uses FOR UPDATE SKIP LOCKED so several daemons on several machines drain one
  * queue without handing an event, or two events of one row, to two workers at once.
  */
@@ -22,14 +22,9 @@ import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.
 import { claimParams, claimSql } from "./claim-sql.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
-import { eventColumns, INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
+import { eventColumns, historyEntry, INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
 
-interface HistoryRow {
-  at: number;
-  from_status: EventStatus | null;
-  to_status: EventStatus;
-  note: string | null;
-}
+type StoredHistory = Parameters<typeof historyEntry>[1];
 
 /** Validates events before they reach the table; names the first bad one. */
 function validated(events: QueuedEvent[], op: string): QueuedEvent[] {
@@ -46,7 +41,6 @@ function validated(events: QueuedEvent[], op: string): QueuedEvent[] {
 export class PostgresQueueStore implements QueueStore {
   readonly capabilities: StoreCapabilities = { durable: true, shared: true, readOnly: false };
   private readonly events: string;
-  private readonly history_: string;
   private readonly claimText: string;
   private readonly updateText: string;
   private closed = false;
@@ -57,7 +51,6 @@ export class PostgresQueueStore implements QueueStore {
     private readonly clock: Clock,
   ) {
     this.events = `"${schema}".events`;
-    this.history_ = `"${schema}".history`;
     this.claimText = claimSql(schema);
     this.updateText = updateSql(schema);
   }
@@ -188,16 +181,8 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<HistoryRow>(
-      `SELECT at, from_status, to_status, note FROM ${this.history_} WHERE event_id = $1 ORDER BY hid`,
-      [id],
-    );
-    return rows.map((r) => {
-      const entry: HistoryEntry = { eventId: id, at: r.at, to: r.to_status };
-      if (r.from_status !== null) entry.from = r.from_status;
-      if (r.note !== null) entry.note = r.note;
-      return entry;
-    });
+    const { rows } = await this.pool.query<{ history: StoredHistory[] }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
+    return (rows[0]?.history ?? []).map((h) => historyEntry(id, h));
   }
 
   async close(): Promise<void> {

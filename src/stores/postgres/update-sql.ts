@@ -1,11 +1,12 @@
 /**
  * The update statement of the Postgres queue store: a whole batch of event changes in one
  * statement (a jsonb array unpacked with jsonb_to_recordset), honouring each change's expected
- * lease owner, writing the history rows set-based and returning the ids whose lease was lost.
- * Lease fields go to their columns; only a change of another field rewrites the `event` jsonb.
+ * lease owner, appending to each event's history in the same UPDATE and returning the ids whose
+ * lease was lost. Lease fields go to their columns; only a change of another field rewrites the
+ * `event` jsonb.
  */
 import type { EventChange } from "../../core/ports.ts";
-import { LEASE_COLUMNS, LEASE_FIELDS, type LeaseField } from "./event-row.ts";
+import { appendHistory, LEASE_COLUMNS, LEASE_FIELDS, type LeaseField } from "./event-row.ts";
 
 /**
  * One change as the statement takes it: event fields to set and to remove, the lease fields it
@@ -67,12 +68,17 @@ export function changesParam(changes: EventChange[]): string {
 }
 
 /** `column = the change's value if it touches the field, else the column as it is`. */
-function leaseAssignments(): string {
-  return LEASE_FIELDS.map((f) => {
-    const col = LEASE_COLUMNS[f];
-    return `${col} = CASE WHEN '${f}' = ANY (c.touched) THEN c.${col} ELSE e.${col} END`;
-  }).join(",\n        ");
+function leaseValue(f: LeaseField): string {
+  const col = LEASE_COLUMNS[f];
+  return `CASE WHEN '${f}' = ANY (c.touched) THEN c.${col} ELSE e.${col} END`;
 }
+
+function leaseAssignments(): string {
+  return LEASE_FIELDS.map((f) => `${LEASE_COLUMNS[f]} = ${leaseValue(f)}`).join(",\n        ");
+}
+
+/** The status after the change (SET expressions see the row as it was). */
+const newStatus = leaseValue("status");
 
 /**
  * Parameters: $1 the changes (changesParam), $2 the time for the history rows.
@@ -82,7 +88,6 @@ function leaseAssignments(): string {
  */
 export function updateSql(schema: string): string {
   const events = `"${schema}".events`;
-  const history = `"${schema}".history`;
   return `WITH c AS MATERIALIZED (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, set jsonb, unset text[], touched text[],
       status text, next_attempt_at double precision, lease_until double precision, lease_owner text, attempts integer,
@@ -95,16 +100,14 @@ export function updateSql(schema: string): string {
   upd AS (
     UPDATE ${events} e
     SET event = CASE WHEN c.set = '{}'::jsonb AND cardinality(c.unset) = 0 THEN e.event ELSE (e.event || c.set) - c.unset END,
-        ${leaseAssignments()}
-    FROM c JOIN ${events} o ON o.id = c.id COLLATE "C"
+        ${leaseAssignments()},
+        history = CASE WHEN c.note IS NOT NULL OR ${newStatus} IS DISTINCT FROM e.status
+                       THEN ${appendHistory("e.history", { at: "$2::double precision", from: "e.status", to: newStatus, note: "c.note" })}
+                       ELSE e.history END
+    FROM c
     WHERE e.id = c.id COLLATE "C" AND (c.owner IS NULL OR e.lease_owner = c.owner)
       AND NOT EXISTS (SELECT 1 FROM missing)
-    RETURNING e.id, o.status AS from_status, e.status AS to_status, c.note
-  ),
-  hist AS (
-    INSERT INTO ${history} (event_id, at, from_status, to_status, note)
-    SELECT u.id, $2, u.from_status, u.to_status, u.note FROM upd u
-    WHERE u.note IS NOT NULL OR u.from_status IS DISTINCT FROM u.to_status
+    RETURNING e.id
   )
   SELECT m.id, 'missing' AS kind FROM missing m
   UNION ALL
