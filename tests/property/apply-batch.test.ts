@@ -3,6 +3,7 @@
  * a random sequence applied one event per batch and all in one batch ends in the same rows, and
  * applying any last-writer-wins batch a second time changes nothing (every event is a duplicate).
  */
+import { compareRowOrder } from "../../src/core/event.ts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WireEvent } from "../../src/core/ports.ts";
@@ -82,8 +83,7 @@ function properties(label: string, open: () => Promise<{ sink: PgSink; close(): 
           // sort to the server's row order so both runs see the same sequence per row
           const one = toEvents(steps, nsOne);
           const all = toEvents(steps, nsAll);
-          const order = (e: WireEvent) => [e.entity, e.entityId, e.clientId ?? "", e.seq ?? -1];
-          const sorted = [...one].sort((x, y) => (JSON.stringify(order(x)) < JSON.stringify(order(y)) ? -1 : 1));
+          const sorted = [...one].sort(compareRowOrder); // rows are independent; within a row, the server's order
           for (const e of sorted) await sink.applyBatch([e]);
           await sink.applyBatch(all);
           const a = await snapshot(sink, nsOne);
