@@ -173,12 +173,22 @@ export class Engine {
     return store.claim({ limit: settings.batchSize, leaseMs: settings.leaseMs, now: clock.now(), owner: settings.owner });
   }
 
+  /**
+   * Gives leases back without settling (the run stopped): the store restores what it can; a store
+   * without `release` gets the status back from the event itself (failed if it has failed before).
+   */
   private async release(events: QueuedEvent[]): Promise<void> {
-    await this.deps.store.update(
+    const { store, settings } = this.deps;
+    if (store.release) return store.release(events.map((e) => e.id), settings.owner);
+    await store.update(
       events.map((e) => ({
         id: e.id,
-        changes: { status: e.status === "processing" ? "pending" : e.status, leaseUntil: undefined, leaseOwner: undefined },
-        expectOwner: this.deps.settings.owner,
+        changes: {
+          status: (e.attempts ?? 0) > 0 || e.retryCount > 0 || e.lastError !== undefined ? "failed" : "pending",
+          leaseUntil: undefined,
+          leaseOwner: undefined,
+        },
+        expectOwner: settings.owner,
         note: "released: drain stopped",
       })),
     );

@@ -102,6 +102,12 @@ export interface QueueStore {
    * Claimed events come back with status processing, leaseUntil and leaseOwner set.
    */
   claim(options: ClaimOptions): Promise<QueuedEvent[]>;
+  /**
+   * Ends `owner`'s leases on these events without settling them (a run that stops): each event
+   * returns to the state it had before the claim. Optional; without it the engine writes the
+   * status back with `update`.
+   */
+  release?(ids: string[], owner: string): Promise<void>;
   /** Applies changes; returns the ids whose lease was lost (expectOwner did not match). */
   update(changes: EventChange[]): Promise<{ lost: string[] }>;
   history(id: string): Promise<HistoryEntry[]>;

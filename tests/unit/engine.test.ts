@@ -4,7 +4,7 @@ import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import type { ApplyResult, Sink, WireEvent } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
-import { PermanentSinkError, RetryableSinkError } from "../../src/errors.ts";
+import { PermanentSinkError, RetryableSinkError, SinkSetupError } from "../../src/errors.ts";
 import {
   FakeClock,
   applyBatchToModel,
@@ -161,6 +161,16 @@ describe("Engine.drain", () => {
     expect(s.dead).toBe(1);
     expect(s.applied).toBe(7);
     expect(await store.get("e5")).toMatchObject({ status: "dead", lastError: expect.stringContaining("22P02") });
+  });
+
+  it("stops on a server that is not set up, leaving every event as it was", async () => {
+    const { store, sink, engine } = setup({ batchSize: 2, coalesce: false });
+    await store.enqueue(Array.from({ length: 5 }, (_, i) => ev(`e${i}`, { entityId: `w${i}`, type: "add" })));
+    sink.failNext = { error: new SinkSetupError('schema "mudsync" is not installed; run `mudsync db migrate` first', "3F000"), times: 1 };
+    await expect(engine.drain()).rejects.toBeInstanceOf(SinkSetupError);
+    expect(sink.batches).toHaveLength(1); // no bisecting, no further batches
+    expect(await store.counts()).toMatchObject({ pending: 5, processing: 0, dead: 0, failed: 0 });
+    expect((await store.get("e0"))?.attempts).toBeUndefined();
   });
 
   it("a failed head blocks only its own row", async () => {

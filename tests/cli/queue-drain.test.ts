@@ -1,0 +1,47 @@
+/** `queue drain` and `queue replay` edge cases through the real binary. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
+
+const dirs = tempDirs();
+afterAll(() => dirs.cleanup());
+
+describe("queue drain: bad usage", () => {
+  it("rejects a malformed --timeout with one line and exit 2, before touching anything", async () => {
+    const r = await run(["--store", dirs.make(), "queue", "drain", "--timeout", "soon"]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringContaining('--timeout expects a duration like 30s, 5m, 1h or milliseconds, got "soon"')]);
+  });
+
+  it("replay with nothing chosen says so (exit 2)", async () => {
+    const store = dirs.make();
+    expect((await run(["--store", store, "queue", "import", fixture("sample-export.json")])).code).toBe(0);
+    const r = await run(["--store", store, "queue", "replay", "--entity", "no_such_entity"]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringContaining("no events match")]);
+  });
+});
+
+describe.runIf(await realPgAvailable())("queue drain against a server without mudsync's schema", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase("mudsync_unmigrated");
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("stops at once with one line pointing to `db migrate`, and leaves every event as it was", async () => {
+    const store = dirs.make();
+    expect((await run(["--store", store, "queue", "import", fixture("sample-export.json")])).code).toBe(0);
+    const before = (await run(["--store", store, "--json", "queue", "stats"])).stdout;
+    const r = await run(["--store", store, "--db", db.url, "queue", "drain"]);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/schema "mudsync" is not installed.*mudsync db migrate/)]);
+    const after = JSON.parse((await run(["--store", store, "--json", "queue", "stats"])).stdout).byStatus;
+    const was = JSON.parse(before).byStatus;
+    // nothing failed, died or completed; events left processing by the browser may come back as pending
+    expect(after).toMatchObject({ failed: was.failed, dead: was.dead, completed: was.completed });
+    expect(after.pending + after.processing).toBe(was.pending + was.processing);
+  });
+});
