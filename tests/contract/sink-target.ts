@@ -3,6 +3,7 @@
  * database, its change feed), the target's profile (what its sink offers), and the context the
  * contract's cases share (the live target and reads of server state beside the sink).
  */
+import { toRowState } from "../../src/sinks/pg/pg-sink.ts";
 import type { ChangeFeed, RowState, Sink, SinkCapabilities, WireEvent } from "../../src/core/ports.ts";
 import type { SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
 
@@ -40,19 +41,6 @@ export function ev(e: Partial<WireEvent> & Pick<WireEvent, "id" | "type" | "enti
   return { payload: {}, timestamp: 1_700_000_000_000, ...e };
 }
 
-/** get_row's jsonb -> RowState, as a sink reports it (no updatedAt/updatedBy keys when null). */
-export function asRowState(v: unknown): RowState | null {
-  if (v === null || v === undefined) return null;
-  const o = v as Record<string, unknown>;
-  return {
-    entity: String(o.entity),
-    id: String(o.id),
-    version: Number(o.version),
-    data: o.data,
-    ...(o.updatedAt ? { updatedAt: String(o.updatedAt) } : {}),
-    ...(o.updatedBy ? { updatedBy: String(o.updatedBy) } : {}),
-  };
-}
 
 /** The live target and reads of server state through `inspect`; set up by the contract's beforeAll. */
 export class ContractContext {
@@ -78,7 +66,7 @@ export class ContractContext {
 
   /** The row as the server holds it, read beside the sink. */
   readonly serverRow = async (entity: string, id: string): Promise<RowState | null> =>
-    asRowState((await this.inspect.query<{ r: unknown }>(`select ${this.q}.get_row($1, $2) as r`, [entity, id])).rows[0]?.r);
+    toRowState((await this.inspect.query<{ r: unknown }>(`select ${this.q}.get_row($1, $2) as r`, [entity, id])).rows[0]?.r);
 
   readonly count = async (sql: string, params: unknown[]): Promise<number> =>
     Number((await this.inspect.query<{ n: string | number }>(sql, params)).rows[0]?.n);

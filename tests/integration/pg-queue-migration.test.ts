@@ -78,10 +78,11 @@ describe.runIf(await realPgAvailable())("postgres queue: upgrade from the first 
       expect(await store.get("m-2")).toEqual({ ...events[1], status: "completed", leaseUntil: undefined, leaseOwner: undefined } as unknown);
       const h = await store.history("m-2");
       expect(h).toHaveLength(100);
-      expect(h.slice(-2).map((x) => [x.from, x.to, x.note])).toEqual([
-        ["processing", "processing", "lease of old-daemon expired; claimed by new"],
-        ["processing", "completed", "applied"],
+      expect(h.slice(-2).map((x) => [x.from, x.to, x.note, typeof x.at])).toEqual([
+        ["processing", "processing", "lease of old-daemon expired; claimed by new", "number"],
+        ["processing", "completed", "applied", "number"],
       ]);
+      expect(h.at(-2)?.at).toBe(NOW);
     } finally {
       await store.close();
     }

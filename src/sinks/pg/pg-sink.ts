@@ -67,7 +67,7 @@ function toConflict(r: ConflictRow): ConflictRecord {
 }
 
 /** jsonb row state from get_row -> RowState (bigint versions arrive as JSON numbers). */
-function toRowState(v: unknown): RowState | null {
+export function toRowState(v: unknown): RowState | null {
   if (v === null || v === undefined) return null;
   const o = v as Record<string, unknown>;
   return {

@@ -1,6 +1,6 @@
 /**
- * Chooses which events a claim leases, in (timestamp, id) order: pending events from the
- * `[status+timestamp]` index merged with due retries and expired leases from memory. An event is
+ * Chooses which events a claim leases, in (timestamp, id) order: pending events (the store's
+ * in-memory pending order) merged with due retries and expired leases. An event is
  * handed out only when every earlier open event of its row (by compareRowOrder) is handed out in
  * the same claim before it, so a row's edits never overtake each other and nothing passes an
  * event that is processing under a live lease or waiting for its retry.

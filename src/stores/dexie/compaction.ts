@@ -1,9 +1,11 @@
 /**
  * Compaction: writes the whole current state as snapshot gen+1 (rows read from Dexie in
  * primary-key pages, history and cache from memory and Dexie), starts log gen+1 and deletes the
- * older generation. Runs as a write job, so nothing changes while the snapshot is written.
+ * older generation. Runs as a write job, so nothing changes while the snapshot is written. The
+ * snapshot holds rows as persisted; the writer's live leases are logged again at the head of the
+ * new log, so read-only opens keep seeing them.
  */
-import type { LogRecord } from "./log-record.ts";
+import { encodeRecord, type LeaseRecord, type LogRecord } from "./log-record.ts";
 import { removeFiles, type SnapshotSource, snapshotPath, walPath, writeSnapshot } from "./store-files.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { WalWriter } from "./wal-writer.ts";
@@ -43,6 +45,14 @@ export async function compactGeneration(s: StoreInternals): Promise<void> {
   s.snapshotBytes = await writeSnapshot(s.queueDir, gen, snapshotSource(s));
   s.wal = await WalWriter.open(walPath(s.queueDir, gen));
   s.gen = gen;
+  const leases = new Map<string, LeaseRecord>();
+  for (const l of s.leases.values()) {
+    const key = `${l.until} ${l.owner}`;
+    let r = leases.get(key);
+    if (!r) leases.set(key, (r = { k: "lease", owner: l.owner, until: l.until, ids: [] }));
+    r.ids.push(l.row.id);
+  }
+  if (leases.size > 0) s.wal.write([...leases.values()].map(encodeRecord));
   await old.close();
   const oldFiles = [walPath(s.queueDir, oldGen)];
   if (oldGen > 0) oldFiles.push(snapshotPath(s.queueDir, oldGen));

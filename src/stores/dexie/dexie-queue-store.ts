@@ -5,6 +5,12 @@
  * fsync'd (group commit). Writes run one at a time through a WriteSerializer; reads go straight
  * to Dexie, or, in a store opened read-only, to the plain rows of MemoryEvents (same answers,
  * without fake-indexeddb's cost of loading). Opening, recovery and locking are in open-store.ts.
+ *
+ * Leases are held in memory (lease-table.ts): the store has one writer, so a lease lives exactly
+ * as long as the process. A claim writes nothing to Dexie and waits for no disk: it marks the
+ * events leased in memory and logs the leases without a sync, for read-only opens. Reads of the
+ * writer lay the leases over the rows; the first write of a leased row persists its outcome and
+ * drops the lease. A writer that dies leaves its leased events claimable at once on the next open.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
@@ -26,10 +32,11 @@ import { planClaim } from "./claim-planner.ts";
 import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { dexieSource, type EventSource } from "./event-source.ts";
-import { pageIds } from "./index-pager.ts";
 import { insertEvents } from "./insert-events.ts";
+import { claimEntry, type LeaseTable, leasedImage } from "./lease-table.ts";
+import { leasedSource } from "./leased-source.ts";
 import { listEvents } from "./list-events.ts";
-import { encodeRecord, type LogRecord } from "./log-record.ts";
+import { encodeRecord, type LeaseRecord, type LogRecord } from "./log-record.ts";
 import { assertStorable } from "./storable-event.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { tooLargeMessage } from "./store-loader.ts";
@@ -54,8 +61,9 @@ export class DexieQueueStore implements QueueStore {
   readonly maxEvents: number;
 
   private readonly s: StoreInternals;
-  /** where reads go: MemoryEvents when read-only, else the Dexie table */
+  /** where reads go: MemoryEvents when read-only, else the Dexie table with the leases laid over it */
   private readonly source: EventSource;
+  private readonly leases: LeaseTable;
   private readonly writes = new WriteSerializer();
   private readonly txScope = new AsyncLocalStorage<string>();
   private undo: UndoLog | undefined;
@@ -65,7 +73,8 @@ export class DexieQueueStore implements QueueStore {
 
   constructor(internals: StoreInternals) {
     this.s = internals;
-    this.source = internals.memory ?? dexieSource(internals.queue.events);
+    this.leases = internals.leases;
+    this.source = internals.memory ?? leasedSource(dexieSource(internals.queue.events), internals.leases);
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;
@@ -87,7 +96,8 @@ export class DexieQueueStore implements QueueStore {
 
   async get(id: string): Promise<QueuedEvent | undefined> {
     if (this.s.memory) return (await this.s.memory.bulkGet([id]))[0];
-    return this.s.queue.events.get(id);
+    const row = await this.s.queue.events.get(id);
+    return row && this.leases.overlay(row);
   }
 
   getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
@@ -112,6 +122,7 @@ export class DexieQueueStore implements QueueStore {
       else {
         const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
         page = await coll.limit(batch).toArray();
+        if (this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
       }
       if (page.length === 0) return;
       yield page;
@@ -156,25 +167,42 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     if (!Number.isInteger(o.limit) || o.limit < 0) throw new UsageError(`claim limit must be an integer >= 0, got ${o.limit}`);
     if (!(o.leaseMs > 0)) throw new UsageError(`claim leaseMs must be > 0, got ${o.leaseMs}`);
-    return this.writeRows(async () => {
+    return this.write(async (tx) => {
       const events = this.s.queue.events;
+      const open = this.s.open;
       const chosen = await planClaim({
-        open: this.s.open,
+        open,
         now: o.now,
         limit: o.limit,
-        pendingPage: (after, size) => pageIds(events, { status: "pending", after, order: "asc", limit: size }),
+        pendingPage: async (after, size) => open.pendingAfter(after, size),
       });
-      if (chosen.length === 0) return { value: [], rows: [], befores: [], hist: [] };
-      const befores = (await events.bulkGet(chosen.map((c) => c.id))).filter((b): b is QueuedEvent => b !== undefined);
-      const rows: QueuedEvent[] = [];
-      const hist: HistoryEntry[] = [];
-      for (const b of befores) {
-        rows.push({ ...b, status: "processing", leaseUntil: o.now + o.leaseMs, leaseOwner: o.owner });
-        const expired = b.status === "processing" ? `; lease of ${b.leaseOwner ?? "an unknown worker"} expired` : "";
-        hist.push({ eventId: b.id, at: o.now, from: b.status, to: "processing", note: `claimed by ${o.owner}${expired}` });
+      // hand out only what is durable: the claim waits for earlier writes' sync, not for one of its own
+      const durable = this.s.wal!.appended();
+      if (chosen.length === 0) return { value: [], durable };
+      const rows = await events.bulkGet(chosen.map((c) => c.id));
+      const lease = { owner: o.owner, until: o.now + o.leaseMs };
+      const undo = tx !== undefined ? this.undo : undefined;
+      const record: LeaseRecord = { k: "lease", ...lease, ids: [], at: o.now, ...(tx ? { tx } : {}) };
+      const from: NonNullable<LeaseRecord["from"]> = {};
+      const out: QueuedEvent[] = [];
+      for (const row of rows) {
+        if (!row) continue;
+        const prev = this.leases.get(row.id);
+        const status = prev ? "processing" : row.status;
+        const prevOwner = prev ? prev.owner : row.leaseOwner;
+        if (status !== "pending") from[row.id] = [status, prevOwner ?? null];
+        undo?.lease(row.id, prev);
+        this.leases.set(row.id, { ...lease, row });
+        this.s.open.lease(row.id, lease.until);
+        const h = claimEntry(row.id, o.now, o.owner, status, prevOwner);
+        this.s.history.add(h);
+        undo?.historyEntry(h);
+        record.ids.push(row.id);
+        out.push(leasedImage(row, lease));
       }
-      await events.bulkPut(rows);
-      return { value: rows, rows, befores, hist };
+      if (Object.keys(from).length > 0) record.from = from;
+      this.s.wal!.write([encodeRecord(record)]);
+      return { value: out, durable };
     });
   }
 
@@ -184,8 +212,13 @@ export class DexieQueueStore implements QueueStore {
     return this.writeRows(async () => {
       const ids = [...new Set(changes.map((c) => c.id))];
       const found = await this.s.queue.events.bulkGet(ids);
+      /** the rows as persisted (what Dexie and undo hold) and as seen (leases laid over them) */
+      const persisted = new Map<string, QueuedEvent | undefined>();
       const current = new Map<string, QueuedEvent>();
-      found.forEach((e, i) => e && current.set(ids[i]!, e));
+      found.forEach((e, i) => {
+        persisted.set(ids[i]!, e);
+        if (e) current.set(ids[i]!, this.leases.overlay(e));
+      });
       const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
       if (missing) throw new EventNotFoundError(missing.id);
       const before = new Map(current);
@@ -217,7 +250,7 @@ export class DexieQueueStore implements QueueStore {
       if (changedIds.length === 0) return { value: { lost: [...lost] }, rows: [], befores: [], hist: [] };
       const rows = changedIds.map((id) => current.get(id)!);
       await this.s.queue.events.bulkPut(rows);
-      return { value: { lost: [...lost] }, rows, befores: changedIds.map((id) => before.get(id)), hist };
+      return { value: { lost: [...lost] }, rows, befores: changedIds.map((id) => persisted.get(id)), hist };
     });
   }
 
@@ -265,6 +298,7 @@ export class DexieQueueStore implements QueueStore {
         await this.s.wal.close();
         await this.s.release();
       }
+      this.leases.clear();
       this.s.queue.close();
       this.s.cacheDb.close();
     })();
@@ -335,7 +369,10 @@ export class DexieQueueStore implements QueueStore {
     return { values, durable };
   }
 
-  /** Updates memory after rows were written to Dexie, and logs them. */
+  /**
+   * Updates memory after rows were written to Dexie, and logs them. `befores` are the persisted
+   * images; a leased row is accounted from its leased image, and writing it ends the lease.
+   */
   private commitEvents(
     rows: QueuedEvent[],
     befores: (QueuedEvent | undefined)[],
@@ -344,8 +381,14 @@ export class DexieQueueStore implements QueueStore {
   ): { durable: Promise<void> } {
     const undo = tx !== undefined ? this.undo : undefined;
     rows.forEach((r, i) => {
-      this.s.open.track(befores[i], r);
-      undo?.event(r.id, befores[i]);
+      const before = befores[i];
+      const lease = this.leases.get(r.id);
+      this.s.open.track(before && lease ? leasedImage(before, lease) : before, r);
+      if (lease) {
+        undo?.lease(r.id, lease);
+        this.leases.delete(r.id);
+      }
+      undo?.event(r.id, before);
     });
     for (const h of hist) {
       this.s.history.add(h);

@@ -1,12 +1,12 @@
 /**
  * Records of the queue's on-disk files and their line encoding. The write-ahead log and the
  * snapshot are both sequences of lines `<crc32 hex> <json>\n`, the checksum taken over the JSON
- * bytes. Records carry whole row images, so replaying them is idempotent and order is all that
+ * bytes. Event records carry whole row images, so replaying them is idempotent and order is all that
  * matters. `tx` marks a record written inside `atomic()`: it counts only once the matching
  * `commit` record is on disk.
  */
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
-import type { QueuedEvent } from "../../core/event.ts";
+import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import { crc32Hex } from "./crc32.ts";
 
 export type LogRecord =
@@ -14,6 +14,7 @@ export type LogRecord =
   | { k: "hist"; rows: HistoryEntry[]; tx?: string }
   | { k: "cache"; rows: CacheEntry[]; tx?: string }
   | { k: "cachedel"; keys: string[]; tx?: string }
+  | LeaseRecord
   | { k: "commit"; tx: string }
   | { k: "abort"; tx: string }
   | {
@@ -25,6 +26,22 @@ export type LogRecord =
       events: number;
     }
   | { k: "end"; events: number; history: number; cache: number };
+
+/**
+ * Leases the writer holds in memory, logged (without waiting for the disk) so that read-only
+ * opens see them while the writer lives. They never bind a writer: on open it ignores them (their
+ * holder is gone). With `at` the record is a claim and also stands for its history entries:
+ * `from` holds the prior status and lease owner of claimed events that were not pending.
+ */
+export interface LeaseRecord {
+  k: "lease";
+  owner: string;
+  until: number;
+  ids: string[];
+  at?: number;
+  from?: Record<string, [EventStatus, string | null]>;
+  tx?: string;
+}
 
 export const SNAPSHOT_FORMAT = "mudsync-queue-snapshot";
 
@@ -41,7 +58,7 @@ export function encodeRecord(record: LogRecord): Buffer {
   return line;
 }
 
-const KINDS = new Set(["ev", "hist", "cache", "cachedel", "commit", "abort", "snapshot", "end"]);
+const KINDS = new Set(["ev", "hist", "lease", "cache", "cachedel", "commit", "abort", "snapshot", "end"]);
 
 /** Checks the parsed JSON of a line has the shape of a record; returns a reason or null. */
 export function recordProblem(value: unknown): string | null {
@@ -52,6 +69,9 @@ export function recordProblem(value: unknown): string | null {
     return `record ${r.k} without rows`;
   }
   if (r.k === "cachedel" && !Array.isArray(r.keys)) return "record cachedel without keys";
+  if (r.k === "lease" && (!Array.isArray(r.ids) || typeof r.owner !== "string" || typeof r.until !== "number")) {
+    return "record lease without ids, owner or until";
+  }
   if ((r.k === "commit" || r.k === "abort") && typeof r.tx !== "string") return `${r.k} record without tx`;
   return null;
 }

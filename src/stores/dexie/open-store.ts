@@ -3,7 +3,9 @@
  * lock, recovers (cuts a torn log tail and says so), drops files of older generations and
  * compacts when the log has grown large next to the snapshot. A reader takes no lock and reads
  * the snapshot and log as they are, ignoring a torn tail without repairing it; it keeps the
- * events as plain objects (MemoryEvents), not in Dexie, which opens about twice as fast.
+ * events as plain objects (MemoryEvents), not in Dexie, which opens about twice as fast. Leases
+ * live in the writer's memory (lease-table.ts); a reader sees them through the log while the
+ * writer holds the lock, and once it is gone sees its leased events as they were persisted.
  */
 import { existsSync } from "node:fs";
 import { open, truncate } from "node:fs/promises";
@@ -14,7 +16,8 @@ import { openDatabases } from "./databases.ts";
 import { COMPACT_MIN_BYTES, DexieQueueStore } from "./dexie-queue-store.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { HistoryLog } from "./history-log.ts";
-import { acquireLock, releaseLock } from "./lock-file.ts";
+import { LeaseTable } from "./lease-table.ts";
+import { acquireLock, readLock, releaseLock } from "./lock-file.ts";
 import { MemoryEvents } from "./memory-events.ts";
 import { OpenEvents } from "./open-events.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
@@ -62,7 +65,9 @@ async function load(
     };
     try {
       const g = await currentGeneration(queueDir);
-      const loaded = await loadGeneration(parts, g, { maxEvents, dir, walExists: existsSync(g.wal) });
+      // a reader shows the writer's leases only while the writer lives
+      const liveLeases = mode === "read" && (await readLock(queueDir))?.alive === true;
+      const loaded = await loadGeneration(parts, g, { maxEvents, dir, walExists: existsSync(g.wal), liveLeases });
       return { g, loaded, parts };
     } catch (error) {
       parts.queue.close();
@@ -85,7 +90,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     const dbs = await openDatabases();
     return new DexieQueueStore({
       dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(false), history: new HistoryLog(),
-      memory: new MemoryEvents(),
+      memory: new MemoryEvents(), leases: new LeaseTable(),
       wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       warnings, release: async () => undefined,
     });
@@ -132,6 +137,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     }
     const store = new DexieQueueStore({
       dir, queueDir, mode: opts.mode, queue: parts.queue, cacheDb: parts.cache, open: parts.open, history: parts.history,
+      leases: new LeaseTable(),
       ...(parts.memory ? { memory: parts.memory } : {}),
       wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
       compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,

@@ -1,10 +1,11 @@
 /**
  * The state a DexieQueueStore works on, shared with the modules that open, compact and roll it
- * back: the Dexie databases, the in-memory indexes, the current log and generation.
+ * back: the Dexie databases, the in-memory indexes and leases, the current log and generation.
  */
 import type { Clock } from "../../core/ports.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
+import type { LeaseTable } from "./lease-table.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
 import type { WalWriter } from "./wal-writer.ts";
@@ -19,6 +20,8 @@ export interface StoreInternals {
   /** read-only stores: the events, held here instead of in Dexie */
   memory?: MemoryEvents;
   history: HistoryLog;
+  /** the writer's leases (in memory only; empty in a read-only store) */
+  leases: LeaseTable;
   wal: WalWriter | null;
   gen: number;
   snapshotBytes: number;

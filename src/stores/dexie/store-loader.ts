@@ -2,7 +2,9 @@
  * Builds a store's state on open: the snapshot of the current generation is streamed into Dexie
  * in chunks, then the write-ahead log is folded (last image of each row wins, records of an
  * atomic group only once its commit is read) and applied. The in-memory indexes and history are
- * rebuilt along the way. A read-only open loads the rows into MemoryEvents instead of Dexie
+ * rebuilt along the way. Lease records add their claims' history; a read-only open whose writer
+ * still lives also lays the leases over the rows (a writer ignores them: their holder is gone).
+ * A read-only open loads the rows into MemoryEvents instead of Dexie
  * (`target.memory`), which skips fake-indexeddb's per-row work. A damaged snapshot or damage
  * inside the log throws StoreCorruptError; a torn log tail is reported for the caller to cut
  * (write mode) or ignore (read mode).
@@ -12,7 +14,8 @@ import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
 import { StoreCorruptError, StoreTooLargeError } from "../../errors.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
-import type { LogRecord } from "./log-record.ts";
+import { claimEntry, leasedImage } from "./lease-table.ts";
+import type { LeaseRecord, LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
@@ -119,6 +122,8 @@ class LogFold {
   readonly events = new Map<string, QueuedEvent>();
   readonly cache = new Map<string, CacheEntry | null>();
   readonly history: HistoryEntry[] = [];
+  /** leases logged and not yet ended by a later image of their row */
+  readonly leases = new Map<string, Pick<LeaseRecord, "owner" | "until">>();
   private readonly open = new Map<string, LogRecord[]>();
 
   add(record: LogRecord): void {
@@ -142,10 +147,26 @@ class LogFold {
   }
 
   private fold(r: LogRecord): void {
-    if (r.k === "ev") for (const e of r.rows) this.events.set(e.id, e);
+    if (r.k === "ev") {
+      for (const e of r.rows) {
+        this.events.set(e.id, e);
+        this.leases.delete(e.id);
+      }
+    } else if (r.k === "lease") this.foldLease(r);
     else if (r.k === "hist") for (const h of r.rows) this.history.push(h);
     else if (r.k === "cache") for (const c of r.rows) this.cache.set(c.key, c);
     else if (r.k === "cachedel") for (const k of r.keys) this.cache.set(k, null);
+  }
+
+  private foldLease(r: LeaseRecord): void {
+    const lease = { owner: r.owner, until: r.until };
+    for (const id of r.ids) {
+      if (r.at !== undefined) {
+        const [from, prevOwner] = r.from?.[id] ?? ["pending", null];
+        this.history.push(claimEntry(id, r.at, r.owner, from, prevOwner ?? undefined));
+      }
+      this.leases.set(id, lease);
+    }
   }
 
   get uncommitted(): number {
@@ -154,13 +175,20 @@ class LogFold {
     return n;
   }
 
-  async apply(t: LoadTarget): Promise<void> {
+  async apply(t: LoadTarget, liveLeases: boolean): Promise<void> {
     const rows = [...this.events.values()];
     const memory = t.memory;
     if (memory) {
       for (const r of rows) {
         t.open.track(memory.peek(r.id), r);
         memory.set(r);
+      }
+      for (const [id, lease] of liveLeases ? this.leases : []) {
+        const row = memory.peek(id);
+        if (!row) continue;
+        const leased = leasedImage(row, lease);
+        t.open.track(row, leased);
+        memory.set(leased);
       }
     }
     for (let i = 0; !memory && i < rows.length; i += CHUNK) {
@@ -181,7 +209,7 @@ class LogFold {
 export async function loadGeneration(
   t: LoadTarget,
   g: Generation,
-  opts: { maxEvents: number; dir: string; walExists: boolean },
+  opts: { maxEvents: number; dir: string; walExists: boolean; liveLeases?: boolean },
 ): Promise<LoadResult> {
   if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir);
   const fold = new LogFold();
@@ -195,6 +223,6 @@ export async function loadGeneration(
     });
     if (r.tornAt !== undefined) torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
   }
-  await fold.apply(t);
+  await fold.apply(t, opts.liveLeases === true);
   return { torn, discarded: fold.uncommitted };
 }

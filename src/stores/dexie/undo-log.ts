@@ -1,21 +1,29 @@
 /**
  * Before-images of what an open atomic group changed (first change of each key only), so that
  * a group whose function throws can be undone in Dexie and in memory. Its log records carry the
- * group's tx and, without a commit record, never count on replay.
+ * group's tx and, without a commit record, never count on replay. Leases the group took or
+ * dropped are put back too; the in-memory indexes are rolled back on the leased (effective) images.
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
+import type { Lease } from "./lease-table.ts";
+import { leasedImage } from "./lease-table.ts";
 import type { StoreInternals } from "./store-internals.ts";
 
 const CHUNK = 5000;
 
 export class UndoLog {
   private readonly events = new Map<string, QueuedEvent | undefined>();
+  private readonly leases = new Map<string, Lease | undefined>();
   private readonly cache = new Map<string, CacheEntry | undefined>();
   private readonly history: HistoryEntry[] = [];
 
   event(id: string, before: QueuedEvent | undefined): void {
     if (!this.events.has(id)) this.events.set(id, before);
+  }
+
+  lease(id: string, before: Lease | undefined): void {
+    if (!this.leases.has(id)) this.leases.set(id, before);
   }
 
   cacheEntry(key: string, before: CacheEntry | undefined): void {
@@ -28,15 +36,22 @@ export class UndoLog {
 
   /** Puts back every before-image, newest history first. */
   async rollback(s: StoreInternals): Promise<void> {
-    const ids = [...this.events.keys()];
+    const ids = [...new Set([...this.events.keys(), ...this.leases.keys()])];
+    const effective = (row: QueuedEvent | undefined, lease: Lease | undefined) => (row && lease ? leasedImage(row, lease) : row);
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       const current = await s.queue.events.bulkGet(chunk);
       const restore: QueuedEvent[] = [];
       const remove: string[] = [];
       chunk.forEach((id, k) => {
-        const before = this.events.get(id);
-        s.open.track(current[k], before);
+        const now = s.leases.get(id);
+        const lease = this.leases.has(id) ? this.leases.get(id) : now;
+        const rowChanged = this.events.has(id);
+        const before = rowChanged ? this.events.get(id) : current[k];
+        s.open.track(effective(current[k], now), effective(before, lease));
+        if (lease) s.leases.set(id, lease);
+        else s.leases.delete(id);
+        if (!rowChanged) return;
         if (before) restore.push(before);
         else remove.push(id);
       });

@@ -2,6 +2,8 @@
  * Append-only write-ahead log with group commit. `append` queues encoded lines and returns a
  * promise that resolves once they are written and fdatasync'd. Lines that arrive while a sync is
  * running share the next write + sync, so many concurrent writers cost one sync per round.
+ * `write` queues lines nobody waits for (leases): they go out with the next write, and a round
+ * holding only such lines is written without a sync.
  */
 import { type FileHandle, open } from "node:fs/promises";
 
@@ -15,6 +17,10 @@ export class WalWriter {
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | null = null;
   private failed: unknown = null;
+  /** bytes were written since the last sync */
+  private dirty = false;
+  /** the promise of the last `append`: resolves once everything appended so far is durable */
+  private lastAppend: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly file: string,
@@ -42,13 +48,30 @@ export class WalWriter {
     }
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = this.flushLoop();
+    this.lastAppend = done.catch(() => undefined);
     return done;
+  }
+
+  /** Queues lines that need not be durable: written with the next round, synced by a later one. */
+  write(lines: Buffer[]): void {
+    if (this.failed) return;
+    for (const l of lines) {
+      this.pending.push(l);
+      this.size += l.length;
+      this.backlog += l.length;
+    }
+    if (!this.flushing) this.flushing = this.flushLoop();
+  }
+
+  /** Resolves once every `append` made so far is durable (lines of `write` aside); never rejects. */
+  appended(): Promise<void> {
+    return this.lastAppend;
   }
 
   /** Resolves when everything appended so far is durable (at once when nothing is in flight). */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    if (!this.flushing && this.pending.length === 0 && !this.dirty) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = this.flushLoop();
     return done;
@@ -61,19 +84,22 @@ export class WalWriter {
         const waiters = this.waiters;
         this.pending = [];
         this.waiters = [];
-        if (lines.length === 0) {
-          // only sync() callers: what they wait for was in the write that just finished
-          for (const w of waiters) w.resolve();
-          continue;
-        }
         try {
+          if (lines.length === 0) {
+            // only sync() callers: what they wait for was in the write that just finished
+            if (this.dirty) await this.fh.datasync();
+            this.dirty = false;
+            for (const w of waiters) w.resolve();
+            continue;
+          }
           const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
           let off = 0;
           while (off < data.length) {
             const { bytesWritten } = await this.fh.write(data, off, data.length - off);
             off += bytesWritten;
           }
-          await this.fh.datasync();
+          if (waiters.length > 0) await this.fh.datasync();
+          this.dirty = waiters.length === 0;
           this.backlog -= data.length;
           for (const w of waiters) w.resolve();
         } catch (error) {

@@ -76,8 +76,16 @@ export function appendHistory(history: string, e: HistorySql): string {
   return `CASE WHEN jsonb_array_length(${history}) >= ${HISTORY_MAX} THEN (${history} - 0) || ${item} ELSE ${history} || ${item} END`;
 }
 
+/** One element of the `history` column. */
+export interface StoredHistoryEntry {
+  at: number;
+  from: EventStatus | null;
+  to: EventStatus;
+  note: string | null;
+}
+
 /** One stored history entry as the port returns it. */
-export function historyEntry(eventId: string, h: { at: number; from: EventStatus | null; to: EventStatus; note: string | null }): HistoryEntry {
+export function historyEntry(eventId: string, h: StoredHistoryEntry): HistoryEntry {
   const entry: HistoryEntry = { eventId, at: h.at, to: h.to };
   if (h.from !== null) entry.from = h.from;
   if (h.note !== null) entry.note = h.note;

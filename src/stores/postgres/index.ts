@@ -29,7 +29,7 @@ export interface PostgresQueueStoreOptions {
   poolSize?: number;
   /** create or upgrade the queue tables on open (default true) */
   migrate?: boolean;
-  /** time stamped on history rows written by update (claims use their own `now`) */
+  /** time stamped on history entries written by update (claims use their own `now`) */
   clock?: Clock;
   connectTimeoutMs?: number;
 }

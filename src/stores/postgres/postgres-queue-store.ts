@@ -1,8 +1,9 @@
 /**
- * The shared queue store on PostgreSQL: events in `<schema>.events` (the event as jsonb, its lease
- * fields, row order and history in plain columns of the same row: see event-row.ts). Every method is one
- * round trip; claim uses FOR UPDATE SKIP LOCKED so several daemons on several machines drain one
- * queue without handing an event, or two events of one row, to two workers at once.
+ * The shared queue store on PostgreSQL: one row per event in `<schema>.events` (the event as
+ * jsonb; its lease fields, row order and history in columns of the same row: see event-row.ts).
+ * Every method is one round trip; claim uses FOR UPDATE SKIP LOCKED so several daemons on several
+ * machines drain one queue without handing an event, or two events of one row, to two workers at
+ * once.
  */
 import type pg from "pg";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
@@ -22,9 +23,15 @@ import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.
 import { claimParams, claimSql } from "./claim-sql.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
-import { eventColumns, historyEntry, INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
-
-type StoredHistory = Parameters<typeof historyEntry>[1];
+import {
+  eventColumns,
+  historyEntry,
+  INSERT_COLUMNS,
+  insertValues,
+  rowToEvent,
+  type EventRow,
+  type StoredHistoryEntry,
+} from "./event-row.ts";
 
 /** Validates events before they reach the table; names the first bad one. */
 function validated(events: QueuedEvent[], op: string): QueuedEvent[] {
@@ -181,7 +188,7 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<{ history: StoredHistory[] }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<{ history: StoredHistoryEntry[] }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
     return (rows[0]?.history ?? []).map((h) => historyEntry(id, h));
   }
 

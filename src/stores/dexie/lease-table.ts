@@ -1,0 +1,66 @@
+/**
+ * The writer's leases, held in memory only. The Dexie store has a single writer (the LOCK), so a
+ * lease means something only while that process lives: claim records it here, beside the
+ * persisted row it leased (which stays pending, failed, or processing as it was), and the first
+ * write of the row (settle, release, put) persists the outcome and drops the lease. A process that
+ * dies takes its leases with it, so its events are claimable at once on the next open. Reads of
+ * the writer overlay a lease on its row (`leasedImage`), so in-process the port's semantics hold.
+ */
+import type { EventStatus, QueuedEvent } from "../../core/event.ts";
+import type { HistoryEntry } from "../../core/ports.ts";
+
+export interface Lease {
+  owner: string;
+  until: number;
+  /** the persisted image of the row when it was leased (the writer keeps it current: any write drops the lease) */
+  row: QueuedEvent;
+}
+
+/** The row as a reader of the writer sees it while leased. */
+export function leasedImage(row: QueuedEvent, lease: Pick<Lease, "owner" | "until">): QueuedEvent {
+  return { ...row, status: "processing", leaseUntil: lease.until, leaseOwner: lease.owner };
+}
+
+/** The history entry of a claim, built the same way by the writer and by the log loader. */
+export function claimEntry(id: string, at: number, owner: string, from: EventStatus, prevOwner: string | undefined): HistoryEntry {
+  const expired = from === "processing" ? `; lease of ${prevOwner ?? "an unknown worker"} expired` : "";
+  return { eventId: id, at, from, to: "processing", note: `claimed by ${owner}${expired}` };
+}
+
+export class LeaseTable {
+  private readonly byId = new Map<string, Lease>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Lease | undefined {
+    return this.byId.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  set(id: string, lease: Lease): void {
+    this.byId.set(id, lease);
+  }
+
+  delete(id: string): void {
+    this.byId.delete(id);
+  }
+
+  clear(): void {
+    this.byId.clear();
+  }
+
+  values(): IterableIterator<Lease> {
+    return this.byId.values();
+  }
+
+  /** The row with its lease laid over it, or the row itself when it is not leased. */
+  overlay(row: QueuedEvent): QueuedEvent {
+    const lease = this.byId.get(row.id);
+    return lease ? leasedImage(row, lease) : row;
+  }
+}
