@@ -43,6 +43,17 @@ import { tooLargeMessage } from "./store-loader.ts";
 import { UndoLog } from "./undo-log.ts";
 import { type Applied, WriteSerializer } from "./write-serializer.ts";
 
+/** The row with changes applied (an undefined value removes the field; the id never changes). */
+function withChanges(row: QueuedEvent, changes: Partial<QueuedEvent>): QueuedEvent {
+  // built afresh rather than by `delete`, which would leave a slow dictionary-mode object
+  const next: Record<string, unknown> = {};
+  const from = row as unknown as Record<string, unknown>;
+  const ch = changes as Record<string, unknown>;
+  for (const k in from) if (k === "id" || !(k in ch)) next[k] = from[k];
+  for (const k in ch) if (k !== "id" && ch[k] !== undefined) next[k] = ch[k];
+  return next as unknown as QueuedEvent;
+}
+
 /** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
 export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
 /** log bytes an atomic group may have waiting for the disk before its writes wait too */
@@ -67,6 +78,8 @@ export class DexieQueueStore implements QueueStore {
   private readonly writes = new WriteSerializer();
   private readonly txScope = new AsyncLocalStorage<string>();
   private undo: UndoLog | undefined;
+  /** open events whose last write is not yet durable, with the promise of its durability */
+  private readonly undurable = new Map<string, Promise<void>>();
   private compacting = false;
   private closed: Promise<void> | undefined;
   private broken: unknown;
@@ -176,9 +189,8 @@ export class DexieQueueStore implements QueueStore {
         limit: o.limit,
         pendingPage: async (after, size) => open.pendingAfter(after, size),
       });
-      // hand out only what is durable: the claim waits for earlier writes' sync, not for one of its own
-      const durable = this.s.wal!.appended();
-      if (chosen.length === 0) return { value: [], durable };
+      if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
+      const durable = this.durableOf(chosen.map((c) => c.id));
       const rows = await events.bulkGet(chosen.map((c) => c.id));
       const lease = { owner: o.owner, until: o.now + o.leaseMs };
       const undo = tx !== undefined ? this.undo : undefined;
@@ -211,14 +223,22 @@ export class DexieQueueStore implements QueueStore {
     if (changes.length === 0) return { lost: [] };
     return this.writeRows(async () => {
       const ids = [...new Set(changes.map((c) => c.id))];
-      const found = await this.s.queue.events.bulkGet(ids);
-      /** the rows as persisted (what Dexie and undo hold) and as seen (leases laid over them) */
+      /** the rows as persisted (a lease keeps its row's persisted image) and as seen (leases laid over them) */
       const persisted = new Map<string, QueuedEvent | undefined>();
+      const unleased: string[] = [];
+      for (const id of ids) {
+        const lease = this.leases.get(id);
+        if (lease) persisted.set(id, lease.row);
+        else unleased.push(id);
+      }
+      if (unleased.length > 0) {
+        (await this.s.queue.events.bulkGet(unleased)).forEach((e, i) => persisted.set(unleased[i]!, e));
+      }
       const current = new Map<string, QueuedEvent>();
-      found.forEach((e, i) => {
-        persisted.set(ids[i]!, e);
-        if (e) current.set(ids[i]!, this.leases.overlay(e));
-      });
+      for (const id of ids) {
+        const e = persisted.get(id);
+        if (e) current.set(id, this.leases.overlay(e));
+      }
       const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
       if (missing) throw new EventNotFoundError(missing.id);
       const before = new Map(current);
@@ -231,13 +251,7 @@ export class DexieQueueStore implements QueueStore {
           lost.add(c.id);
           continue;
         }
-        const next: Record<string, unknown> = { ...row };
-        for (const [k, v] of Object.entries(c.changes)) {
-          if (k === "id") continue;
-          if (v === undefined) delete next[k];
-          else next[k] = v;
-        }
-        const updated = next as QueuedEvent;
+        const updated = withChanges(row, c.changes);
         assertStorable(updated, `change of event ${c.id}`);
         if (updated.status !== row.status || c.note !== undefined) {
           const h: HistoryEntry = { eventId: c.id, at, from: row.status, to: updated.status };
@@ -396,7 +410,37 @@ export class DexieQueueStore implements QueueStore {
     }
     const records: LogRecord[] = [{ k: "ev", rows, ...(tx ? { tx } : {}) }];
     if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
-    return { durable: this.log(records) };
+    const durable = this.log(records);
+    this.trackDurability(rows, durable);
+    return { durable };
+  }
+
+  /** Remembers open events written by a log append until it is durable (claim waits for them). */
+  private trackDurability(rows: QueuedEvent[], durable: Promise<void>): void {
+    let ids: string[] | undefined;
+    for (const r of rows) {
+      if (r.status !== "pending" && r.status !== "processing" && r.status !== "failed") continue;
+      (ids ??= []).push(r.id);
+      this.undurable.set(r.id, durable);
+    }
+    if (!ids) return;
+    const done = () => {
+      for (const id of ids) if (this.undurable.get(id) === durable) this.undurable.delete(id);
+    };
+    durable.then(done, done);
+  }
+
+  /**
+   * Resolves once the rows of these events are durable: a claim hands out only what a crash keeps,
+   * and waits for the disk only when it leases an event whose write is still on its way there.
+   */
+  private durableOf(ids: string[]): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    for (const id of ids) {
+      const p = this.undurable.get(id);
+      if (p) waits.add(p);
+    }
+    return waits.size === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
   }
 
   private async putCache(rows: CacheEntry[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {

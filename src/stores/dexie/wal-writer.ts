@@ -19,8 +19,6 @@ export class WalWriter {
   private failed: unknown = null;
   /** bytes were written since the last sync */
   private dirty = false;
-  /** the promise of the last `append`: resolves once everything appended so far is durable */
-  private lastAppend: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly file: string,
@@ -48,7 +46,6 @@ export class WalWriter {
     }
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = this.flushLoop();
-    this.lastAppend = done.catch(() => undefined);
     return done;
   }
 
@@ -61,11 +58,6 @@ export class WalWriter {
       this.backlog += l.length;
     }
     if (!this.flushing) this.flushing = this.flushLoop();
-  }
-
-  /** Resolves once every `append` made so far is durable (lines of `write` aside); never rejects. */
-  appended(): Promise<void> {
-    return this.lastAppend;
   }
 
   /** Resolves when everything appended so far is durable (at once when nothing is in flight). */
