@@ -5,56 +5,17 @@
  * and on SIGTERM exits 0 with every acknowledged event completed or pending. Once on the embedded
  * PGlite (one start for the whole file), once on the real server when it answers.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { BIN, ROOT, run, tempDirs } from "../cli/queue-run.ts";
+import { run, tempDirs } from "../cli/queue-run.ts";
+import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 
 const ORIGIN = "http://app.test:5173";
 const MAX_BODY = 256 * 1024;
 
-interface Daemon {
-  child: ChildProcess;
-  url: string;
-  logs: () => Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-/** Starts a daemon and resolves once /healthz answers 200. */
-async function startDaemon(args: string[]): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, "daemon", "--listen", "127.0.0.1:0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const logs = () =>
-    stderr
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const line = stderr.split("\n").find((l) => l.includes('"event":"listening"'));
-      if (line) return resolve(String((JSON.parse(line) as { control: string }).control));
-      if (child.exitCode !== null) return reject(new Error(`daemon exited ${child.exitCode}: ${stderr}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
-  for (;;) {
-    const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    if (res?.status === 200) break;
-    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, logs, exited };
-}
+type Daemon = ChildDaemon;
 
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
   method: "POST",

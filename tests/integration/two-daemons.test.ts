@@ -5,11 +5,11 @@
  * daemons did part of the work, each row ends as applying its events one by one in row order
  * gives, and SIGTERM stops both with exit 0.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { compareRowOrder, rowKey, type QueuedEvent } from "../../src/core/event.ts";
-import { BIN, ROOT, run } from "../cli/queue-run.ts";
+import { run } from "../cli/queue-run.ts";
+import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 
 const EVENTS = 20_000;
@@ -18,12 +18,6 @@ const CLIENTS = 3;
 const CHUNK = 1000;
 const T0 = 1_700_000_000_000;
 
-interface ChildDaemon {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
 
 interface Status {
   owner: string;
@@ -76,42 +70,6 @@ function expectedDocs(events: QueuedEvent[]): Map<string, Record<string, unknown
   return out;
 }
 
-/** Starts `mudsync daemon` and resolves with the control address from its first JSON log line. */
-async function startDaemon(dbUrl: string): Promise<ChildDaemon> {
-  const child = spawn(process.execPath, [BIN, "daemon", "--queue", dbUrl, "--db", dbUrl, "--listen", "127.0.0.1:0"], {
-    cwd: ROOT,
-    env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const first = stderr.split("\n")[0] ?? "";
-      if (stderr.includes("\n")) {
-        try {
-          const line = JSON.parse(first) as { event?: string; control?: string };
-          if (line.event === "listening" && line.control) return resolve(line.control);
-        } catch {
-          // reported below
-        }
-        return reject(new Error(`first log line is not {"event":"listening",…}: ${first}`));
-      }
-      if (child.exitCode !== null) return reject(new Error(`daemon exited ${child.exitCode}: ${stderr}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
-  for (;;) {
-    const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    if (res?.status === 200) break;
-    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, stderr: () => stderr, exited };
-}
 
 async function post(url: string, body?: unknown): Promise<unknown> {
   const res = await fetch(url, {
@@ -147,7 +105,7 @@ describe.runIf(await realPgAvailable())("two daemons on one Postgres queue", () 
 
   it("drain 20k events: each applied once, both daemons work, rows end in row order, SIGTERM exits 0", async () => {
     const events = makeEvents();
-    daemons.push(...(await Promise.all([startDaemon(db.url), startDaemon(db.url)])));
+    daemons.push(...(await Promise.all([startDaemon(["--queue", db.url, "--db", db.url]), startDaemon(["--queue", db.url, "--db", db.url])])));
     const [a, b] = daemons as [ChildDaemon, ChildDaemon];
 
     // held back until every event is queued, so each row's whole history is there before any claim

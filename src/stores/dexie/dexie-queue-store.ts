@@ -28,31 +28,23 @@ import type {
   StoreCapabilities,
 } from "../../core/ports.ts";
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
+import { takeLeases } from "./claim-leases.ts";
 import { planClaim } from "./claim-planner.ts";
 import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
+import { DurabilityWatch } from "./durability-watch.ts";
+import { applyChanges } from "./event-changes.ts";
 import { dexieSource, type EventSource } from "./event-source.ts";
 import { insertEvents } from "./insert-events.ts";
-import { claimEntry, type LeaseTable, leasedImage } from "./lease-table.ts";
+import { type LeaseTable, leasedImage } from "./lease-table.ts";
 import { leasedSource } from "./leased-source.ts";
 import { listEvents } from "./list-events.ts";
-import { encodeRecord, type LeaseRecord, type LogRecord } from "./log-record.ts";
+import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { assertStorable } from "./storable-event.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { tooLargeMessage } from "./store-loader.ts";
 import { UndoLog } from "./undo-log.ts";
 import { type Applied, WriteSerializer } from "./write-serializer.ts";
-
-/** The row with changes applied (an undefined value removes the field; the id never changes). */
-function withChanges(row: QueuedEvent, changes: Partial<QueuedEvent>): QueuedEvent {
-  // built afresh rather than by `delete`, which would leave a slow dictionary-mode object
-  const next: Record<string, unknown> = {};
-  const from = row as unknown as Record<string, unknown>;
-  const ch = changes as Record<string, unknown>;
-  for (const k in from) if (k === "id" || !(k in ch)) next[k] = from[k];
-  for (const k in ch) if (k !== "id" && ch[k] !== undefined) next[k] = ch[k];
-  return next as unknown as QueuedEvent;
-}
 
 /** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
 export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
@@ -78,8 +70,8 @@ export class DexieQueueStore implements QueueStore {
   private readonly writes = new WriteSerializer();
   private readonly txScope = new AsyncLocalStorage<string>();
   private undo: UndoLog | undefined;
-  /** open events whose last write is not yet durable, with the promise of its durability */
-  private readonly undurable = new Map<string, Promise<void>>();
+  /** open events whose last write is not yet durable */
+  private readonly fresh = new DurabilityWatch();
   private compacting = false;
   private closed: Promise<void> | undefined;
   private broken: unknown;
@@ -190,31 +182,12 @@ export class DexieQueueStore implements QueueStore {
         pendingPage: async (after, size) => open.pendingAfter(after, size),
       });
       if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
-      const durable = this.durableOf(chosen.map((c) => c.id));
-      const rows = await events.bulkGet(chosen.map((c) => c.id));
-      const lease = { owner: o.owner, until: o.now + o.leaseMs };
-      const undo = tx !== undefined ? this.undo : undefined;
-      const record: LeaseRecord = { k: "lease", ...lease, ids: [], at: o.now, ...(tx ? { tx } : {}) };
-      const from: NonNullable<LeaseRecord["from"]> = {};
-      const out: QueuedEvent[] = [];
-      for (const row of rows) {
-        if (!row) continue;
-        const prev = this.leases.get(row.id);
-        const status = prev ? "processing" : row.status;
-        const prevOwner = prev ? prev.owner : row.leaseOwner;
-        if (status !== "pending") from[row.id] = [status, prevOwner ?? null];
-        undo?.lease(row.id, prev);
-        this.leases.set(row.id, { ...lease, row });
-        this.s.open.lease(row.id, lease.until);
-        const h = claimEntry(row.id, o.now, o.owner, status, prevOwner);
-        this.s.history.add(h);
-        undo?.historyEntry(h);
-        record.ids.push(row.id);
-        out.push(leasedImage(row, lease));
-      }
-      if (Object.keys(from).length > 0) record.from = from;
+      const ids = chosen.map((c) => c.id);
+      const durable = this.fresh.of(ids);
+      const rows = await events.bulkGet(ids);
+      const { events: leased, record } = takeLeases(this.s, rows, o, tx !== undefined && this.undo ? { undo: this.undo, tx } : {});
       this.s.wal!.write([encodeRecord(record)]);
-      return { value: out, durable };
+      return { value: leased, durable };
     });
   }
 
@@ -241,30 +214,10 @@ export class DexieQueueStore implements QueueStore {
       }
       const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
       if (missing) throw new EventNotFoundError(missing.id);
-      const before = new Map(current);
-      const lost = new Set<string>();
-      const hist: HistoryEntry[] = [];
-      const at = this.s.clock.now();
-      for (const c of changes) {
-        const row = current.get(c.id);
-        if (!row || (c.expectOwner !== undefined && row.leaseOwner !== c.expectOwner)) {
-          lost.add(c.id);
-          continue;
-        }
-        const updated = withChanges(row, c.changes);
-        assertStorable(updated, `change of event ${c.id}`);
-        if (updated.status !== row.status || c.note !== undefined) {
-          const h: HistoryEntry = { eventId: c.id, at, from: row.status, to: updated.status };
-          if (c.note !== undefined) h.note = c.note;
-          hist.push(h);
-        }
-        current.set(c.id, updated);
-      }
-      const changedIds = ids.filter((id) => current.has(id) && current.get(id) !== before.get(id));
-      if (changedIds.length === 0) return { value: { lost: [...lost] }, rows: [], befores: [], hist: [] };
-      const rows = changedIds.map((id) => current.get(id)!);
+      const { changed, rows, hist, lost } = applyChanges(ids, current, changes, this.s.clock.now());
+      if (rows.length === 0) return { value: { lost }, rows: [], befores: [], hist: [] };
       await this.s.queue.events.bulkPut(rows);
-      return { value: { lost: [...lost] }, rows, befores: changedIds.map((id) => persisted.get(id)), hist };
+      return { value: { lost }, rows, befores: changed.map((id) => persisted.get(id)), hist };
     });
   }
 
@@ -411,36 +364,8 @@ export class DexieQueueStore implements QueueStore {
     const records: LogRecord[] = [{ k: "ev", rows, ...(tx ? { tx } : {}) }];
     if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
     const durable = this.log(records);
-    this.trackDurability(rows, durable);
+    this.fresh.track(rows, durable);
     return { durable };
-  }
-
-  /** Remembers open events written by a log append until it is durable (claim waits for them). */
-  private trackDurability(rows: QueuedEvent[], durable: Promise<void>): void {
-    let ids: string[] | undefined;
-    for (const r of rows) {
-      if (r.status !== "pending" && r.status !== "processing" && r.status !== "failed") continue;
-      (ids ??= []).push(r.id);
-      this.undurable.set(r.id, durable);
-    }
-    if (!ids) return;
-    const done = () => {
-      for (const id of ids) if (this.undurable.get(id) === durable) this.undurable.delete(id);
-    };
-    durable.then(done, done);
-  }
-
-  /**
-   * Resolves once the rows of these events are durable: a claim hands out only what a crash keeps,
-   * and waits for the disk only when it leases an event whose write is still on its way there.
-   */
-  private durableOf(ids: string[]): Promise<void> {
-    const waits = new Set<Promise<void>>();
-    for (const id of ids) {
-      const p = this.undurable.get(id);
-      if (p) waits.add(p);
-    }
-    return waits.size === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined);
   }
 
   private async putCache(rows: CacheEntry[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
