@@ -82,6 +82,20 @@ export class TtlCache {
   }
 
   /** Deletes entries expired at `now` (default: the clock's now); returns how many. */
+  /**
+   * Invalidates the entries of one row, with no pattern syntax (row ids may hold `*` or `?`): the
+   * key `<entity>:<id>` itself and every key under it (`<entity>:<id>:…`), not `<entity>:<id>0`.
+   */
+  async invalidateRow(entity: string, id: string): Promise<number> {
+    const key = `${entity}:${id}`;
+    const under = `${key}:`;
+    const belongs = (k: string) => k === key || k.startsWith(under);
+    for (const [k, flight] of this.inflight) if (belongs(k)) flight.stale = true;
+    const keys = (await this.store.keysWithPrefix(key)).filter(belongs);
+    if (keys.length > 0) await this.store.deleteKeys(keys);
+    return keys.length;
+  }
+
   async purgeExpired(now: number = this.clock.now()): Promise<number> {
     const keys = await this.store.expiredKeys(now);
     if (keys.length > 0) await this.store.deleteKeys(keys);

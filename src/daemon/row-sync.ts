@@ -1,6 +1,6 @@
 /**
  * What the daemon does with a realtime row change: invalidates the cache entries of that row
- * (`<entity>:<id>*`) and, when optimistic edits are layered on the row, confirms the server's state
+ * (`<entity>:<id>` and the keys under it) and, when optimistic edits are layered on the row, confirms the server's state
  * (read back through the sink) so committed edits fold in and pending ones are re-applied on top.
  * A failure here is logged and never stops the feed.
  */
@@ -20,7 +20,7 @@ export function rowSync(deps: RowSyncDeps): (change: RowChange) => Promise<void>
   return async (change) => {
     const key = `${change.entity}:${change.id}`;
     try {
-      const invalidated = deps.cache ? await deps.cache.invalidate(`${key}*`) : 0;
+      const invalidated = deps.cache ? await deps.cache.invalidateRow(change.entity, change.id) : 0;
       let confirmed = false;
       if (deps.optimistic.pending(key).length > 0) {
         const row = change.op === "delete" ? null : await deps.sink.getRow(change.entity, change.id);
