@@ -32,7 +32,8 @@ export interface RunOptions {
   input?: string;
 }
 
-function readVmHwmKb(pid: number): number | null {
+/** The kernel's peak-RSS high-water mark of a live process, in kB (null once it has exited). */
+export function readVmHwmKb(pid: number): number | null {
   try {
     const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) : null;

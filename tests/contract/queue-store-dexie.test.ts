@@ -1,7 +1,8 @@
 /**
  * Runs the QueueStore contract against the Dexie store in a fresh temp directory per test, and
  * again against its read-only view: writes go to the writer, every read reopens the directory
- * read-only (the path `queue ls/show/stats/export` take), so both paths must give the same answers.
+ * read-only (the path `queue ls/show/stats/export` take), so both paths must give the same answers
+ * (leases included: the writer holds them in memory and logs them for readers while it lives).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -33,6 +34,7 @@ function readThroughView(dir: string, writer: DexieQueueStore): { store: QueueSt
   };
   const written = async <T>(p: Promise<T>): Promise<T> => {
     const r = await p;
+    await writer.flush(); // a claim's leases reach the log with its next write, which claim does not wait for
     await reader?.close();
     reader = undefined;
     return r;

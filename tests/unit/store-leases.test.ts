@@ -81,8 +81,8 @@ describe("dexie store leases", () => {
       ...Array.from({ length: 6 }, (_, n) => makeEvent(n)),
       makeEvent(10, { status: "processing", leaseUntil: NOW + 60_000, leaseOwner: "old" }),
     ]);
-    // leases evt-0, 2, 4 (one claim per row; rows differ, so take them one by one)
-    for (const n of [0, 1, 2, 3, 4]) await w.claim({ limit: 1, leaseMs: 60_000, now: NOW, owner: "w" });
+    // leases evt-0 to evt-4, oldest first, then releases evt-1 and evt-3
+    for (let n = 0; n < 5; n++) await w.claim({ limit: 1, leaseMs: 60_000, now: NOW, owner: "w" });
     await w.update([{ id: "evt-00001", changes: { status: "pending", leaseUntil: undefined, leaseOwner: undefined }, expectOwner: "w" }]);
     await w.update([{ id: "evt-00003", changes: { status: "pending", leaseUntil: undefined, leaseOwner: undefined }, expectOwner: "w" }]);
 
@@ -103,9 +103,9 @@ describe("dexie store leases", () => {
     expect(await walk("desc")).toEqual(["evt-00010", "evt-00004", "evt-00002", "evt-00000"]);
     const all = await w.list({ limit: 20, order: "asc" });
     expect(all.events.filter((e) => e.status === "processing").map((e) => e.id)).toEqual(["evt-00000", "evt-00002", "evt-00004", "evt-00010"]);
-    const scanned = (await (async () => { const out: QueuedEvent[] = []; for await (const p of w.scan(3)) out.push(...p); return out; })())
-      .filter((e) => e.leaseOwner === "w").map((e) => e.id);
-    expect(scanned).toEqual(["evt-00000", "evt-00002", "evt-00004"]);
+    const scanned: QueuedEvent[] = [];
+    for await (const page of w.scan(3)) scanned.push(...page);
+    expect(ids(scanned.filter((e) => e.leaseOwner === "w"))).toEqual(["evt-00000", "evt-00002", "evt-00004"]);
   });
 
   it("a put ends the lease; a lost lease is reported", async () => {
@@ -148,9 +148,7 @@ describe("dexie store leases", () => {
     await w.claim({ limit: 1, leaseMs: 100, now: NOW + 100, owner: "w2" });
     expect((await w.history("evt-00001")).map((h) => h.note)).toEqual(["claimed by w1", "claimed by w2; lease of w1 expired"]);
     expect((await w.update([{ id: "evt-00001", changes: { status: "completed" }, expectOwner: "w1" }])).lost).toEqual(["evt-00001"]);
-    const reader = await openStore("read");
     await w.enqueue([makeEvent(2)]);
-    expect((await reader.history("evt-00001")).length).toBeLessThanOrEqual(2);
     const fresh = await openStore("read");
     expect((await fresh.history("evt-00001")).map((h) => h.note)).toEqual(["claimed by w1", "claimed by w2; lease of w1 expired"]);
   });

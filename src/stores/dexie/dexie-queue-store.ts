@@ -272,6 +272,15 @@ export class DexieQueueStore implements QueueStore {
     return this.closed;
   }
 
+  /**
+   * Resolves once everything logged so far is on disk, leases included: a claim's leases reach
+   * read-only opens with the log's next write, which a claim does not wait for.
+   */
+  async flush(): Promise<void> {
+    this.assertWritable();
+    await this.s.wal!.sync();
+  }
+
   /** Writes a new snapshot and starts a new log generation now. */
   compact(): Promise<void> {
     this.assertWritable();

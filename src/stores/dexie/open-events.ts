@@ -3,11 +3,11 @@
  * after image of each row and rebuilt on open: counts by status, and a small record of every
  * open event (pending, processing, failed) by id and by row. Claim uses it to find pending events
  * in (timestamp, id) order, due retries, expired leases and earlier events of the same row
- * without reading Dexie. The pending order is a sorted array whose entries go stale when their
- * event leaves pending; stale entries are skipped and swept out once they are the majority.
+ * without reading Dexie (pending-order.ts).
  */
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent, compareRowOrder, rowKey } from "../../core/event.ts";
-import { comparePosition, type Position } from "./index-pager.ts";
+import type { Position } from "./index-pager.ts";
+import { PendingOrder } from "./pending-order.ts";
 
 /** What compareRowOrder reads of an event. */
 type RowOrderKey = Pick<QueuedEvent, "id" | "timestamp" | "clientId" | "seq">;
@@ -24,23 +24,6 @@ export interface OpenInfo {
   leaseUntil?: number;
 }
 
-const posOf = (i: OpenInfo): Position => ({ ts: i.timestamp, id: i.id });
-
-/** First index in sorted whose position is after pos (strictly). */
-function upperBound(sorted: OpenInfo[], pos: Position): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (comparePosition(posOf(sorted[mid]!), pos) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** stale entries tolerated in the pending order before it is swept */
-const SWEEP_MIN = 1024;
-
 const OPEN: ReadonlySet<EventStatus> = new Set<EventStatus>(["pending", "processing", "failed"]);
 
 export function emptyCounts(): Record<EventStatus, number> {
@@ -55,11 +38,8 @@ export class OpenEvents {
   readonly scheduled = new Set<OpenInfo>();
   /** completed events by row, to find events a later applied edit of the same client superseded */
   readonly completedByRow = new Map<string, Map<string, RowOrderKey>>();
-  /** pending events in (timestamp, id) order, with stale entries (events no longer pending) */
-  private pendingOrder: OpenInfo[] = [];
-  private stale = 0;
-  /** every entry before this index is stale */
-  private head = 0;
+  /** pending events in (timestamp, id) order */
+  private readonly pending = new PendingOrder<OpenInfo>((i) => i.status === "pending" && this.byId.get(i.id) === i);
 
   /** `forClaims: false` (read-only stores) keeps only counts and completedByRow: nothing claims there */
   constructor(private readonly forClaims = true) {}
@@ -89,41 +69,12 @@ export class OpenEvents {
     if (!row) this.byRow.set(info.row, (row = new Set()));
     row.add(info);
     if (e.status !== "pending" || e.nextAttemptAt !== undefined) this.scheduled.add(info);
-    if (e.status === "pending") this.insertPending(info);
-  }
-
-  private insertPending(info: OpenInfo): void {
-    const order = this.pendingOrder;
-    const last = order[order.length - 1];
-    if (last === undefined || comparePosition(posOf(last), posOf(info)) < 0) {
-      order.push(info);
-      return;
-    }
-    const at = upperBound(order, posOf(info));
-    order.splice(at, 0, info);
-    if (at < this.head) this.head = at;
-  }
-
-  private isPending(info: OpenInfo): boolean {
-    return info.status === "pending" && this.byId.get(info.id) === info;
+    if (e.status === "pending") this.pending.add(info);
   }
 
   /** Up to `size` ids of pending events after a position, in (timestamp, id) order. */
   pendingAfter(after: Position | undefined, size: number): string[] {
-    if (this.stale > SWEEP_MIN && this.stale * 2 > this.pendingOrder.length) {
-      this.pendingOrder = this.pendingOrder.filter((i) => this.isPending(i));
-      this.stale = 0;
-      this.head = 0;
-    }
-    const order = this.pendingOrder;
-    if (after === undefined) {
-      while (this.head < order.length && !this.isPending(order[this.head]!)) this.head++;
-    }
-    const out: string[] = [];
-    for (let i = after === undefined ? this.head : upperBound(order, after); i < order.length && out.length < size; i++) {
-      if (this.isPending(order[i]!)) out.push(order[i]!.id);
-    }
-    return out;
+    return this.pending.after(after, size);
   }
 
   private remove(e: QueuedEvent): void {
@@ -135,7 +86,7 @@ export class OpenEvents {
     }
     const info = this.byId.get(e.id);
     if (!info) return;
-    if (info.status === "pending") this.stale++;
+    if (info.status === "pending") this.pending.left();
     this.byId.delete(e.id);
     this.scheduled.delete(info);
     const row = this.byRow.get(info.row);
@@ -152,7 +103,7 @@ export class OpenEvents {
   lease(id: string, until: number): void {
     const info = this.byId.get(id);
     if (!info) return;
-    if (info.status === "pending") this.stale++;
+    if (info.status === "pending") this.pending.left();
     this.counts[info.status]--;
     this.counts.processing++;
     info.status = "processing";
