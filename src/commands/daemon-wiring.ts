@@ -1,6 +1,6 @@
 /** Flags of `mudsync daemon`; the implementation (src/commands/daemon.ts) is imported lazily. */
 import { type Command, Option } from "commander";
-import { STRATEGIES } from "../config/config.ts";
+import { STRATEGIES } from "../config/strategies.ts";
 import { contextFrom, intArg } from "./shared/context.ts";
 import { emit } from "./shared/output.ts";
 
@@ -46,7 +46,7 @@ export function registerDaemonCommand(program: Command): void {
     .option("--max-body <bytes>", "largest request body accepted (default 8 MiB); larger ones get 413", intArg("--max-body", 1024))
     .addHelpText("after", HELP)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { runDaemon, renderDaemon } = await import("./daemon.ts");
       emit(
         await runDaemon(

@@ -1,6 +1,6 @@
 /** Flags of `mudsync demo`; the implementation is imported lazily. */
 import { type Command, Option } from "commander";
-import { STRATEGIES } from "../config/config.ts";
+import { STRATEGIES } from "../config/strategies.ts";
 import { contextFrom } from "./shared/context.ts";
 import { emit } from "./shared/output.ts";
 
@@ -15,7 +15,7 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option("--strategy <s>", "conflict strategy for the drain").choices([...STRATEGIES]).default("merge"))
     .addHelpText("after", "\nUses --store only when given explicitly (then the store is kept); needs no server.")
     .action(async (opts: { keep?: boolean; strategy: (typeof STRATEGIES)[number] }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const explicitStore = cmd.getOptionValueSourceWithGlobals("store") === "cli" ? ctx.config.store : undefined;
       const out = ctx.json ? process.stderr : process.stdout;
       const { demo, renderDemo, assertDemo } = await import("./demo.ts");

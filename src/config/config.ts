@@ -9,8 +9,9 @@ import { z } from "zod";
 import { InvalidInputError, UsageError } from "../errors.ts";
 import { describeIssues } from "../core/event.ts";
 
-export const STRATEGIES = ["local-wins", "remote-wins", "merge", "manual"] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import { STRATEGIES, type Strategy } from "./strategies.ts";
+
+export { STRATEGIES, type Strategy };
 
 export const configSchema = z.strictObject({
   /** store directory (Dexie queue + cache, embedded PGlite data) */

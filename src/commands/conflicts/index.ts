@@ -15,7 +15,7 @@ export function registerConflictsCommands(program: Command): void {
     .addOption(new Option("--status <status>", "which conflicts").choices(["open", "resolved", "all"]).default("open"))
     .option("--limit <n>", "at most this many", intArg("--limit", 1), 100)
     .action(async (opts: { status: "open" | "resolved" | "all"; limit: number }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const m = await import("./conflicts.ts");
       emit(await m.conflictsLs(opts, ctx), m.renderConflictsLs, ctx);
     });
@@ -25,7 +25,7 @@ export function registerConflictsCommands(program: Command): void {
     .description("show a parked conflict: the local edit, the row it lost to, a field diff and a proposed merge")
     .argument("<id>", "conflict id", intArg("conflict id", 1))
     .action(async (id: number, _opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const m = await import("./conflicts.ts");
       emit(await m.conflictsShow({ id }, ctx), m.renderConflictShow, ctx);
     });
@@ -38,7 +38,7 @@ export function registerConflictsCommands(program: Command): void {
     .option("--merged <json>", "with --take merged: the merged payload (default: the proposed three-way merge)")
     .option("--actor <name>", "who resolves it, for the audit log (default $USER)")
     .action(async (id: number, opts: { take: "local" | "remote" | "merged"; merged?: string; actor?: string }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       let merged: unknown;
       if (opts.merged !== undefined) {
         if (opts.take !== "merged") throw new UsageError("--merged goes with --take merged");

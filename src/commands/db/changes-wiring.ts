@@ -29,7 +29,7 @@ export function registerDbChanges(db: Command): void {
         'a {"progress":true,"listening":…} line on stderr once the feed is live.',
     )
     .action(async (opts: { follow?: boolean; for: number; count?: number; source?: "pg" | "supabase" }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { dbChanges } = await import("./changes.ts");
       await dbChanges({ follow: Boolean(opts.follow), forMs: opts.for, count: opts.count, source: opts.source }, ctx);
     });

@@ -11,7 +11,7 @@ function registerMigrate(db: Command): void {
   db.command("migrate")
     .description("install or upgrade mudsync's schema (numbered, checksummed migrations; re-running is a no-op)")
     .action(async (_opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { runMigrate, renderMigrate } = await import("./migrate.ts");
       emit(await runMigrate(ctx), renderMigrate, { json: ctx.json });
     });
@@ -21,7 +21,7 @@ function registerStatus(db: Command): void {
   db.command("status")
     .description("applied and pending migrations, server version and backend (pg or pglite)")
     .action(async (_opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { runStatus, renderStatus } = await import("./status.ts");
       emit(await runStatus(ctx), renderStatus, { json: ctx.json });
     });
@@ -33,7 +33,7 @@ function registerGet(db: Command): void {
     .argument("<entity>", "entity name (chart_data_source, well, polygon, curve, or a registered one)")
     .argument("<id>", "entity id")
     .action(async (entity: string, id: string, _opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { runGet, renderGet } = await import("./get.ts");
       emit(await runGet(ctx, entity, id), renderGet, { json: ctx.json });
     });

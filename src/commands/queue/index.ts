@@ -2,7 +2,7 @@
 import { type Command, Option } from "commander";
 import { contextFrom, intArg } from "../shared/context.ts";
 import { emit } from "../shared/output.ts";
-import { STRATEGIES } from "../../config/config.ts";
+import { STRATEGIES } from "../../config/strategies.ts";
 
 const STATUSES = "pending, processing, completed, failed, dead";
 
@@ -23,7 +23,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--skip-invalid", "import the valid rows and report the invalid ones instead of failing")
     .addHelpText("after", "\nWith --json, progress goes to stderr as NDJSON lines and the result to stdout.")
     .action(async (files: string[], opts: { replace?: boolean; skipInvalid?: boolean }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueImport, renderImport } = await import("./import.ts");
       emit(await queueImport({ files, replace: opts.replace, skipInvalid: opts.skipInvalid }, ctx), renderImport, ctx);
     });
@@ -38,7 +38,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--cache <file>", "also export the TTL cache (CacheDB) to this file")
     .option("--db-version <n>", "databaseVersion written in the header (default 1, the browser app's)", intArg("--db-version", 1))
     .action(async (file: string, opts: { cache?: string; dbVersion?: number }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueExport, renderExport } = await import("./export.ts");
       emit(await queueExport({ file, cache: opts.cache, databaseVersion: opts.dbVersion }, ctx), renderExport, ctx);
     });
@@ -55,7 +55,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--file <dump>", "read a dexie export directly instead of the store (streamed; keeps only the page)")
     .addHelpText("after", '\nWith --json prints {"counts": {status: n}, "events": [...], "next": cursor|null}.')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueLs, renderLs, lsJson } = await import("./ls.ts");
       const r = await queueLs(opts, ctx);
       if (ctx.json) emit(lsJson(r), () => "", ctx);
@@ -67,7 +67,7 @@ export function registerQueueCommands(program: Command): void {
     .description("show one event: every field, the payload pretty-printed, and its status history if recorded")
     .argument("<id>", "event id")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueShow, renderShow } = await import("./show.ts");
       emit(await queueShow({ id }, ctx), renderShow, ctx);
     });
@@ -80,7 +80,7 @@ export function registerQueueCommands(program: Command): void {
     )
     .option("--file <dump>", "compute them on a dexie export directly instead of the store")
     .action(async (opts: { file?: string }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueStats, renderStats } = await import("./stats.ts");
       emit(await queueStats(opts, ctx), renderStats, ctx);
     });
@@ -103,7 +103,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--base-version <n>", "row version the edit was made against", intArg("--base-version", 0))
     .addHelpText("after", "\nA bad stdin line stops with exit 2 naming the line; events acknowledged before it stay.")
     .action(async (source: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueEnqueue, renderEnqueue } = await import("./enqueue.ts");
       const { UsageError } = await import("../../errors.ts");
       if (source !== undefined && source !== "-") throw new UsageError(`queue enqueue takes "-" (stdin) as its only argument; got "${source}"`);
@@ -133,7 +133,7 @@ export function registerQueueCommands(program: Command): void {
         "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit.",
     )
     .action(async (opts: { timeout?: string; wait?: boolean }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { queueDrain, renderDrain, parseDuration } = await import("./drain.ts");
       const timeoutMs = opts.timeout ? parseDuration("--timeout", opts.timeout) : undefined;
       emit(await queueDrain({ wait: opts.wait, timeoutMs }, ctx), renderDrain, ctx);
@@ -153,7 +153,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--wait", "keep draining while failed events wait for their retry time")
     .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
     .action(async (opts: { status?: string; ids?: string; entity?: string; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
-      const ctx = contextFrom(cmd);
+      const ctx = await contextFrom(cmd);
       const { parseStatuses } = await import("./parse-flags.ts");
       const { queueReplay, renderReplay } = await import("./replay.ts");
       const ids = opts.ids ? opts.ids.split(",").map((s) => s.trim()).filter(Boolean) : undefined;

@@ -3,7 +3,7 @@
  * user actually passed override the config file and environment.
  */
 import { type Command, InvalidArgumentError } from "commander";
-import { type Config, resolveConfig } from "../../config/config.ts";
+import type { Config } from "../../config/config.ts";
 
 export interface CommandContext {
   cwd: string;
@@ -28,7 +28,9 @@ const FLAG_TO_CONFIG: Record<string, keyof Config> = {
   leaseMs: "leaseMs",
 };
 
-export function contextFrom(cmd: Command, env: NodeJS.ProcessEnv = process.env): CommandContext {
+/** Async so that the config schema (zod, yaml) loads only when a command runs, not for --help. */
+export async function contextFrom(cmd: Command, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
+  const { resolveConfig } = await import("../../config/config.ts");
   const opts = cmd.optsWithGlobals() as Record<string, unknown>;
   const flags: Partial<Config> = {};
   for (const [flag, key] of Object.entries(FLAG_TO_CONFIG)) {

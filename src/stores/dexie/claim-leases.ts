@@ -1,16 +1,31 @@
 /**
- * The in-memory half of a claim: takes leases on the rows a claim chose (the persisted rows stay
- * as they are), marks them processing in the open-event indexes, records the claim in the history
- * and returns the leased images and the lease record to log (unsynced, for read-only opens).
+ * A claim of the Dexie store: plans it over the in-memory open events, reads the chosen rows and
+ * takes leases on them in memory only (the persisted rows stay as they are), marks them
+ * processing in the open-event indexes, records the claim in the history and returns the leased
+ * images and the lease record to log (unsynced, for read-only opens). Writes nothing to Dexie.
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { ClaimOptions } from "../../core/ports.ts";
 import { claimEntry, leasedImage } from "./lease-table.ts";
 import type { LeaseRecord } from "./log-record.ts";
+import { planClaim } from "./claim-planner.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import type { UndoLog } from "./undo-log.ts";
 
-export function takeLeases(
+/** Leases what is due; null when nothing is. */
+export async function claimEvents(
+  s: StoreInternals,
+  o: ClaimOptions,
+  group: { undo?: UndoLog; tx?: string },
+): Promise<{ events: QueuedEvent[]; record: LeaseRecord } | null> {
+  const open = s.open;
+  const chosen = await planClaim({ open, now: o.now, limit: o.limit, pendingPage: async (after, size) => open.pendingAfter(after, size) });
+  if (chosen.length === 0) return null;
+  const rows = await s.queue.events.bulkGet(chosen.map((c) => c.id));
+  return takeLeases(s, rows, o, group);
+}
+
+function takeLeases(
   s: StoreInternals,
   rows: (QueuedEvent | undefined)[],
   o: ClaimOptions,
@@ -41,5 +56,6 @@ export function takeLeases(
     events.push(leasedImage(row, lease));
   }
   if (others) record.from = from;
-  return { events, record };
+  // the caller gets its own copies: the lease keeps the row image that settling builds on
+  return { events: structuredClone(events), record };
 }

@@ -28,8 +28,8 @@ import type {
   StoreCapabilities,
 } from "../../core/ports.ts";
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
-import { takeLeases } from "./claim-leases.ts";
-import { planClaim } from "./claim-planner.ts";
+import { cacheWrite } from "./cache-writes.ts";
+import { claimEvents } from "./claim-leases.ts";
 import { compactGeneration } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { DurabilityWatch } from "./durability-watch.ts";
@@ -88,11 +88,11 @@ export class DexieQueueStore implements QueueStore {
     this.cache = new DexieCacheStore(internals.cacheDb, {
       put: async (rows) => {
         this.assertWritable();
-        return this.write((tx) => this.putCache(rows, tx));
+        return this.write((tx) => this.writeCache({ put: rows }, tx));
       },
       del: async (keys) => {
         this.assertWritable();
-        return this.write((tx) => this.deleteCache(keys, tx));
+        return this.write((tx) => this.writeCache({ del: keys }, tx));
       },
     });
   }
@@ -100,9 +100,7 @@ export class DexieQueueStore implements QueueStore {
   // ------------------------------------------------------------------ reads
 
   async get(id: string): Promise<QueuedEvent | undefined> {
-    if (this.s.memory) return (await this.s.memory.bulkGet([id]))[0];
-    const row = await this.s.queue.events.get(id);
-    return row && this.leases.overlay(row);
+    return (await this.source.bulkGet([id]))[0];
   }
 
   getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
@@ -173,21 +171,11 @@ export class DexieQueueStore implements QueueStore {
     if (!Number.isInteger(o.limit) || o.limit < 0) throw new UsageError(`claim limit must be an integer >= 0, got ${o.limit}`);
     if (!(o.leaseMs > 0)) throw new UsageError(`claim leaseMs must be > 0, got ${o.leaseMs}`);
     return this.write(async (tx) => {
-      const events = this.s.queue.events;
-      const open = this.s.open;
-      const chosen = await planClaim({
-        open,
-        now: o.now,
-        limit: o.limit,
-        pendingPage: async (after, size) => open.pendingAfter(after, size),
-      });
-      if (chosen.length === 0) return { value: [], durable: Promise.resolve() };
-      const ids = chosen.map((c) => c.id);
-      const durable = this.fresh.of(ids);
-      const rows = await events.bulkGet(ids);
-      const { events: leased, record } = takeLeases(this.s, rows, o, tx !== undefined && this.undo ? { undo: this.undo, tx } : {});
-      this.s.wal!.write([encodeRecord(record)]);
-      return { value: leased, durable };
+      const claimed = await claimEvents(this.s, o, this.group(tx));
+      if (!claimed) return { value: [], durable: Promise.resolve() };
+      this.s.wal!.write([encodeRecord(claimed.record)]);
+      // hand out only what a crash keeps: wait if a claimed event's last write is not yet durable
+      return { value: claimed.events, durable: this.fresh.of(claimed.record.ids) };
     });
   }
 
@@ -196,22 +184,7 @@ export class DexieQueueStore implements QueueStore {
     if (changes.length === 0) return { lost: [] };
     return this.writeRows(async () => {
       const ids = [...new Set(changes.map((c) => c.id))];
-      /** the rows as persisted (a lease keeps its row's persisted image) and as seen (leases laid over them) */
-      const persisted = new Map<string, QueuedEvent | undefined>();
-      const unleased: string[] = [];
-      for (const id of ids) {
-        const lease = this.leases.get(id);
-        if (lease) persisted.set(id, lease.row);
-        else unleased.push(id);
-      }
-      if (unleased.length > 0) {
-        (await this.s.queue.events.bulkGet(unleased)).forEach((e, i) => persisted.set(unleased[i]!, e));
-      }
-      const current = new Map<string, QueuedEvent>();
-      for (const id of ids) {
-        const e = persisted.get(id);
-        if (e) current.set(id, this.leases.overlay(e));
-      }
+      const { persisted, seen: current } = await this.leases.rowsOf(ids, (unleased) => this.s.queue.events.bulkGet(unleased));
       const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
       if (missing) throw new EventNotFoundError(missing.id);
       const { changed, rows, hist, lost } = applyChanges(ids, current, changes, this.s.clock.now());
@@ -377,20 +350,14 @@ export class DexieQueueStore implements QueueStore {
     return { durable };
   }
 
-  private async putCache(rows: CacheEntry[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
-    if (rows.length === 0) return { value: undefined, durable: this.settled() };
-    const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(rows.map((r) => r.key)) : [];
-    await this.s.cacheDb.cache.bulkPut(rows);
-    if (tx !== undefined) rows.forEach((r, i) => this.undo?.cacheEntry(r.key, befores[i]));
-    return { value: undefined, durable: this.log([{ k: "cache", rows, ...(tx ? { tx } : {}) }]) };
+  private async writeCache(w: { put: CacheEntry[] } | { del: string[] }, tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
+    const record = await cacheWrite(this.s, w, this.group(tx));
+    return { value: undefined, durable: record ? this.log([record]) : this.settled() };
   }
 
-  private async deleteCache(keys: string[], tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {
-    if (keys.length === 0) return { value: undefined, durable: this.settled() };
-    const befores = tx !== undefined && this.undo ? await this.s.cacheDb.cache.bulkGet(keys) : [];
-    await this.s.cacheDb.cache.bulkDelete(keys);
-    if (tx !== undefined) keys.forEach((k, i) => this.undo?.cacheEntry(k, befores[i]));
-    return { value: undefined, durable: this.log([{ k: "cachedel", keys, ...(tx ? { tx } : {}) }]) };
+  /** The open atomic group a write belongs to, if any. */
+  private group(tx: string | undefined): { undo?: UndoLog; tx?: string } {
+    return tx !== undefined && this.undo ? { undo: this.undo, tx } : {};
   }
 
   /** For writes that changed nothing: durable once what they saw is durable. */

@@ -58,6 +58,30 @@ export class LeaseTable {
     return this.byId.values();
   }
 
+  /**
+   * The persisted rows of ids (a leased row from its lease, the others from `read`) and the rows
+   * as the writer sees them (leases laid over; absent ids left out).
+   */
+  async rowsOf(
+    ids: string[],
+    read: (ids: string[]) => Promise<(QueuedEvent | undefined)[]>,
+  ): Promise<{ persisted: Map<string, QueuedEvent | undefined>; seen: Map<string, QueuedEvent> }> {
+    const persisted = new Map<string, QueuedEvent | undefined>();
+    const unleased: string[] = [];
+    for (const id of ids) {
+      const lease = this.byId.get(id);
+      if (lease) persisted.set(id, lease.row);
+      else unleased.push(id);
+    }
+    if (unleased.length > 0) (await read(unleased)).forEach((e, i) => persisted.set(unleased[i]!, e));
+    const seen = new Map<string, QueuedEvent>();
+    for (const id of ids) {
+      const e = persisted.get(id);
+      if (e) seen.set(id, this.overlay(e));
+    }
+    return { persisted, seen };
+  }
+
   /** The row with its lease laid over it, or the row itself when it is not leased. */
   overlay(row: QueuedEvent): QueuedEvent {
     const lease = this.byId.get(row.id);
