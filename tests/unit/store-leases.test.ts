@@ -108,6 +108,15 @@ describe("dexie store leases", () => {
     expect(ids(scanned.filter((e) => e.leaseOwner === "w"))).toEqual(["evt-00000", "evt-00002", "evt-00004"]);
   });
 
+  it("claimed events are the caller's own: changing one in place changes nothing stored", async () => {
+    const w = await openStore();
+    await w.enqueue([makeEvent(1)]);
+    const [got] = await w.claim({ limit: 1, leaseMs: 60_000, now: NOW, owner: "w1" });
+    (got!.payload as { name: string }).name = "changed in place";
+    await w.update([{ id: "evt-00001", changes: { status: "completed", leaseUntil: undefined, leaseOwner: undefined }, expectOwner: "w1" }]);
+    expect(await w.get("evt-00001")).toMatchObject({ status: "completed", payload: { name: "well 1" } });
+  });
+
   it("a put ends the lease; a lost lease is reported", async () => {
     const w = await openStore();
     await w.enqueue([makeEvent(1)]);

@@ -6,9 +6,9 @@
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { ClaimOptions } from "../../core/ports.ts";
+import { planClaim } from "./claim-planner.ts";
 import { claimEntry, leasedImage } from "./lease-table.ts";
 import type { LeaseRecord } from "./log-record.ts";
-import { planClaim } from "./claim-planner.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import type { UndoLog } from "./undo-log.ts";
 
