@@ -38,10 +38,7 @@ describe.runIf(await realPgAvailable())("queue drain against a server without mu
     const r = await run(["--store", store, "--db", db.url, "queue", "drain"]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/schema "mudsync" is not installed.*mudsync db migrate/)]);
-    const after = JSON.parse((await run(["--store", store, "--json", "queue", "stats"])).stdout).byStatus;
-    const was = JSON.parse(before).byStatus;
-    // nothing failed, died or completed; events left processing by the browser may come back as pending
-    expect(after).toMatchObject({ failed: was.failed, dead: was.dead, completed: was.completed });
-    expect(after.pending + after.processing).toBe(was.pending + was.processing);
+    const after = (await run(["--store", store, "--json", "queue", "stats"])).stdout;
+    expect(JSON.parse(after).byStatus).toEqual(JSON.parse(before).byStatus);
   });
 });

@@ -37,6 +37,26 @@ afterEach(async () => {
 const ids = (events: QueuedEvent[]) => events.map((e) => e.id);
 
 describe("dexie store leases", () => {
+  it("release gives the owner's leases back: each event is as it was stored before the claim", async () => {
+    const store = await openStore();
+    await store.enqueue([
+      makeEvent(1),
+      makeEvent(2, { status: "failed", retryCount: 2, lastError: "boom" }),
+      makeEvent(3, { status: "processing" }),
+      makeEvent(4, { entityId: "other-row" }),
+    ]);
+    const claimed = await store.claim({ limit: 10, leaseMs: 60_000, now: NOW, owner: "w1" });
+    expect(claimed.length).toBeGreaterThanOrEqual(3);
+    await store.release(ids(claimed), "someone-else"); // not theirs: nothing happens
+    expect((await store.counts()).processing).toBe(claimed.length);
+    await store.release(ids(claimed), "w1");
+    expect(await store.counts()).toMatchObject({ pending: 2, failed: 1, processing: 1 });
+    expect(await store.get(makeEvent(2).id)).toMatchObject({ status: "failed", retryCount: 2, lastError: "boom" });
+    expect((await store.get(makeEvent(3).id))?.leaseOwner).toBeUndefined();
+    // and claimable again at once
+    expect(await store.claim({ limit: 10, leaseMs: 60_000, now: NOW, owner: "w2" })).toHaveLength(claimed.length);
+  });
+
   it("a reopened writer finds leased events as persisted and claimable at once, with the claim in their history", async () => {
     const w = await openStore();
     await w.enqueue([makeEvent(1), makeEvent(2, { status: "failed", retryCount: 1 })]);

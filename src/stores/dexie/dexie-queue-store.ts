@@ -179,6 +179,18 @@ export class DexieQueueStore implements QueueStore {
     });
   }
 
+  /** Ends `owner`'s leases: each row is written back as it was stored before the claim. */
+  async release(ids: string[], owner: string): Promise<void> {
+    const changes: EventChange[] = [];
+    for (const id of ids) {
+      const lease = this.leases.get(id);
+      if (!lease || lease.owner !== owner) continue;
+      const { status, leaseUntil, leaseOwner } = lease.row;
+      changes.push({ id, changes: { status, leaseUntil, leaseOwner }, expectOwner: owner, note: "released: the run stopped" });
+    }
+    await this.update(changes);
+  }
+
   async update(changes: EventChange[]): Promise<{ lost: string[] }> {
     this.assertWritable();
     if (changes.length === 0) return { lost: [] };
