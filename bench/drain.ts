@@ -121,7 +121,7 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
   for (const size of p.batchSizes) {
     const n = p.events[size] ?? 1000;
     try {
-      const { r, peakRssMb } = await pgBossOnce(n, size);
+      const { r, peakRssMb } = await pgBossOnce(n, size, true);
       boss.set(size, r);
       report.add({ id: `pgboss.b${size}.jobsPerSec`, label: `pg-boss ${k(n)} jobs, fetch + complete at batch ${size}`, value: r.jobsPerSec, unit: "jobs/s", note: `insert ${Math.round(r.insertPerSec)} jobs/s; ${r.roundTrips} round trips; latency p50 ${Math.round(r.latencyP50Ms)} ms, p99 ${Math.round(r.latencyP99Ms)} ms; peak RSS ${Math.round(peakRssMb ?? 0)} MB` });
     } catch (err) {
