@@ -5,7 +5,8 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { stat } from "node:fs/promises";
-import { prng, queueEvent } from "./events.ts";
+import { prng } from "../../src/sim/seeded-random.ts";
+import { queueEvent } from "./events.ts";
 
 export const EVENTS_SCHEMA = "id,status,timestamp,[status+timestamp]";
 

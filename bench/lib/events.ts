@@ -4,18 +4,8 @@
  * the status mix of a real stuck queue (completed history, a few processing/failed, a pending tail).
  */
 import type { QueuedEvent, WireEventLike } from "./event-types.ts";
+import { prng } from "../../src/sim/seeded-random.ts";
 
-/** mulberry32: small seeded PRNG so runs are comparable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(rand: () => number, n: number): string {
   let s = "";

@@ -7,22 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareRowOrder, rowKey, type QueuedEvent } from "../../src/core/event.ts";
 import { openPostgresQueueStore, type PostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { prng } from "../../src/sim/seeded-random.ts";
 
 const EVENTS = 20_000;
 const ROWS = 200;
 const T0 = 1_700_000_000_000;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Events over ROWS rows from three clients; timestamps jitter so row order is not time order. */
 function makeEvents(rand: () => number): QueuedEvent[] {

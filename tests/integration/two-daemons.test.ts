@@ -11,6 +11,7 @@ import { compareRowOrder, rowKey, type QueuedEvent } from "../../src/core/event.
 import { run } from "../cli/queue-run.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { prng } from "../../src/sim/seeded-random.ts";
 
 const EVENTS = 20_000;
 const ROWS = 300;
@@ -25,17 +26,6 @@ interface Status {
   engine: { settled: number; applied: number; duplicates: number; dead: number; lostLeases: number };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Updates of wells and curves by three clients; timestamps jitter so row order is not time order. */
 function makeEvents(): QueuedEvent[] {
