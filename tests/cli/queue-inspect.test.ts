@@ -2,24 +2,15 @@
  * `queue show` and `queue stats` end to end on the sample export: the whole event with its payload
  * pretty-printed, unknown ids, and the stuck-queue statistics, from the store and from --file.
  */
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
+import { describe, expect, it } from "vitest";
+import { errorLines, run, sampleStore } from "./queue-run.ts";
 
-const temp = tempDirs();
-let store: string;
-const SAMPLE = fixture("sample-export.json");
-
-beforeAll(async () => {
-  store = path.join(temp.make(), "store");
-  const r = await run(["queue", "import", SAMPLE, "--store", store]);
-  expect(r.code, r.stderr).toBe(0);
-});
-afterAll(() => temp.cleanup());
+const sample = sampleStore();
+const SAMPLE = sample.sample;
 
 describe("queue show", () => {
   it("prints the whole event with the payload pretty-printed", async () => {
-    const r = await run(["queue", "show", "evt-015", "--store", store]);
+    const r = await run(["queue", "show", "evt-015", "--store", sample.dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("event evt-015");
     expect(r.stdout).toMatch(/row: +well:well-1/);
@@ -30,14 +21,14 @@ describe("queue show", () => {
   });
 
   it("--json gives the stored event unchanged", async () => {
-    const r = await run(["queue", "show", "evt-017", "--store", store, "--json"]);
+    const r = await run(["queue", "show", "evt-017", "--store", sample.dir, "--json"]);
     const shown = JSON.parse(r.stdout);
     expect(shown.event.payload.values).toHaveLength(2000);
     expect(Array.isArray(shown.history)).toBe(true);
   });
 
   it("an unknown id is exit 2 with one line", async () => {
-    const r = await run(["queue", "show", "no-such-event", "--store", store]);
+    const r = await run(["queue", "show", "no-such-event", "--store", sample.dir]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual(["mudsync: no event with id no-such-event in the store"]);
   });
@@ -54,7 +45,7 @@ describe("queue stats", () => {
   };
 
   it("reports the stuck-queue symptoms from the store and from an export alike", async () => {
-    const fromStore = JSON.parse((await run(["queue", "stats", "--store", store, "--json"])).stdout);
+    const fromStore = JSON.parse((await run(["queue", "stats", "--store", sample.dir, "--json"])).stdout);
     expect(fromStore).toMatchObject(expected);
     expect(fromStore.stuckProcessing.sample.map((s: { id: string }) => s.id)).toEqual(["evt-010", "evt-011", "evt-012"]);
     expect(fromStore.payloadBytes.max).toBeGreaterThan(8000);
@@ -65,7 +56,7 @@ describe("queue stats", () => {
   });
 
   it("prints a summary for people", async () => {
-    const r = await run(["queue", "stats", "--store", store]);
+    const r = await run(["queue", "stats", "--store", sample.dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("37 events");
     expect(r.stdout).toContain("stuck in processing: 3 (3 without a lease, 0 with an expired lease)");

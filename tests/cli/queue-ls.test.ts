@@ -3,20 +3,11 @@
  * the store and straight from an export with --file), filters, the JSON shape, the table for
  * people, and bad flag values.
  */
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
+import { describe, expect, it } from "vitest";
+import { errorLines, run, sampleStore } from "./queue-run.ts";
 
-const temp = tempDirs();
-let store: string;
-const SAMPLE = fixture("sample-export.json");
-
-beforeAll(async () => {
-  store = path.join(temp.make(), "store");
-  const r = await run(["queue", "import", SAMPLE, "--store", store]);
-  expect(r.code, r.stderr).toBe(0);
-});
-afterAll(() => temp.cleanup());
+const sample = sampleStore();
+const SAMPLE = sample.sample;
 
 interface Page {
   counts: Record<string, number>;
@@ -44,8 +35,8 @@ async function allPages(source: string[], extra: string[]): Promise<{ ids: strin
 }
 
 const SOURCES: [string, () => string[]][] = [
-  ["store", () => ["--store", store]],
-  ["--file", () => ["--file", SAMPLE, "--store", store]],
+  ["store", () => ["--store", sample.dir]],
+  ["--file", () => ["--file", SAMPLE, "--store", sample.dir]],
 ];
 
 describe.each(SOURCES)("queue ls from the %s", (_name, source) => {
@@ -88,7 +79,7 @@ describe("queue ls flags", () => {
     [["--order", "random"], /--order.*random/],
     [["--file", SAMPLE, "--after", "garbage"], /--after expects a cursor/],
   ])("%j is exit 2 with one line", async (flags, pattern) => {
-    const r = await run(["queue", "ls", "--store", store, ...flags]);
+    const r = await run(["queue", "ls", "--store", sample.dir, ...flags]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr).join("\n")).toMatch(pattern);
   });

@@ -3,6 +3,7 @@
  * child's exit code, stdout and stderr, optional stdin. Every temp dir is removed by `cleanup()`.
  */
 import { spawn } from "node:child_process";
+import { afterAll, beforeAll, expect } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -52,4 +53,17 @@ export function tempDirs() {
 /** Lines of stderr that are not NDJSON progress. */
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith('{"progress":true'));
+}
+
+/** Registers hooks that import the sample export into a fresh store for the file; returns its path. */
+export function sampleStore(): { readonly dir: string; readonly sample: string } {
+  const temp = tempDirs();
+  const state = { dir: "", sample: fixture("sample-export.json") };
+  beforeAll(async () => {
+    state.dir = path.join(temp.make(), "store");
+    const r = await run(["queue", "import", state.sample, "--store", state.dir]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+  afterAll(() => temp.cleanup());
+  return state;
 }
