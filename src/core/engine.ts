@@ -252,10 +252,8 @@ export class Engine {
     }
     results.forEach((r, i) => {
       const w = batch.events[i]!;
-      for (const id of batch.sources.get(w.id) ?? [w.id]) {
-        // the wire event's own result; folded-in events share it
-        out.set(id, id === w.id || r.outcome !== "applied" ? r : { ...r, id, outcome: "applied" });
-      }
+      // folded-in events share the wire event's result (its id tells settle they were coalesced)
+      for (const id of batch.sources.get(w.id) ?? [w.id]) out.set(id, r);
     });
   }
 

@@ -204,6 +204,9 @@ export class FakeRealtime {
     const rel = `"${this.options.schema}"."${table}"`;
     try {
       return await this.options.db.transaction(async (tx) => {
+        // one snapshot for the existence check and the read under the subscriber's role: a row
+        // deleted between the two would otherwise look hidden by RLS and the change be dropped
+        await tx.query("set transaction isolation level repeatable read");
         const exists = await tx.query<{ found: boolean }>(`select exists(select 1 from ${rel} where id::text = $1) as found`, [id]);
         if (!exists.rows[0]?.found) return "gone" as const;
         const cols = await tx.query<{ name: string; type: string }>(

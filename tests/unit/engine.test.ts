@@ -96,6 +96,20 @@ describe("Engine.drain", () => {
     );
   });
 
+  it("coalesces consecutive edits of a row into one write and records the folded events as coalesced", async () => {
+    const { store, sink, engine } = setup({ coalesce: true });
+    await store.enqueue([
+      ev("e1", { entityId: "w1", payload: { a: 1 } }),
+      ev("e2", { entityId: "w1", payload: { b: 2 } }),
+      ev("e3", { entityId: "w1", payload: { a: 3 } }),
+    ]);
+    const s = await engine.drain();
+    expect(s).toMatchObject({ applied: 3, coalesced: 2, wireEvents: 1, roundTrips: 1 });
+    expect(sink.model.rows.get("well:w1")?.data).toEqual({ a: 3, b: 2 });
+    expect(await store.get("e1")).toMatchObject({ status: "completed", outcome: "coalesced", appliedVersion: 1 });
+    expect(await store.get("e3")).toMatchObject({ status: "completed", outcome: "applied", appliedVersion: 1 });
+  });
+
   it("never sends a later edit of a row before an earlier one, across batches", async () => {
     const { store, sink, engine } = setup({ batchSize: 2, coalesce: false });
     await store.enqueue([
