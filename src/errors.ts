@@ -20,7 +20,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  bad usage or bad input (file, flag, config, request)
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
-  5  server or store unavailable (connection refused, timed out)`;
+  5  server or store unavailable (connection refused, timed out), or a queue too large for the local store`;
 
 export class MudsyncError extends Error {
   readonly exitCode: ExitCode = ExitCode.Failure;
