@@ -146,7 +146,7 @@ export class Engine {
         await settleP;
         inFlight = [];
         settleP = this.settle(claimed, outcomes);
-        this.deps.hooks?.onProgress?.(this.snapshot());
+        if (this.deps.hooks?.onProgress) this.deps.hooks.onProgress(this.snapshot(false));
       }
       await settleP;
     } finally {
@@ -159,12 +159,15 @@ export class Engine {
     return result;
   }
 
-  /** Counters so far. */
-  snapshot(): DrainSummary {
+  /**
+   * Counters so far. Latency percentiles sort every sample, so progress reports (once per batch)
+   * leave them out; the final summary has them.
+   */
+  snapshot(withLatency = true): DrainSummary {
     const s = structuredClone(this.summary);
     s.durationMs = Math.max(0, this.deps.clock.now() - this.startedAt);
     s.eventsPerSec = s.durationMs > 0 ? Math.round((s.settled * 1000) / s.durationMs) : 0;
-    s.latencyMs = percentiles(this.latencies);
+    if (withLatency) s.latencyMs = percentiles(this.latencies);
     return s;
   }
 

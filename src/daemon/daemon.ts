@@ -183,7 +183,7 @@ export class Daemon implements DaemonControl {
       this.draining = false;
       this.drainCtl = undefined;
     }
-    const settled = this.engine.snapshot().settled;
+    const settled = this.engine.snapshot(false).settled;
     for (const w of covered) w.resolve({ settled: settled - w.before, left });
   }
 
@@ -297,7 +297,7 @@ export class Daemon implements DaemonControl {
       return Promise.resolve({ settled: 0, left: this.watch.counts, paused: this.paused });
     }
     return new Promise((resolve) => {
-      this.waiters.push({ resolve, before: this.engine.snapshot().settled });
+      this.waiters.push({ resolve, before: this.engine.snapshot(false).settled });
       this.wake.notify();
     });
   }
