@@ -5,7 +5,7 @@
 import type { QueueStore } from "../../src/core/ports.ts";
 import { pendingEvents } from "../lib/events.ts";
 import { importExport } from "../lib/find-export.ts";
-import { now, perSecond } from "../lib/stats.ts";
+import { fillQueue } from "../lib/fill-queue.ts";
 import { runTaskMain } from "../lib/task-io.ts";
 
 export interface FillStoreParams {
@@ -22,12 +22,7 @@ async function main(p: FillStoreParams): Promise<{ enqueued: number; perSec: num
   const store = await open({ dir: p.dir, mode: "write", command: "bench fill-store" });
   try {
     const events = pendingEvents(p.events, p.seed);
-    const t0 = now();
-    for (let i = 0; i < events.length; i += 1000) {
-      const at = Date.now();
-      await store.enqueue(events.slice(i, i + 1000).map((e) => ({ ...e, timestamp: at })));
-    }
-    return { enqueued: events.length, perSec: perSecond(events.length, now() - t0) };
+    return { enqueued: events.length, perSec: await fillQueue(store, events) };
   } finally {
     await store.close();
   }

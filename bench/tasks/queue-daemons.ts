@@ -16,6 +16,7 @@ import { pendingEvents } from "../lib/events.ts";
 import { importExport } from "../lib/find-export.ts";
 import { readVmHwmKb } from "../lib/run-measured.ts";
 import { now, perSecond } from "../lib/stats.ts";
+import { fillQueue } from "../lib/fill-queue.ts";
 import { runTaskMain } from "../lib/task-io.ts";
 
 export interface QueueDaemonsParams {
@@ -91,13 +92,7 @@ async function enqueueAll(p: QueueDaemonsParams): Promise<number> {
   const open = await importExport<OpenPostgresQueueStore>(p.module, "openPostgresQueueStore");
   const store = await open({ url: p.dbUrl, owner: "bench-fill" });
   try {
-    const events = pendingEvents(p.events, p.seed);
-    const t0 = now();
-    for (let i = 0; i < events.length; i += 1000) {
-      const at = Date.now();
-      await store.enqueue(events.slice(i, i + 1000).map((e) => ({ ...e, timestamp: at })));
-    }
-    return perSecond(events.length, now() - t0);
+    return await fillQueue(store, pendingEvents(p.events, p.seed));
   } finally {
     await store.close();
   }

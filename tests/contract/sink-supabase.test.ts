@@ -14,7 +14,7 @@ import { SupabaseRealtimeFeed } from "../../src/realtime/supabase-realtime.ts";
 import { SupabaseSink } from "../../src/sinks/supabase/supabase-sink.ts";
 import { realPgAvailable } from "../helpers/pg.ts";
 import { signJwt } from "../servers/jwt.ts";
-import { startSupabaseStack, type SupabaseStack } from "../servers/supabase-stack.ts";
+import { enableCurveOwnerRls, startSupabaseStack, type SupabaseStack } from "../servers/supabase-stack.ts";
 import { sinkContract } from "./sink-contract.ts";
 
 /** the user the contract's sink signs in as; the server records it as the author of every write */
@@ -216,12 +216,7 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
 
     describe("row-level security (curves owned by updated_by = JWT sub)", () => {
       beforeAll(async () => {
-        const s = `"${stack.schema}"`;
-        await stack.db.exec(`
-          alter table ${s}.curves enable row level security;
-          create policy curves_owner on ${s}.curves for all to authenticated
-            using (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub')
-            with check (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub');`);
+        await enableCurveOwnerRls(stack);
       });
 
       test("bob cannot see or change alice's row; alice's row stays as she left it", async () => {

@@ -13,7 +13,7 @@ import { SupabaseRealtimeFeed } from "../../src/realtime/supabase-realtime.ts";
 import { RetryableSinkError } from "../../src/errors.ts";
 import { SupabaseSink } from "../../src/sinks/supabase/supabase-sink.ts";
 import { realPgAvailable } from "../helpers/pg.ts";
-import { startSupabaseStack, type SupabaseStack } from "../servers/supabase-stack.ts";
+import { enableCurveOwnerRls, startSupabaseStack, type SupabaseStack } from "../servers/supabase-stack.ts";
 
 const PG = await realPgAvailable();
 const BACKENDS: ("pglite" | "pg")[] = PG ? ["pglite", "pg"] : ["pglite"];
@@ -119,12 +119,7 @@ for (const kind of BACKENDS) {
       stack = await startSupabaseStack(kind);
       alice = sinkFor(stack, "alice");
       bob = sinkFor(stack, "bob");
-      const s = `"${stack.schema}"`;
-      await stack.db.exec(`
-        alter table ${s}.curves enable row level security;
-        create policy curves_owner on ${s}.curves for all to authenticated
-          using (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub')
-          with check (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub');`);
+      await enableCurveOwnerRls(stack);
     });
     afterAll(async () => {
       await alice?.close();

@@ -59,3 +59,13 @@ export async function startSupabaseStack(kind: "pglite" | "pg", schema = "mudsyn
     throw err;
   }
 }
+
+/** Row-level security on curves for the tests: a row belongs to the JWT `sub` that last wrote it. */
+export async function enableCurveOwnerRls(stack: Pick<SupabaseStack, "db" | "schema">): Promise<void> {
+  const s = `"${stack.schema}"`;
+  await stack.db.exec(`
+    alter table ${s}.curves enable row level security;
+    create policy curves_owner on ${s}.curves for all to authenticated
+      using (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub')
+      with check (updated_by = current_setting('request.jwt.claims', true)::jsonb ->> 'sub');`);
+}
