@@ -209,6 +209,48 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
 
   daemonSuite("postgres", () => ["--db", db.url]);
 
+  it("a second signal while a batch hangs exits 130 at once, and the event stays in the store", async () => {
+    const store = dirs.make("mudsync-daemon-force-");
+    // hold the wells table so the daemon's apply_batch waits on its lock: a batch stays in flight
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    let daemon: Daemon | undefined;
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("LOCK TABLE mudsync.wells IN EXCLUSIVE MODE");
+      daemon = await startDaemon(["--store", store, "--db", db.url]);
+      const res = await fetch(`${daemon.url}/v1/events`, json({ events: events(3, "force") }));
+      expect(res.status).toBe(200);
+      const waiting = async () =>
+        (
+          await blocker.query(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
+          )
+        ).rows[0].n as number;
+      while ((await waiting()) === 0) await new Promise((r) => setTimeout(r, 50));
+
+      daemon.child.kill("SIGTERM");
+      while (!daemon.logs().some((l) => l.event === "signal")) await new Promise((r) => setTimeout(r, 20));
+      expect(daemon.child.exitCode).toBeNull(); // the first signal waits for the batch in flight
+      daemon.child.kill("SIGTERM");
+      expect(await daemon.exited).toBe(130);
+      expect(daemon.logs().some((l) => l.event === "forced_exit")).toBe(true);
+    } finally {
+      await blocker.query("ROLLBACK");
+      await blocker.end();
+      if (daemon && daemon.child.exitCode === null) daemon.child.kill("SIGKILL");
+    }
+    // nothing acknowledged is lost: the events are still there and not completed
+    const reopened = await openDexieStore({ dir: store, mode: "read" });
+    try {
+      const found = await reopened.getMany(["force-0", "force-1", "force-2"]);
+      expect(found.map((e) => e?.status)).not.toContain(undefined);
+      expect(found.map((e) => e?.status)).not.toContain("completed");
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it("--once drains what is due and exits 0, or 3 when events end dead", async () => {
     const store = dirs.make("mudsync-daemon-once-");
     const ndjson = events(20, "once").map((e) => JSON.stringify(e)).join("\n");
