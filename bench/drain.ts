@@ -101,7 +101,13 @@ async function pgBossOnce(n: number, batchSize: number, analyze = false): Promis
   }
 }
 
-export async function runDrainBench(report: BenchReport, quick: boolean): Promise<void> {
+/** The parts `--only` can pick. */
+const DRAIN_PARTS = ["dexie", "daemons"] as const;
+
+export async function runDrainBench(report: BenchReport, quick: boolean, only?: string): Promise<void> {
+  if (only !== undefined && !(DRAIN_PARTS as readonly string[]).includes(only)) {
+    throw new Error(`--only ${only}: expected one of ${DRAIN_PARTS.join(", ")}`);
+  }
   const p = drainParams(quick);
   Object.assign(report.params, p, {
     pgBoss: "insert in chunks of 1000, then fetch({batchSize}) + complete(ids) until empty; schedule and supervise off",
@@ -111,8 +117,8 @@ export async function runDrainBench(report: BenchReport, quick: boolean): Promis
     report.unavailable("drain and pg-boss", "PostgreSQL at 127.0.0.1:5432 does not answer");
     return;
   }
-  await dexieDrainPart(report, p);
-  await daemonsPart(report, p.daemons);
+  if (only === undefined || only === "dexie") await dexieDrainPart(report, p);
+  if (only === undefined || only === "daemons") await daemonsPart(report, p.daemons);
 }
 
 /** `queue drain` of the local Dexie store at each batch size, next to pg-boss at that size. */
@@ -307,5 +313,26 @@ async function daemonsPart(report: BenchReport, p: DrainBenchParams["daemons"]):
   }
   if (rates[1] && rates[2]) {
     report.add({ id: "daemons.scaling", label: "Postgres queue store, 2 daemons ÷ 1 daemon", value: rates[2] / rates[1], unit: "×" });
+  }
+  await daemonRssPart(report, located.file, p, medianOf(runs[1]!.map((r) => r.daemons[0]?.peakRssMb ?? null)));
+}
+
+/** Peak RSS of one daemon draining the Postgres queue, flat in queue size: the 1-daemon run again on a quarter of the events. */
+async function daemonRssPart(report: BenchReport, module: string, p: DrainBenchParams["daemons"], big: number | null): Promise<void> {
+  if (big === null) return;
+  const small = Math.round(p.events / 4);
+  try {
+    const r = await daemonsOnce(module, small, 1, p.batchSize);
+    const rss = r.daemons[0]?.peakRssMb ?? null;
+    report.add({
+      id: "daemons.d1.rssGrowth4x",
+      label: `Postgres queue store, 1 daemon peak RSS, ${k(p.events)} queued ÷ ${k(small)} queued (flat ≈ 1)`,
+      value: rss ? big / rss : null,
+      unit: "×",
+      target: { op: "<=", value: 1.25 },
+      note: `${Math.round(big)} MB (median of the ${k(p.events)} runs) vs ${Math.round(rss ?? 0)} MB`,
+    });
+  } catch (err) {
+    report.unavailable("Postgres queue store peak RSS at a smaller queue", (err as Error).message);
   }
 }

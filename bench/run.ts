@@ -6,7 +6,8 @@
 import { BenchReport } from "./lib/report.ts";
 import { renderTable } from "./lib/render-table.ts";
 
-type Runner = (report: BenchReport, quick: boolean) => Promise<void>;
+/** `only`: run just the named part of a benchmark (each benchmark lists its parts; others ignore it) */
+type Runner = (report: BenchReport, quick: boolean, only?: string) => Promise<void>;
 
 const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }> = {
   store: { about: "durable Dexie queue store and queue CLI (issue 2)", load: async () => (await import("./store.ts")).runStoreBench },
@@ -19,12 +20,19 @@ function usage(): string {
     "usage: npm run bench -- <name> [--quick]",
     ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(6)} ${b.about}`),
     "  --quick  smaller sizes, for a smoke run",
+    "  --only <part>  just one part of a benchmark (drain: dexie, daemons; store, comma-separated: help, raw, api|mark, cli|import)",
   ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes("--quick");
-  const rest = argv.filter((a) => a !== "--quick");
+  const onlyAt = argv.indexOf("--only");
+  const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
+  if (onlyAt >= 0 && (only === undefined || only.startsWith("-"))) {
+    process.stderr.write(`bench: --only needs a part name\n${usage()}\n`);
+    return 2;
+  }
+  const rest = argv.filter((a, i) => a !== "--quick" && (onlyAt < 0 || (i !== onlyAt && i !== onlyAt + 1)));
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`${usage()}\n`);
     return 0;
@@ -38,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const report = new BenchReport(name, quick);
   try {
-    await (await BENCHMARKS[name]!.load())(report, quick);
+    await (await BENCHMARKS[name]!.load())(report, quick, only);
   } catch (err) {
     // an unexpected failure still leaves a result file saying what broke
     report.unavailable("benchmark run", err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -79,18 +79,29 @@ function rawBaselines(raw: RawDexieResult | undefined, rawSize: number, rawPeakR
   };
 }
 
-export async function runStoreBench(report: BenchReport, quick: boolean): Promise<void> {
-  const p = storeParams(quick);
-  Object.assign(report.params, p);
+/**
+ * The parts `--only` can pick, comma-separated: the cold start, the raw Dexie baselines, the store
+ * API (enqueue, mark 500; `mark` names the same part), the CLI (import of every size, then ls
+ * and open of the stores it built; `import` names the same part).
+ */
+const STORE_PARTS: Record<string, "help" | "raw" | "api" | "cli"> = { help: "help", raw: "raw", api: "api", mark: "api", cli: "cli", import: "cli" };
 
-  await coldStart(report, p.coldStartRuns);
+function storeParts(only: string | undefined): Set<string> {
+  if (only === undefined) return new Set(Object.values(STORE_PARTS));
+  const parts = new Set<string>();
+  for (const name of only.split(",")) {
+    const part = STORE_PARTS[name.trim()];
+    if (!part) throw new Error(`--only ${only}: expected parts among ${Object.keys(STORE_PARTS).join(", ")}`);
+    parts.add(part);
+  }
+  return parts;
+}
 
-  let raw: RawDexieResult | undefined;
-  let rawPeakRssMb: number | null = null;
+/** Plain Dexie on in-memory fake-indexeddb, in its own process: the baselines of the figures. */
+async function rawPart(report: BenchReport, p: StoreBenchParams): Promise<{ raw: RawDexieResult | undefined; rawPeakRssMb: number | null }> {
   try {
     const r = await runTask<RawDexieResult>("raw-dexie", p.raw);
-    raw = r.result;
-    rawPeakRssMb = r.run.peakRssMb;
+    const raw = r.result;
     report.add({
       id: "raw.bulkAdd.ms",
       label: `raw Dexie: load ${k(p.raw.size)} events (bulkAdd)`,
@@ -100,13 +111,27 @@ export async function runStoreBench(report: BenchReport, quick: boolean): Promis
     });
     report.add({ id: "raw.bulkAdd.peakRssMb", label: `raw Dexie: peak RSS holding ${k(p.raw.size)} events`, value: r.run.peakRssMb, unit: "MB" });
     report.add({ id: "raw.anyOfModify500.ms", label: `raw Dexie: where('id').anyOf(500).modify() on ${k(raw.modifySize)} (the seed's batch marking)`, value: raw.anyOfModify500Ms, unit: "ms" });
+    return { raw, rawPeakRssMb: r.run.peakRssMb };
   } catch (err) {
     report.unavailable("raw Dexie baseline", (err as Error).message);
+    return { raw: undefined, rawPeakRssMb: null };
   }
+}
+
+export async function runStoreBench(report: BenchReport, quick: boolean, only?: string): Promise<void> {
+  const parts = storeParts(only);
+  const p = storeParams(quick);
+  Object.assign(report.params, p, only !== undefined ? { only: [...parts] } : {});
+
+  if (parts.has("help")) await coldStart(report, p.coldStartRuns);
+
+  const { raw, rawPeakRssMb } = parts.has("raw") ? await rawPart(report, p) : { raw: undefined, rawPeakRssMb: null };
   const base = rawBaselines(raw, p.raw.size, rawPeakRssMb);
 
   const located = locateExport("src/stores/dexie", "openDexieStore");
-  if (!located.ok) {
+  if (!parts.has("api")) {
+    // skipped by --only
+  } else if (!located.ok) {
     report.unavailable("durable store API (enqueue, mark 500, open)", located.reason);
   } else {
     await withTempDir("store-api", async (dir) => {
@@ -141,6 +166,7 @@ export async function runStoreBench(report: BenchReport, quick: boolean): Promis
     });
   }
 
+  if (!parts.has("cli")) return;
   const cli = await cliCommandAvailable(["queue", "import"]);
   const ls = await cliCommandAvailable(["queue", "ls"]);
   if (!cli.ok || !ls.ok) {

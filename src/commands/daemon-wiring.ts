@@ -1,8 +1,10 @@
 /** Flags of `mudsync daemon`; the implementation (src/commands/daemon.ts) is imported lazily. */
 import { type Command, Option } from "commander";
 import { STRATEGIES } from "../config/strategies.ts";
+import { FUSED_MODES } from "../daemon/fused-choice.ts";
 import { contextFrom, intArg } from "./shared/context.ts";
 import { emit } from "./shared/output.ts";
+import type { FusedMode } from "../daemon/fused-choice.ts";
 
 const HELP = `
 Control API (loopback or unix socket only; JSON in and out):
@@ -24,6 +26,11 @@ recorded in the store's lock: while the daemon runs, \`mudsync queue enqueue\` o
 its events through the control API; \`queue ls/show/stats\` read the store directly; \`queue drain\`
 and \`queue replay\` refuse (exit 4) and name the daemon, which is draining already.
 
+Shared Postgres queue (--queue): when --queue and --db name the same database as the same user,
+each batch is claimed, applied and settled in ONE transaction (--fused auto, the default; "on"
+insists, "off" claims with leases). Conflicts go back to the engine's strategy as usual; events are
+not coalesced on that path. A failed transaction changes nothing and the pass goes on with leases.
+
 Signals: the first SIGTERM/SIGINT stops claiming, finishes the batch in flight, closes the store
 and the sink and exits 0; a second exits at once with 130. --once exits 0 when drained, 3 if not.
 Logs: one JSON object per line on stderr (pino), one per batch and per lifecycle event.`;
@@ -44,6 +51,14 @@ export function registerDaemonCommand(program: Command): void {
     .addOption(new Option("--strategy <strategy>", "conflict strategy for every entity without its own").choices(STRATEGIES))
     .option("--cors-origin <origin>", "let pages of this origin call /v1/batches and /healthz (e.g. http://localhost:5173)")
     .option("--max-body <bytes>", "largest request body accepted (default 8 MiB); larger ones get 413", intArg("--max-body", 1024))
+    .addOption(
+      new Option(
+        "--fused <mode>",
+        "with --queue: claim, apply and settle each batch in one transaction; auto = when --queue and --db name the same database",
+      )
+        .choices(FUSED_MODES)
+        .default("auto"),
+    )
     .addHelpText("after", HELP)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const ctx = await contextFrom(cmd);
@@ -57,6 +72,7 @@ export function registerDaemonCommand(program: Command): void {
             once: Boolean(opts.once),
             corsOrigin: opts.corsOrigin as string | undefined,
             maxBody: opts.maxBody as number | undefined,
+            fused: opts.fused as FusedMode | undefined,
           },
           ctx,
         ),

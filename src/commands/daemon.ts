@@ -18,6 +18,8 @@ import { openSinkFor } from "./shared/sink-setup.ts";
 import { renderDrain, type DrainResult } from "./queue/drain.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { DaemonControl } from "../daemon/control-api.ts";
+import type { FusedBatches } from "../core/fused-drain.ts";
+import { chooseFused, type FusedMode } from "../daemon/fused-choice.ts";
 import { HttpError, startControlServer, type ControlServer } from "../daemon/control-server.ts";
 import { controlUrl, resolveListen } from "../daemon/listen-address.ts";
 import { createDaemonLogger, type DaemonLogger } from "../daemon/logger.ts";
@@ -33,6 +35,8 @@ export interface DaemonCommandOptions {
   corsOrigin?: string;
   /** request body limit in bytes (default 8 MiB) */
   maxBody?: number;
+  /** claim, apply and settle in one transaction when queue and sink share a database (default auto) */
+  fused?: FusedMode;
 }
 
 export type DaemonResult =
@@ -91,12 +95,21 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
     store = opened.store;
     for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
     sink = await openSinkFor(ctx);
+    const choice = await chooseFused({
+      mode: opts.fused ?? "auto",
+      queue: opts.queue,
+      db: ctx.config.supabaseUrl && !ctx.config.db ? undefined : ctx.config.db,
+      sinkSchema: ctx.config.schema,
+      fusedWith: opened.fusedWith,
+    });
+    logger.info({ event: "fused", active: choice.fused !== undefined, reason: choice.reason }, choice.fused ? "fused path: one transaction per batch" : "leased path");
     const feed = "subscribe" in sink && typeof (sink as Partial<ChangeFeed>).subscribe === "function" ? (sink as unknown as ChangeFeed) : undefined;
     daemon = new Daemon({
       config: ctx.config,
       store,
       sink,
       feed,
+      ...(choice.fused ? { fused: choice.fused } : {}),
       metrics,
       daemonMetrics: dm,
       logger,
@@ -147,12 +160,12 @@ async function openStore(
   ctx: CommandContext,
   owner: string,
   control: string | null,
-): Promise<{ store: DaemonStore; label: string }> {
+): Promise<{ store: DaemonStore; label: string; fusedWith?: (sinkSchema: string) => Promise<FusedBatches | undefined> }> {
   if (opts.queue !== undefined) {
     const { openPostgresQueueStore } = await import("../stores/postgres/index.ts");
     const { redactUrl } = await import("../sinks/pg/pg-client.ts");
     const store = await openPostgresQueueStore({ url: opts.queue, owner });
-    return { store, label: `postgres ${redactUrl(opts.queue)}` };
+    return { store, label: `postgres ${redactUrl(opts.queue)}`, fusedWith: (schema) => store.fusedWith(schema) };
   }
   const { openDexieStore } = await import("../stores/dexie/index.ts");
   const store = await openDexieStore({ dir: ctx.config.store, mode: "write", command: "daemon", ...(control ? { control } : {}) });

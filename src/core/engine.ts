@@ -12,12 +12,13 @@
  * one client (seq and timestamp grow together) the two orders agree.
  */
 import type { EventStatus, QueuedEvent } from "./event.ts";
-import type { ApplyResult, Clock, EventChange, QueueStore, Sink, WireEvent } from "./ports.ts";
+import type { ApplyResult, ClaimOptions, Clock, EventChange, QueueStore, Sink, WireEvent } from "./ports.ts";
 import { planBatches, type Batch } from "./batcher.ts";
 import { toWireEvent } from "./coalesce.ts";
 import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
 import type { Metrics } from "./metrics.ts";
+import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
 import { SinkError, SinkSetupError } from "../errors.ts";
 
 export interface EngineSettings {
@@ -33,6 +34,8 @@ export interface EngineSettings {
 export interface EngineHooks {
   /** an event was settled (applied, duplicate, dropped, dead …) */
   onSettled?(event: QueuedEvent, changes: Partial<QueuedEvent>): void;
+  /** an event was settled inside a fused transaction (only its id and the outcome reach the client) */
+  onFusedSettled?(id: string, changes: Partial<QueuedEvent>): void;
   /** a conflict decision was taken (for audit logs) */
   onConflict?(audit: ConflictAudit): void;
   /** the optimistic state of this event should be rolled back (remote-wins, dropped merges) */
@@ -49,6 +52,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   metrics?: Metrics;
   hooks?: EngineHooks;
+  /** the store's fused path over this sink (queue and sink in one database); see fused-drain.ts */
+  fused?: FusedBatches;
 }
 
 export interface DrainSummary {
@@ -114,6 +119,8 @@ export class Engine {
   async drain(options: DrainOptions = {}): Promise<DrainSummary> {
     const { clock } = this.deps;
     this.startedAt = clock.now();
+    // one transaction per batch when the store can; after a failed one the pass goes on leased
+    if (this.deps.fused && (await this.drainFused(this.deps.fused, options)) === "done") return this.finish();
     const stopping = () => options.signal?.aborted === true;
     let claimP: Promise<QueuedEvent[]> = this.claim();
     let settleP: Promise<void> = Promise.resolve();
@@ -154,9 +161,39 @@ export class Engine {
       const leftover = [...inFlight, ...(await claimP.catch(() => []))];
       if (leftover.length > 0) await this.release(leftover);
     }
+    return this.finish();
+  }
+
+  private async finish(): Promise<DrainSummary> {
     const result = this.snapshot();
     result.left = await this.deps.store.counts();
     return result;
+  }
+
+  private drainFused(fused: FusedBatches, options: DrainOptions): Promise<"done" | "failed"> {
+    const { clock, metrics, hooks } = this.deps;
+    return drainFused(
+      {
+        fused,
+        clock,
+        claimOptions: () => this.claimOptions(),
+        record: (r) =>
+          recordFused(r, { summary: this.summary, latencies: this.latencies, latencyMax: LATENCY_SAMPLES_MAX, metrics, onSettled: hooks?.onFusedSettled, now: clock.now() }),
+        settleHanded: (handed) => this.settleHanded(handed),
+        somethingWillBeDue: () => this.somethingWillBeDue(),
+        onProgress: hooks?.onProgress && (() => hooks.onProgress!(this.snapshot(false))),
+      },
+      options,
+    );
+  }
+
+  /** Events a fused transaction left leased to this engine: applied here if they have no result, then settled. */
+  private async settleHanded(handed: FusedHanded[]): Promise<void> {
+    const outcomes = new Map<string, Outcome>();
+    for (const h of handed) if (h.result) outcomes.set(h.event.id, h.result);
+    const unsent = handed.filter((h) => !h.result).map((h) => h.event);
+    if (unsent.length > 0) for (const [id, o] of await this.applyAll(unsent)) outcomes.set(id, o);
+    await this.settle(handed.map((h) => h.event), outcomes);
   }
 
   /**
@@ -172,8 +209,12 @@ export class Engine {
   }
 
   private async claim(): Promise<QueuedEvent[]> {
-    const { store, clock, settings } = this.deps;
-    return store.claim({ limit: settings.batchSize, leaseMs: settings.leaseMs, now: clock.now(), owner: settings.owner });
+    return this.deps.store.claim(this.claimOptions());
+  }
+
+  private claimOptions(): ClaimOptions {
+    const { clock, settings } = this.deps;
+    return { limit: settings.batchSize, leaseMs: settings.leaseMs, now: clock.now(), owner: settings.owner };
   }
 
   /**

@@ -13,12 +13,14 @@ import type { QueuedEvent } from "../core/event.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { OptimisticStateManager } from "../core/optimistic.ts";
 import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEvent } from "../core/ports.ts";
+import type { FusedBatches } from "../core/fused-drain.ts";
 import { systemClock } from "../core/ports.ts";
 import { createEngine } from "../commands/shared/engine-setup.ts";
 import type { DaemonControl, DaemonStatus, DrainNowResult, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";
 import { observeSink, type BatchReport } from "./observed-sink.ts";
+import { observeFused } from "./observed-fused.ts";
 import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
@@ -30,6 +32,8 @@ export interface DaemonOptions {
   sink: Sink;
   /** realtime row changes (the pg/PGlite sinks are feeds themselves) */
   feed?: ChangeFeed;
+  /** the store's fused path over the sink (queue and sink in one database), see fused-choice.ts */
+  fused?: FusedBatches;
   metrics: Metrics;
   logger: DaemonLogger;
   /** lease owner name */
@@ -86,9 +90,13 @@ export class Daemon implements DaemonControl {
       clock: this.clock,
       metrics: o.metrics,
       owner: o.owner,
+      ...(o.fused ? { fused: observeFused(o.fused, (r) => this.onBatch(r)) } : {}),
       hooks: {
         onSettled: (event, c) => {
           if (c.status === "completed" && c.outcome !== "conflict") this.optimistic.commit(event.id, c.appliedVersion);
+        },
+        onFusedSettled: (id, c) => {
+          if (c.status === "completed") this.optimistic.commit(id, c.appliedVersion);
         },
         onRollback: (event) => void this.optimistic.rollback(event.id),
         onConflict: (audit) => o.logger.info({ event: "conflict", ...audit }, "conflict resolved by strategy"),

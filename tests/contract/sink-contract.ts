@@ -206,6 +206,24 @@ export function sinkContract(name: string, factory: () => Promise<SinkTarget>, p
       expect(audited.rows).toEqual([{ decision: "rejected", reason: expect.stringContaining("unknown entity") }]);
     });
 
+    it("audits every decision of a batch once, in batch order, in one audit record", async () => {
+      const k = ids("audit");
+      await sink.applyBatch([
+        ev({ id: k.ev(1), type: "add", entity: "well", entityId: k.row(1), payload: { a: 1 } }),
+        ev({ id: k.ev(2), type: "add", entity: "no_such_entity", entityId: k.row(2) }),
+        ev({ id: k.ev(3), type: "update", entity: "curve", entityId: k.row(3), payload: { b: 2 } }),
+      ]);
+      await sink.applyBatch([ev({ id: k.ev(1), type: "add", entity: "well", entityId: k.row(1), payload: { a: 1 } })]);
+      const { rows } = await inspect.query<{ event_id: string; decision: string; position_in_batch: number; batch_id: string }>(
+        `select event_id, decision, position_in_batch, batch_id from ${q}.audit_log where event_id = any($1) order by id, position_in_batch`,
+        [[k.ev(1), k.ev(2), k.ev(3)]],
+      );
+      expect(rows.map((r) => [r.event_id, r.decision, r.position_in_batch])).toEqual([
+        [k.ev(1), "applied", 1], [k.ev(2), "rejected", 2], [k.ev(3), "applied", 3], [k.ev(1), "duplicate", 1],
+      ]);
+      expect(await count(`select count(*) as n from ${q}.audit_records where batch_id = $1`, [rows[0]?.batch_id])).toBe(1);
+    });
+
     it("applies the events of one row in (clientId, seq, timestamp) order whatever the input order", async () => {
       const k = ids("order");
       const row = k.row(1);

@@ -1,6 +1,7 @@
 /**
  * The migrator: file loading and checksums, schema-name validation, status before and after,
- * and two concurrent `migrate` calls on an empty database (real server when it answers).
+ * two concurrent `migrate` calls on an empty database, and an upgrade that keeps earlier audit rows
+ * (real server when it answers).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +15,7 @@ import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpe
 describe("migration files", () => {
   it("loads the numbered files in order with sha256 checksums", () => {
     const ms = loadMigrations();
-    expect(ms.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4]);
     for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -55,9 +56,9 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
     clients.push(a, b);
     const before = await migrationStatus(a, { schema: "other_schema" });
     expect(before.applied).toEqual([]);
-    expect(before.pending.map((m) => m.name)).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql"]);
+    expect(before.pending.map((m) => m.name)).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_audit_per_batch.sql"]);
     const [ra, rb] = await Promise.all([migrate(a, { schema: "other_schema" }), migrate(b, { schema: "other_schema" })]);
-    expect([...ra.ran, ...rb.ran].sort()).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql"]);
+    expect([...ra.ran, ...rb.ran].sort()).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_audit_per_batch.sql"]);
     const after = await migrationStatus(a, { schema: "other_schema" });
     expect(after.pending).toEqual([]);
     expect(after.applied.map((m) => m.checksum)).toEqual(loadMigrations().map((m) => m.checksum));
@@ -65,5 +66,36 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
       `select other_schema.apply_batch('[{"id":"1","type":"add","entity":"well","entityId":"w","payload":{},"timestamp":1}]') as r`,
     );
     expect(rows[0]?.r[0]?.outcome).toBe("applied");
+  });
+
+  it("upgrading past 004 keeps the audit rows written before it, one per decision in audit_log", async () => {
+    const c = new PgClient({ url: db.url });
+    clients.push(c);
+    const dir = mkdtempSync(path.join(tmpdir(), "mudsync-mig-"));
+    try {
+      for (const m of loadMigrations().filter((x) => x.id <= 3)) writeFileSync(path.join(dir, m.name), m.sql);
+      await migrate(c, { schema: "upgraded", dir });
+      const batch = (ids: string[]) =>
+        JSON.stringify(ids.map((id) => ({ id, type: "add", entity: "well", entityId: `w-${id}`, payload: {}, timestamp: 1 })));
+      await c.query(`select upgraded.apply_batch($1::jsonb)`, [batch(["old-1", "old-2"])]);
+      const up = await migrate(c, { schema: "upgraded" });
+      expect(up.ran).toEqual(["004_audit_per_batch.sql"]);
+      await c.query(`select upgraded.apply_batch($1::jsonb)`, [batch(["new-1", "old-1", "new-2"])]);
+      const { rows } = await c.query<{ event_id: string; decision: string; position_in_batch: number | null }>(
+        // (rows written before 004 have no position: ordered by event id)
+        "select event_id, decision, position_in_batch from upgraded.audit_log order by position_in_batch nulls first, event_id",
+      );
+      expect(rows).toEqual([
+        { event_id: "old-1", decision: "applied", position_in_batch: null },
+        { event_id: "old-2", decision: "applied", position_in_batch: null },
+        { event_id: "new-1", decision: "applied", position_in_batch: 1 },
+        { event_id: "old-1", decision: "duplicate", position_in_batch: 2 },
+        { event_id: "new-2", decision: "applied", position_in_batch: 3 },
+      ]);
+      const records = await c.query<{ n: string }>("select count(*) as n from upgraded.audit_records");
+      expect(records.rows[0]?.n).toBe("3");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,7 @@ import { ExitCode, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { createEngine } from "../shared/engine-setup.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
+import { capHeapGrowth } from "../shared/heap-growth.ts";
 import { progressWriter, table } from "../shared/output.ts";
 import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
 
@@ -26,6 +27,8 @@ export interface DrainResult extends DrainSummary {
 }
 
 export async function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+  // the whole store is in memory and every settled row is rewritten: keep garbage near the data
+  capHeapGrowth();
   const store = await openQueueStore(ctx, "write", "queue drain");
   let sink: Sink | undefined;
   const stop = new AbortController();

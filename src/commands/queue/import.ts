@@ -1,19 +1,19 @@
 /**
  * `mudsync queue import FILE…`: loads dexie-export-import exports of EventQueueDB (and CacheDB)
  * into the local store. Pass 1 streams every file through the validating reader, so a bad file
- * changes nothing; pass 2 streams them again and writes chunks inside one `store.atomic(…)`, so the
- * import counts all-or-nothing even across a crash. Re-importing is idempotent (same ids are
- * reported as already present); `--replace` overwrites; `--skip-invalid` imports the valid rows and
- * reports the others.
+ * changes nothing; pass 2 streams them again straight into the store's log as one atomic group
+ * (importIntoDexieStore), so the import counts all-or-nothing even across a crash and its memory
+ * does not grow with the file. Re-importing is idempotent (same ids are reported as already
+ * present); `--replace` overwrites; `--skip-invalid` imports the valid rows and reports the others.
+ * Like every writer, it is refused (naming the holder) while a daemon or another writer holds the
+ * store.
  */
 import { stat } from "node:fs/promises";
-import type { QueuedEvent } from "../../core/event.ts";
-import type { CacheEntry } from "../../core/ports.ts";
 import { InvalidInputError, StoreTooLargeError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
+import { type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
 import type { CommandContext } from "../shared/context.ts";
-import { type LocalQueueStore, withQueueStore } from "./open-store.ts";
 import { createProgress, type Progress } from "./progress.ts";
 
 export interface ImportOptions {
@@ -84,35 +84,48 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
   }
   result.invalid.listed = result.invalid.rows.length;
 
-  // pass 2: write, all-or-nothing
-  await withQueueStore(ctx, "write", "queue import", async (store) => {
-    // refuse before writing anything (an over-limit atomic import would fail late and be undone)
-    if (eventRows > store.maxEvents) {
-      throw new StoreTooLargeError(
-        `${opts.files.join(", ")}: ${eventRows} events, more than the local store takes (${store.maxEvents}); use the Postgres queue store (--queue postgres://…) for queues this large; nothing was imported`,
-      );
-    }
-    await store.atomic(async () => {
-      let written = 0;
-      for (const file of opts.files) {
-        const writer = new ChunkWriter(store, result, Boolean(opts.replace), opts.chunkSize ?? 1000);
-        if ((await fingerprint(file)) !== seen.get(file)) {
-          throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
+  // pass 2: stream the rows into the store's files as one atomic group, without loading the store
+  // (memory holds a chunk and the stored ids, not the rows); a crash before its commit changes nothing
+  const written = await importIntoDexieStore(
+    {
+      dir: ctx.config.store,
+      command: "queue import",
+      replace: Boolean(opts.replace),
+      ...(opts.chunkSize ? { chunkRows: opts.chunkSize } : {}),
+      onWarning: (note) => process.stderr.write(`mudsync: warning: ${note}\n`),
+      beforeWrite: ({ maxEvents }) => {
+        // refuse before writing anything (an over-limit import would fail late and be undone)
+        if (eventRows > maxEvents) {
+          throw new StoreTooLargeError(
+            `${opts.files.join(", ")}: ${eventRows} events, more than the local store takes (${maxEvents}); use the Postgres queue store (--queue postgres://…) for queues this large; nothing was imported`,
+          );
         }
-        // rows were validated by pass 1; --skip-invalid needs the verdicts again to skip the same rows
-        const reader = new DexieExportReader(file, { invalidRows: opts.skipInvalid ? "collect" : "trust" });
-        for await (const item of reader.rows()) {
-          if (item.type !== "row") continue;
-          await writer.add(item.table, item.value);
-          written++;
-          report.update({ phase: "import", done: written, total: validRows, unit: "rows" });
-        }
-        await writer.flush();
-      }
-      report.finish({ phase: "import", done: written, total: validRows, unit: "rows" });
-    });
-  });
+      },
+    },
+    rowsToWrite(opts, seen, report, validRows),
+  );
+  result.events = written.events;
+  result.cache = written.cache;
   return result;
+}
+
+/** Streams the valid rows of every file again, refusing a file that changed since pass 1. */
+async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, report: Progress, total: number): AsyncGenerator<ImportRow> {
+  let written = 0;
+  for (const file of opts.files) {
+    if ((await fingerprint(file)) !== seen.get(file)) {
+      throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
+    }
+    // rows were validated by pass 1; --skip-invalid needs the verdicts again to skip the same rows
+    const reader = new DexieExportReader(file, { invalidRows: opts.skipInvalid ? "collect" : "trust" });
+    for await (const item of reader.rows()) {
+      if (item.type !== "row") continue;
+      yield { table: item.table, value: item.value };
+      written++;
+      report.update({ phase: "import", done: written, total, unit: "rows" });
+    }
+  }
+  report.finish({ phase: "import", done: written, total, unit: "rows" });
 }
 
 /** Size and modification time: enough to notice a file rewritten between the two passes. */
@@ -122,74 +135,6 @@ async function fingerprint(file: string): Promise<string> {
     return `${s.size}:${s.mtimeMs}`;
   } catch {
     return "missing"; // the reader reports a missing file with a clear line
-  }
-}
-
-/** Buffers rows and writes them a chunk at a time; a repeated id inside a chunk starts a new one. */
-class ChunkWriter {
-  private events: QueuedEvent[] = [];
-  private ids = new Set<string>();
-  private cache: CacheEntry[] = [];
-
-  constructor(
-    private readonly store: LocalQueueStore,
-    private readonly result: ImportResult,
-    private readonly replace: boolean,
-    private readonly chunkSize: number,
-  ) {}
-
-  async add(table: "events" | "cache", row: Record<string, unknown>): Promise<void> {
-    if (table === "cache") {
-      this.cache.push(row as unknown as CacheEntry);
-      if (this.cache.length >= this.chunkSize) await this.flushCache();
-      return;
-    }
-    const event = row as QueuedEvent;
-    if (this.ids.has(event.id)) await this.flushEvents();
-    this.events.push(event);
-    this.ids.add(event.id);
-    if (this.events.length >= this.chunkSize) await this.flushEvents();
-  }
-
-  async flush(): Promise<void> {
-    await this.flushEvents();
-    await this.flushCache();
-  }
-
-  private async flushEvents(): Promise<void> {
-    const events = this.events;
-    if (events.length === 0) return;
-    this.events = [];
-    this.ids.clear();
-    const counts = this.result.events;
-    if (this.replace) {
-      const before = await this.store.getMany(events.map((e) => e.id));
-      const present = before.filter((e) => e !== undefined).length;
-      await this.store.put(events);
-      counts.replaced += present;
-      counts.inserted += events.length - present;
-    } else {
-      const r = await this.store.enqueue(events);
-      counts.inserted += r.inserted.length;
-      counts.existing += r.existing.length;
-    }
-  }
-
-  private async flushCache(): Promise<void> {
-    const entries = this.cache;
-    if (entries.length === 0) return;
-    this.cache = [];
-    const counts = this.result.cache;
-    for (const entry of entries) {
-      const present = (await this.store.cache.get(entry.key)) !== undefined;
-      if (present && !this.replace) {
-        counts.existing++;
-        continue;
-      }
-      await this.store.cache.set(entry);
-      if (present) counts.replaced++;
-      else counts.inserted++;
-    }
   }
 }
 

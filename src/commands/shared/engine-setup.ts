@@ -6,6 +6,7 @@ import os from "node:os";
 import type { Config } from "../../config/config.ts";
 import { strategyFor } from "../../config/config.ts";
 import { Engine, type EngineHooks } from "../../core/engine.ts";
+import type { FusedBatches } from "../../core/fused-drain.ts";
 import type { Metrics } from "../../core/metrics.ts";
 import type { Clock, QueueStore, Sink } from "../../core/ports.ts";
 import { systemClock } from "../../core/ports.ts";
@@ -19,6 +20,8 @@ export interface EngineSetup {
   hooks?: EngineHooks;
   /** lease holder name; default host:pid */
   owner?: string;
+  /** the queue store's fused path over this sink (one database), when the caller chose it */
+  fused?: FusedBatches;
 }
 
 export function ownerName(): string {
@@ -33,6 +36,7 @@ export function createEngine(setup: EngineSetup): Engine {
     clock: setup.clock ?? systemClock,
     metrics: setup.metrics,
     hooks: setup.hooks,
+    ...(setup.fused ? { fused: setup.fused } : {}),
     settings: {
       batchSize: config.batchSize,
       coalesce: config.coalesce,

@@ -8,6 +8,7 @@
 import Assembler from "stream-json/assembler.js";
 import type { Token } from "stream-json/parser.js";
 import { InvalidDumpError } from "../../errors.ts";
+import { ownString } from "../own-string.ts";
 import { DATABASES, type DatabaseName, type ExportHeader, isDatabaseName, joinPath } from "./format.ts";
 
 export interface ValidRow {
@@ -240,7 +241,7 @@ export class ExportTokenWalker {
     if (this.mode === "throw") throw this.fail(where, `${r.reason}; ${spec.shapeHint}`);
     const rec = value as Record<string, unknown> | null;
     const idValue = rec && typeof rec === "object" ? (table === "cache" ? rec.key : rec.id) : undefined;
-    this.out.push({ type: "invalid", table, index, path: where, reason: r.reason, ...(typeof idValue === "string" ? { id: idValue } : {}) });
+    this.out.push({ type: "invalid", table, index, path: where, reason: r.reason, ...(typeof idValue === "string" ? { id: ownString(idValue) } : {}) });
   }
 
   private open(tok: Token, frame: Frame, what: string, start: "startObject" | "startArray" = "startObject"): void {

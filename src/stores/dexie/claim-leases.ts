@@ -9,6 +9,7 @@ import type { ClaimOptions } from "../../core/ports.ts";
 import { planClaim } from "./claim-planner.ts";
 import { claimEntry, leasedImage } from "./lease-table.ts";
 import type { LeaseRecord } from "./log-record.ts";
+import { detachedCopy } from "./row-copy.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import type { UndoLog } from "./undo-log.ts";
 
@@ -57,5 +58,5 @@ function takeLeases(
   }
   if (others) record.from = from;
   // the caller gets its own copies: the lease keeps the row image that settling builds on
-  return { events: structuredClone(events), record };
+  return { events: events.map(detachedCopy), record };
 }

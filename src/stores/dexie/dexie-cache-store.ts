@@ -11,6 +11,14 @@ export interface CacheWrites {
   del(keys: string[]): Promise<void>;
 }
 
+/** Throws UsageError when an entry cannot be stored (the cache indexes need its key, timestamp and ttl). */
+export function assertCacheEntry(entry: CacheEntry): void {
+  if (typeof entry?.key !== "string" || entry.key === "") throw new UsageError("cache entry key: expected a non-empty string");
+  if (!Number.isFinite(entry.timestamp) || !Number.isFinite(entry.ttl)) {
+    throw new UsageError(`cache entry ${entry.key}: timestamp and ttl must be finite numbers (ms)`);
+  }
+}
+
 export class DexieCacheStore implements CacheStore {
   constructor(
     private readonly db: CacheDB,
@@ -22,10 +30,7 @@ export class DexieCacheStore implements CacheStore {
   }
 
   async set(entry: CacheEntry): Promise<void> {
-    if (typeof entry?.key !== "string" || entry.key === "") throw new UsageError("cache entry key: expected a non-empty string");
-    if (!Number.isFinite(entry.timestamp) || !Number.isFinite(entry.ttl)) {
-      throw new UsageError(`cache entry ${entry.key}: timestamp and ttl must be finite numbers (ms)`);
-    }
+    assertCacheEntry(entry);
     return this.writes.put([entry]);
   }
 

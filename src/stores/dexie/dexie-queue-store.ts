@@ -1,10 +1,13 @@
 /**
  * DexieQueueStore: the durable local queue. Events live in Dexie (`EventQueueDB`, cache in
  * `CacheDB`) over an isolated fake-indexeddb; every write is applied to Dexie and the in-memory
- * indexes, then appended to the write-ahead log, and its promise resolves only once the log is
- * fsync'd (group commit). Writes run one at a time through a WriteSerializer; reads go straight
- * to Dexie, or, in a store opened read-only, to the plain rows of MemoryEvents (same answers,
- * without fake-indexeddb's cost of loading). Opening, recovery and locking are in open-store.ts.
+ * indexes and appended to the write-ahead log (the new images of an update or put are logged as
+ * soon as they are computed, so the log's sync overlaps fake-indexeddb's work), and its promise
+ * resolves only once the log is fsync'd (group commit). Writes run one at a time through a
+ * WriteSerializer; reads go straight to Dexie (an update first looks at the rows the writer saw
+ * last, recent-rows.ts), or, in a store opened read-only, to the plain rows of MemoryEvents (same
+ * answers, without fake-indexeddb's cost of loading). Opening, recovery and locking are in
+ * open-store.ts.
  *
  * Leases are held in memory (lease-table.ts): the store has one writer, so a lease lives exactly
  * as long as the process. A claim writes nothing to Dexie and waits for no disk: it marks the
@@ -14,6 +17,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
+import { Dexie } from "dexie";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type {
   CacheEntry,
@@ -39,6 +43,7 @@ import { insertEvents } from "./insert-events.ts";
 import { type LeaseTable, leasedImage } from "./lease-table.ts";
 import { leasedSource } from "./leased-source.ts";
 import { listEvents } from "./list-events.ts";
+import { RecentRows } from "./recent-rows.ts";
 import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { assertStorable } from "./storable-event.ts";
 import type { StoreInternals } from "./store-internals.ts";
@@ -68,6 +73,8 @@ export class DexieQueueStore implements QueueStore {
   private readonly source: EventSource;
   private readonly leases: LeaseTable;
   private readonly writes = new WriteSerializer();
+  /** persisted images the writer saw last (a listed page, rows it updated), to skip reading them again */
+  private readonly recent = new RecentRows(this.writes);
   private readonly txScope = new AsyncLocalStorage<string>();
   private undo: UndoLog | undefined;
   /** open events whose last write is not yet durable */
@@ -79,7 +86,7 @@ export class DexieQueueStore implements QueueStore {
   constructor(internals: StoreInternals) {
     this.s = internals;
     this.leases = internals.leases;
-    this.source = internals.memory ?? leasedSource(dexieSource(internals.queue.events), internals.leases);
+    this.source = internals.memory ?? leasedSource(this.recent.readThrough(dexieSource(internals.queue.events)), internals.leases);
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;
@@ -161,7 +168,8 @@ export class DexieQueueStore implements QueueStore {
       const rows = [...new Map(events.map((e) => [e.id, e])).values()];
       const befores = await this.s.queue.events.bulkGet(rows.map((r) => r.id));
       this.checkRoom(befores.filter((b) => b === undefined).length);
-      await this.s.queue.events.bulkPut(rows);
+      // the new images are the caller's objects: not kept as the store's own
+      this.recent.forget(rows.map((r) => r.id));
       return { value: undefined, rows, befores, hist: [] };
     });
   }
@@ -196,13 +204,12 @@ export class DexieQueueStore implements QueueStore {
     if (changes.length === 0) return { lost: [] };
     return this.writeRows(async () => {
       const ids = [...new Set(changes.map((c) => c.id))];
-      const { persisted, seen: current } = await this.leases.rowsOf(ids, (unleased) => this.s.queue.events.bulkGet(unleased));
+      const { persisted, seen: current } = await this.leases.rowsOf(ids, (unleased) => this.readRows(unleased));
       const missing = changes.find((c) => !current.has(c.id) && c.expectOwner === undefined);
       if (missing) throw new EventNotFoundError(missing.id);
       const { changed, rows, hist, lost } = applyChanges(ids, current, changes, this.s.clock.now());
       if (rows.length === 0) return { value: { lost }, rows: [], befores: [], hist: [] };
-      await this.s.queue.events.bulkPut(rows);
-      return { value: { lost }, rows, befores: changed.map((id) => persisted.get(id)), hist };
+      return { value: { lost }, rows, befores: changed.map((id) => persisted.get(id)), hist, own: true };
     });
   }
 
@@ -227,6 +234,7 @@ export class DexieQueueStore implements QueueStore {
       return result;
     } catch (error) {
       await this.writes.submit(tx, async () => {
+        this.recent.clear();
         await this.undo?.rollback(this.s).catch((e: unknown) => {
           // memory and Dexie may now disagree with the log: refuse further writes; reopen recovers
           this.broken = e;
@@ -251,6 +259,7 @@ export class DexieQueueStore implements QueueStore {
         await this.s.release();
       }
       this.leases.clear();
+      this.recent.clear();
       this.s.queue.close();
       this.s.cacheDb.close();
     })();
@@ -294,17 +303,49 @@ export class DexieQueueStore implements QueueStore {
   }
 
   /**
-   * A write job that reads and writes events in one Dexie transaction (fewer trips through
-   * fake-indexeddb's scheduler); once it committed, memory is updated and the rows are logged.
+   * A write job that reads events, computes their new images (fn) and writes them, in one Dexie
+   * transaction (fewer trips through fake-indexeddb's scheduler). The new images are logged as
+   * soon as they are known, before Dexie stores them: the log's write and fdatasync then run
+   * while fake-indexeddb updates its indexes (about the time of the sync) instead of after it.
+   * The caller is still answered only once the log is durable. Should Dexie fail to store rows
+   * already logged, memory and Dexie no longer match the log: the store refuses further writes
+   * and a reopen recovers from the log (inside an atomic group, the group's abort undoes them).
    */
   private writeRows<T>(
-    fn: () => Promise<{ value: T; rows: QueuedEvent[]; befores: (QueuedEvent | undefined)[]; hist: HistoryEntry[] }>,
+    /** `own`: the new images are the store's objects (built by it, not the caller's) */
+    fn: () => Promise<{ value: T; rows: QueuedEvent[]; befores: (QueuedEvent | undefined)[]; hist: HistoryEntry[]; own?: boolean }>,
   ): Promise<T> {
     return this.write(async (tx) => {
-      const r = await this.s.queue.transaction("rw", this.s.queue.events, fn);
-      if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: this.settled() };
-      return { value: r.value, ...this.commitEvents(r.rows, r.befores, r.hist, tx) };
+      let durable: Promise<void> | undefined;
+      const r = await this.s.queue
+        .transaction("rw", this.s.queue.events, async () => {
+          const r = await fn();
+          if (r.rows.length === 0 && r.hist.length === 0) return r;
+          // started outside Dexie's transaction zone: the log's I/O is not part of the transaction
+          durable = Dexie.ignoreTransaction(() => this.logEvents(r.rows, r.hist, tx));
+          if (r.rows.length > 0) await this.s.queue.events.bulkPut(r.rows);
+          return r;
+        })
+        .catch((error: unknown) => {
+          if (durable && tx === undefined) this.broken ??= error;
+          throw error;
+        });
+      if (!durable) return { value: r.value, durable: this.settled() };
+      this.trackEvents(r.rows, r.befores, r.hist, tx, durable);
+      if (r.own) this.recent.wrote(r.rows);
+      return { value: r.value, durable };
     });
+  }
+
+  /** Persisted rows of ids: the images the writer saw last, the others from Dexie. */
+  private async readRows(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
+    const rows = ids.map((id) => this.recent.get(id));
+    const missing: number[] = [];
+    rows.forEach((r, i) => r === undefined && missing.push(i));
+    if (missing.length === 0) return rows;
+    const read = await this.s.queue.events.bulkGet(missing.map((i) => ids[i]!));
+    missing.forEach((at, k) => (rows[at] = read[k]));
+    return rows;
   }
 
   private total(): number {
@@ -325,21 +366,31 @@ export class DexieQueueStore implements QueueStore {
       check: (adding) => this.checkRoom(adding),
     });
     if (rows.length === 0) return { values, durable: this.settled() };
-    const { durable } = this.commitEvents(rows, rows.map(() => undefined), [], tx);
+    const durable = this.logEvents(rows, [], tx);
+    this.trackEvents(rows, rows.map(() => undefined), [], tx, durable);
     this.maybeCompact();
     return { values, durable };
   }
 
+  /** Logs new row images and history; resolves once they are durable. */
+  private logEvents(rows: QueuedEvent[], hist: HistoryEntry[], tx: string | undefined): Promise<void> {
+    const records: LogRecord[] = [];
+    if (rows.length) records.push({ k: "ev", rows, ...(tx ? { tx } : {}) });
+    if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
+    return this.log(records);
+  }
+
   /**
-   * Updates memory after rows were written to Dexie, and logs them. `befores` are the persisted
-   * images; a leased row is accounted from its leased image, and writing it ends the lease.
+   * Updates memory for rows written to Dexie. `befores` are the persisted images; a leased row
+   * is accounted from its leased image, and writing it ends the lease.
    */
-  private commitEvents(
+  private trackEvents(
     rows: QueuedEvent[],
     befores: (QueuedEvent | undefined)[],
     hist: HistoryEntry[],
     tx: string | undefined,
-  ): { durable: Promise<void> } {
+    durable: Promise<void>,
+  ): void {
     const undo = tx !== undefined ? this.undo : undefined;
     rows.forEach((r, i) => {
       const before = befores[i];
@@ -355,11 +406,7 @@ export class DexieQueueStore implements QueueStore {
       this.s.history.add(h);
       undo?.historyEntry(h);
     }
-    const records: LogRecord[] = [{ k: "ev", rows, ...(tx ? { tx } : {}) }];
-    if (hist.length) records.push({ k: "hist", rows: hist, ...(tx ? { tx } : {}) });
-    const durable = this.log(records);
     this.fresh.track(rows, durable);
-    return { durable };
   }
 
   private async writeCache(w: { put: CacheEntry[] } | { del: string[] }, tx: string | undefined): Promise<{ value: void; durable: Promise<void> }> {

@@ -26,6 +26,12 @@ export interface OpenInfo {
 
 const OPEN: ReadonlySet<EventStatus> = new Set<EventStatus>(["pending", "processing", "failed"]);
 
+/** Sets an optional field, or removes it when absent, as a record built afresh would have it. */
+function setOptional<K extends "clientId" | "seq" | "nextAttemptAt" | "leaseUntil">(info: OpenInfo, key: K, value: OpenInfo[K] | undefined): void {
+  if (value !== undefined) info[key] = value;
+  else if (info[key] !== undefined) delete info[key];
+}
+
 export function emptyCounts(): Record<EventStatus, number> {
   return Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])) as Record<EventStatus, number>;
 }
@@ -46,20 +52,43 @@ export class OpenEvents {
 
   /** Accounts for one row changing from before to after (either may be absent). */
   track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
+    const info = before && after ? this.byId.get(before.id) : undefined;
+    const sameRow = info !== undefined && after!.id === info.id && after!.entity === before!.entity && after!.entityId === before!.entityId;
+    // the common step of a batch (an open event marked processing or failed): its record is
+    // updated in place, which spares the index maps a delete and an insert per event
+    if (sameRow && after!.status !== "pending" && OPEN.has(after!.status)) {
+      this.update(info, before!, after!);
+      return;
+    }
     if (before) this.remove(before);
-    if (after) this.add(after);
+    // the row key of an event that stays on its row is the one already built (and hashed)
+    if (after) this.add(after, sameRow ? info.row : undefined);
   }
 
-  private add(e: QueuedEvent): void {
+  /** An open event's record moved to an open status other than pending (no pending-order entry to add). */
+  private update(info: OpenInfo, before: QueuedEvent, after: QueuedEvent): void {
+    if (before.status in this.counts) this.counts[before.status]--;
+    this.counts[after.status]++;
+    if (info.status === "pending") this.pending.left();
+    info.status = after.status;
+    info.timestamp = after.timestamp;
+    setOptional(info, "clientId", after.clientId);
+    setOptional(info, "seq", after.seq);
+    setOptional(info, "nextAttemptAt", after.nextAttemptAt);
+    setOptional(info, "leaseUntil", after.leaseUntil);
+    this.scheduled.add(info);
+  }
+
+  private add(e: QueuedEvent, knownRow?: string): void {
     if (e.status in this.counts) this.counts[e.status]++;
     if (e.status === "completed") {
-      const key = rowKey(e);
+      const key = knownRow ?? rowKey(e);
       let done = this.completedByRow.get(key);
       if (!done) this.completedByRow.set(key, (done = new Map()));
       done.set(e.id, rowOrderKey(e));
     }
     if (!this.forClaims || !OPEN.has(e.status)) return;
-    const info: OpenInfo = { id: e.id, row: rowKey(e), status: e.status, timestamp: e.timestamp };
+    const info: OpenInfo = { id: e.id, row: knownRow ?? rowKey(e), status: e.status, timestamp: e.timestamp };
     if (e.clientId !== undefined) info.clientId = e.clientId;
     if (e.seq !== undefined) info.seq = e.seq;
     if (e.nextAttemptAt !== undefined) info.nextAttemptAt = e.nextAttemptAt;

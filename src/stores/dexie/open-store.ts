@@ -8,7 +8,6 @@
  * writer holds the lock, and once it is gone sees its leased events as they were persisted.
  */
 import { existsSync } from "node:fs";
-import { open, truncate } from "node:fs/promises";
 import path from "node:path";
 import { type Clock, systemClock } from "../../core/ports.ts";
 import { UsageError } from "../../errors.ts";
@@ -20,19 +19,14 @@ import { LeaseTable } from "./lease-table.ts";
 import { acquireLock, readLock, releaseLock } from "./lock-file.ts";
 import { MemoryEvents } from "./memory-events.ts";
 import { OpenEvents } from "./open-events.ts";
+import { cutTornTail, discardedNote } from "./recovery.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
 import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader.ts";
+import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 import { WalWriter } from "./wal-writer.ts";
 
-/**
- * Most events a local store holds. A writer's open costs about the same as raw Dexie bulkAdd of
- * the rows into fake-indexeddb and grows linearly (100k events 2.4 s / 310 MB RSS on a busy
- * 2-core machine; 1M events 29-42 s / 1.5 GB, compaction of 1M 25 s). A read-only open skips
- * Dexie (MemoryEvents): 100k events 0.4-0.5 s / 180-200 MB RSS, 500k 3.2 s / 525 MB, 1M (with
- * maxEvents raised) 4-5 s / 720 MB. Above this limit a Postgres-backed queue is the right store;
- * a larger store is refused at its snapshot header, before anything is loaded.
- */
-export const DEFAULT_MAX_EVENTS = 500_000;
+export { DEFAULT_MAX_EVENTS };
+
 /** on open, compact when the log is at least this large and larger than half the snapshot */
 const COMPACT_ON_OPEN_BYTES = 8 * 1024 * 1024;
 
@@ -112,20 +106,15 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     let recovered: StoreInternals["recovered"];
     if (loaded.torn) {
       if (opts.mode === "write") {
-        await truncate(g.wal, loaded.torn.offset);
-        const fh = await open(g.wal, "r+");
-        await fh.sync();
-        await fh.close();
-        recovered = { truncatedBytes: loaded.torn.bytes, file: g.wal };
-        warnings.push(
-          `recovered ${g.wal}: cut ${loaded.torn.bytes} bytes of a write interrupted by a crash (${loaded.torn.reason} at byte offset ${loaded.torn.offset}); no acknowledged event was lost`,
-        );
+        const cut = await cutTornTail(g.wal, loaded.torn);
+        recovered = { truncatedBytes: cut.truncatedBytes, file: cut.file };
+        warnings.push(cut.note);
       } else {
         warnings.push(`${g.wal} ends in ${loaded.torn.bytes} bytes of an unfinished write (ignored; a writer will repair it)`);
       }
     }
     if (loaded.discarded > 0) {
-      warnings.push(`ignored ${loaded.discarded} log records of an atomic write that never committed`);
+      warnings.push(discardedNote(loaded.discarded));
     }
 
     let wal: WalWriter | null = null;

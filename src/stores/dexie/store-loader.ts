@@ -11,7 +11,7 @@
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
-import { StoreCorruptError, StoreTooLargeError } from "../../errors.ts";
+import { StoreCorruptError } from "../../errors.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
 import { claimEntry, leasedImage } from "./lease-table.ts";
@@ -19,6 +19,7 @@ import type { LeaseRecord, LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
+import { readSnapshot } from "./snapshot-reader.ts";
 import type { Generation } from "./store-files.ts";
 
 const CHUNK = 5000;
@@ -39,16 +40,11 @@ export interface LoadResult {
   discarded: number;
 }
 
-export function tooLargeMessage(dir: string, events: number, max: number): string {
-  return `store ${dir} holds ${events} events, more than the local store takes (${max}); use the Postgres queue store (--queue postgres://…) for queues this large`;
-}
+export { tooLargeMessage } from "./snapshot-reader.ts";
 
 async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string): Promise<void> {
   let events: QueuedEvent[] = [];
   let cache: CacheEntry[] = [];
-  const counted = { events: 0, history: 0, cache: 0 };
-  let ended: { events: number; history: number; cache: number } | undefined;
-  let first = true;
   const flushEvents = async () => {
     if (!events.length) return;
     const rows = events;
@@ -75,44 +71,19 @@ async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir:
     cache = [];
     await t.cache.cache.bulkPut(rows);
   };
-  const result = await readLog(file, async (record, offset) => {
-    if (first) {
-      first = false;
-      if (record.k !== "snapshot") throw new StoreCorruptError(file, "does not start with a snapshot header");
-      if (record.events > maxEvents) throw new StoreTooLargeError(tooLargeMessage(dir, record.events, maxEvents));
-      return;
-    }
-    if (ended) throw new StoreCorruptError(file, `record after the end marker at byte offset ${offset}`);
-    switch (record.k) {
-      case "ev":
-        counted.events += record.rows.length;
-        for (const r of record.rows) events.push(r);
-        if (events.length >= CHUNK) await flushEvents();
-        return;
-      case "hist":
-        counted.history += record.rows.length;
-        for (const h of record.rows) t.history.add(h);
-        return;
-      case "cache":
-        counted.cache += record.rows.length;
-        for (const c of record.rows) cache.push(c);
-        if (cache.length >= CHUNK) await flushCache();
-        return;
-      case "end":
-        ended = { events: record.events, history: record.history, cache: record.cache };
-        return;
-      default:
-        throw new StoreCorruptError(file, `unexpected ${record.k} record at byte offset ${offset}`);
-    }
+  await readSnapshot(file, { maxEvents, dir }, {
+    events: async (rows) => {
+      for (const r of rows) events.push(r);
+      if (events.length >= CHUNK) await flushEvents();
+    },
+    history: (rows) => {
+      for (const h of rows) t.history.add(h);
+    },
+    cache: async (rows) => {
+      for (const c of rows) cache.push(c);
+      if (cache.length >= CHUNK) await flushCache();
+    },
   });
-  if (result.tornAt !== undefined) {
-    throw new StoreCorruptError(file, `${result.tornReason} at byte offset ${result.tornAt}`);
-  }
-  if (first) throw new StoreCorruptError(file, "is empty");
-  if (!ended) throw new StoreCorruptError(file, "is truncated (no end marker)");
-  if (ended.events !== counted.events || ended.cache !== counted.cache) {
-    throw new StoreCorruptError(file, `holds ${counted.events} events and ${counted.cache} cache entries, its end marker says ${ended.events} and ${ended.cache}`);
-  }
   await flushEvents();
   await flushCache();
 }

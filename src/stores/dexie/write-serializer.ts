@@ -24,7 +24,8 @@ interface Job {
 
 export class WriteSerializer {
   private readonly queue: Job[] = [];
-  private running = false;
+  private applying = false;
+  private moves = 0;
   /** the atomic group that owns the store, if any */
   private owner: string | undefined;
 
@@ -66,8 +67,18 @@ export class WriteSerializer {
     this.pump();
   }
 
+  /** moves whenever a job starts or ends applying (readers use it to tell that no write overlapped them) */
+  get epoch(): number {
+    return this.moves;
+  }
+
+  /** a job is applying */
+  get running(): boolean {
+    return this.applying;
+  }
+
   private pump(): void {
-    if (this.running) return;
+    if (this.applying) return;
     const i = this.queue.findIndex((j) => this.owner === undefined || j.tx === this.owner);
     if (i < 0) return;
     const batch = this.queue.splice(i, 1);
@@ -77,7 +88,8 @@ export class WriteSerializer {
         batch.push(this.queue.splice(i, 1)[0]!);
       }
     }
-    this.running = true;
+    this.applying = true;
+    this.moves++;
     head
       .apply(batch.map((j) => j.item))
       .then(
@@ -90,13 +102,14 @@ export class WriteSerializer {
         (e: unknown) => batch.forEach((j) => j.reject(e)),
       )
       .finally(() => {
-        this.running = false;
+        this.applying = false;
+        this.moves++;
         this.pump();
       });
   }
 
   /** true when nothing is queued or running */
   get idle(): boolean {
-    return !this.running && this.queue.length === 0;
+    return !this.applying && this.queue.length === 0;
   }
 }

@@ -38,10 +38,10 @@ export interface ClaimParams {
 /** How many candidates to read per claimed event: room to skip rows that others are locking. */
 const WINDOW_FACTOR = 1.25;
 
-type Claimable = "pending" | "failed" | "processing";
+export type Claimable = "pending" | "failed" | "processing";
 
 /** When an event of `a` in the given status is due at $1 (now). */
-function due(a: string, status: Claimable): string {
+export function due(a: string, status: Claimable): string {
   return status === "processing"
     ? `${a}.status = 'processing' AND (${a}.lease_until IS NULL OR ${a}.lease_until <= $1)`
     : `${a}.status = '${status}' AND (${a}.next_attempt_at IS NULL OR ${a}.next_attempt_at <= $1)`;
@@ -52,7 +52,7 @@ function anyDue(a: string): string {
 }
 
 /** The row order of an event, as a row value. */
-function rowOrder(a: string): string {
+export function rowOrder(a: string): string {
   return `(${a}.client_id, ${a}.seq, ${a}.ts, ${a}.id)`;
 }
 

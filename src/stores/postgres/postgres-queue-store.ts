@@ -21,6 +21,7 @@ import type {
 } from "../../core/ports.ts";
 import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.ts";
 import { claimParams, claimSql } from "./claim-sql.ts";
+import { PostgresFusedBatches } from "./fused-batches.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
 import {
@@ -190,6 +191,20 @@ export class PostgresQueueStore implements QueueStore {
   async history(id: string): Promise<HistoryEntry[]> {
     const { rows } = await this.pool.query<{ history: StoredHistoryEntry[] }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
     return (rows[0]?.history ?? []).map((h) => historyEntry(id, h));
+  }
+
+  /**
+   * The fused path (claim, apply and settle in one transaction) over the sink schema `sinkSchema`
+   * of this same database, or undefined when that schema's apply_batch is not installed here.
+   */
+  async fusedWith(sinkSchema: string): Promise<PostgresFusedBatches | undefined> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(sinkSchema)) {
+      throw new UsageError(`schema "${sinkSchema}": expected a lower-case SQL identifier (letters, digits, _)`);
+    }
+    const { rows } = await this.pool.query<{ ok: boolean }>("SELECT to_regprocedure($1) IS NOT NULL AS ok", [
+      `"${sinkSchema}".apply_batch(jsonb)`,
+    ]);
+    return rows[0]?.ok ? new PostgresFusedBatches(this.pool, this.schema, sinkSchema) : undefined;
   }
 
   async close(): Promise<void> {

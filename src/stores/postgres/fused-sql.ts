@@ -1,0 +1,211 @@
+/**
+ * The fused drain statement, for a queue and a sink in the same database: ONE statement (one round
+ * trip, one transaction) that claims due events, applies them with the sink's
+ * `<sink>.apply_batch(jsonb)` and settles them. Nothing is written to claim: the events stay locked
+ * (FOR UPDATE) until the statement's transaction ends, and those locks are the lease. A crash or an
+ * error rolls everything back, the claim included: nothing is ever half done.
+ *
+ * Claim (why it is safe with many claimers, fused or leasing, READ COMMITTED):
+ * 1. `win_*` lock the oldest due events of each claimable status straight from its partial index,
+ *    FOR UPDATE SKIP LOCKED with a LIMIT: the scan walks past events another transaction holds
+ *    (the leasing claim only ever held them for one short statement; here they stay locked for the
+ *    whole apply, so choosing from a snapshot first, as claim-sql.ts does, would mostly find
+ *    events that are locked). An event changed and committed since the snapshot is re-checked on
+ *    its newest version (EvalPlanQual) and skipped if no longer due. The locked versions' columns
+ *    are what is applied.
+ * 2. `run` lists, for each row in the window, its unfinished events in row order from the first
+ *    one up to the row's last window event (at most about twice as many as the window holds), and
+ *    keeps the leading due ones. The row's first unfinished event need not be in the window (a
+ *    row's order is the clients' order, not time order), so `locked` locks those of the run the
+ *    window has not locked yet, FOR UPDATE SKIP LOCKED, re-checked as in step 1.
+ * 3. `chosen` keeps an event only if every earlier event of its run is one this statement locked.
+ *    A holder of a row's events holds the row's first unfinished event (as a lock here, or as a
+ *    live lease of the leasing claim, which is not due and so not in any window): nobody else can
+ *    take events of that row. Events of the window that are not kept stay locked until commit and
+ *    are left as they were.
+ *
+ * Apply: the kept events go to apply_batch as stored (the wire fields are the event's own; the
+ * store's extra fields are ignored by the server). No coalescing on this path: every event is a
+ * wire event. An event whose payload must be prepared by the engine first (a browser export's
+ * `$types` marks values that were `undefined`) is not sent, and neither are the later events of
+ * its row: they are handed to the engine together, in order.
+ *
+ * Settle, one UPDATE for every kept event:
+ * - applied / duplicate: completed (outcome, completedAt, appliedVersion), as the engine settles;
+ * - rejected: dead with the server's reason, as the engine settles;
+ * - anything else (a conflict, whose strategy runs in the engine; an event held back for the
+ *   engine; an event without a result): processing under this owner's lease, returned with its
+ *   result so the engine settles it on its normal path.
+ * Each event's history gets one entry for the whole claim-apply-settle.
+ */
+import { due, rowOrder, type Claimable } from "./claim-sql.ts";
+
+/** Whether an event of `a` is due at $1 in whatever claimable status it has. */
+function anyDueOf(a: string): string {
+  return `((${due(a, "pending")}) OR (${due(a, "failed")}) OR (${due(a, "processing")}))`;
+}
+import { appendHistory } from "./event-row.ts";
+
+/**
+ * How many candidates to lock per event wanted. The window's events of rows whose head another
+ * transaction holds cannot be used, and stay locked (so unusable to that holder too) until this
+ * transaction ends: with two workers, 1.25 left batches about a third full; 2 fills most of them
+ * for a few more locks (measured on 40k events: 2 workers 111 → 71-82 transactions).
+ */
+export const FUSED_WINDOW_FACTOR = 2;
+
+/** Locks the oldest due events of one status, skipping those another transaction holds. */
+function windowOf(events: string, status: Claimable): string {
+  return `SELECT e.id, e.ctid AS tid, e.entity, e.entity_id, e.client_id, e.seq, e.ts, e.pos, e.event, e.status, e.lease_owner
+    FROM ${events} e
+    WHERE ${due("e", status)}
+    ORDER BY e.ts, e.pos LIMIT $5
+    FOR UPDATE SKIP LOCKED`;
+}
+
+/**
+ * True when the engine must prepare the event's payload before the server may see it: a
+ * dexie-export `$types` map marking a payload value as `undefined` (see core/export-types.ts).
+ */
+function needsEngine(j: string): string {
+  return `(jsonb_typeof(${j}->'$types') = 'object' AND EXISTS (
+            SELECT 1 FROM jsonb_each_text(${j}->'$types') t WHERE t.value = 'undef' AND t.key LIKE 'payload.%'))`;
+}
+
+/**
+ * The fused statement over `<queueSchema>.events` and `<sinkSchema>.apply_batch`. Parameters:
+ * $1 now, $2 lease until (for events handed to the engine), $3 owner, $4 limit, $5 window.
+ * Returns one row per kept event, in the batch's order (rows by their oldest window event, each row
+ * in row order): `id, kind ('completed' | 'dead' | 'engine'), outcome, version,
+ * ts`, for 'engine' rows the event's columns and its apply result (`result`, or null), and on every
+ * row `sent`, the number of events the statement sent to apply_batch.
+ */
+export function fusedSql(queueSchema: string, sinkSchema: string): string {
+  const events = `"${queueSchema}".events`;
+  const newStatus = `CASE k.kind WHEN 'completed' THEN 'completed' WHEN 'dead' THEN 'dead' ELSE 'processing' END`;
+  return `WITH win_pending AS MATERIALIZED (${windowOf(events, "pending")}),
+  win_failed AS MATERIALIZED (${windowOf(events, "failed")}),
+  win_expired AS MATERIALIZED (${windowOf(events, "processing")}),
+  win AS MATERIALIZED (
+    SELECT w.* FROM (
+      SELECT * FROM win_pending UNION ALL SELECT * FROM win_failed UNION ALL SELECT * FROM win_expired
+    ) w
+    ORDER BY w.ts, w.pos LIMIT $5
+  ),
+  heads AS MATERIALIZED (
+    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
+    FROM (
+      SELECT w.entity, w.entity_id, w.client_id, w.seq, w.ts, w.id,
+             count(*) OVER r AS seen,
+             min(w.ts) OVER r AS first_ts,
+             min(w.pos) OVER r AS first_pos,
+             row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
+      FROM win w
+      WINDOW r AS (PARTITION BY w.entity, w.entity_id)
+    ) x
+    WHERE last = 1
+  ),
+  run AS MATERIALIZED (
+    SELECT p.id, p.tid, h.entity, h.entity_id, h.first_ts, h.first_pos, p.rn
+    FROM heads h
+    CROSS JOIN LATERAL (
+      SELECT u.id, u.ctid AS tid,
+             row_number() OVER o AS rn,
+             bool_and(${anyDueOf("u")}) OVER o AS ok
+      FROM ${events} u
+      WHERE u.entity = h.entity AND u.entity_id = h.entity_id
+        AND u.status IN ('pending', 'processing', 'failed')
+        AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
+      WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
+      LIMIT 2 * h.seen + 8
+    ) p
+    WHERE p.ok
+  ),
+  locked AS MATERIALIZED (
+    SELECT r.entity, r.entity_id, r.first_ts, r.first_pos, r.rn,
+           coalesce(w.id, k.id) AS id, coalesce(w.tid, k.tid) AS tid, coalesce(w.event, k.event) AS event,
+           coalesce(w.status, k.status) AS status, coalesce(w.lease_owner, k.lease_owner) AS lease_owner
+    FROM run r
+    LEFT JOIN win w ON w.id = r.id
+    LEFT JOIN LATERAL (
+      SELECT l.id, l.ctid AS tid, l.event, l.status, l.lease_owner FROM ${events} l
+      WHERE w.id IS NULL AND l.ctid = r.tid AND l.id = r.id AND ${anyDueOf("l")}
+      FOR UPDATE SKIP LOCKED
+    ) k ON true
+  ),
+  chosen AS MATERIALIZED (
+    SELECT y.* FROM (
+      SELECT x.*,
+             row_number() OVER (ORDER BY x.first_ts, x.first_pos, x.entity, x.entity_id, x.rn) AS n,
+             bool_or(x.prepare) OVER (PARTITION BY x.entity, x.entity_id ORDER BY x.rn) AS held
+      FROM (
+        SELECT k.*,
+               bool_and(k.id IS NOT NULL) OVER (PARTITION BY k.entity, k.entity_id ORDER BY k.rn) AS unbroken,
+               CASE WHEN k.id IS NULL THEN false ELSE ${needsEngine("k.event")} END AS prepare
+        FROM locked k
+      ) x
+      WHERE x.unbroken
+    ) y
+    WHERE y.n <= $4
+  ),
+  batch AS MATERIALIZED (
+    SELECT jsonb_agg(CASE WHEN c.event ? 'coalesced' THEN c.event - 'coalesced' ELSE c.event END ORDER BY c.n) AS events, array_agg(c.id ORDER BY c.n) AS ids
+    FROM chosen c WHERE NOT c.held
+  ),
+  res AS MATERIALIZED (
+    SELECT b.ids[r.i] AS id, r.value AS result
+    FROM batch b
+    CROSS JOIN LATERAL jsonb_array_elements(
+      CASE WHEN b.events IS NULL THEN '[]'::jsonb ELSE "${sinkSchema}".apply_batch(b.events) END
+    ) WITH ORDINALITY AS r(value, i)
+  ),
+  k AS MATERIALIZED (
+    SELECT c.tid, c.id, c.n, c.status, c.lease_owner, s.result,
+           CASE WHEN s.result->>'outcome' IN ('applied', 'duplicate') AND s.result->>'id' = c.id THEN 'completed'
+                WHEN s.result->>'outcome' = 'rejected' AND s.result->>'id' = c.id THEN 'dead'
+                ELSE 'engine' END AS kind,
+           s.result->>'outcome' AS outcome,
+           (s.result->'version')::bigint AS version
+    FROM chosen c LEFT JOIN res s ON s.id = c.id
+  ),
+  upd AS (
+    UPDATE ${events} e
+    SET status = ${newStatus},
+        lease_until = CASE WHEN k.kind = 'engine' THEN $2::double precision END,
+        lease_owner = CASE WHEN k.kind = 'engine' THEN $3::text END,
+        next_attempt_at = CASE WHEN k.kind = 'completed' THEN NULL ELSE e.next_attempt_at END,
+        event = CASE k.kind
+          WHEN 'completed' THEN (e.event - 'lastError')
+            || jsonb_build_object('outcome', k.outcome, 'completedAt', $1::double precision)
+            || CASE WHEN k.version IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('appliedVersion', k.version) END
+          WHEN 'dead' THEN e.event || jsonb_build_object('outcome', 'rejected', 'deadAt', $1::double precision,
+            'lastError', 'rejected: ' || coalesce(k.result->>'reason', 'no reason given'))
+          ELSE e.event END,
+        history = ${appendHistory("e.history", {
+          at: "$1::double precision",
+          from: "e.status",
+          to: newStatus,
+          note: `CASE k.kind
+            WHEN 'completed' THEN 'completed: ' || k.outcome || coalesce(' v' || k.version, '') || ' (claimed, applied and settled by ' || $3::text || ' in one transaction)'
+            WHEN 'dead' THEN 'rejected: ' || coalesce(k.result->>'reason', 'no reason given')
+            WHEN 'engine' THEN CASE WHEN e.status = 'processing'
+                 THEN 'lease of ' || coalesce(e.lease_owner, '(no owner)') || ' expired; claimed by ' || $3::text
+                 ELSE 'claimed by ' || $3::text END
+            END`,
+        })}
+    FROM k
+    WHERE e.ctid = k.tid
+    RETURNING k.n, e.id, k.kind, k.outcome, k.version, e.ts,
+              CASE WHEN k.kind = 'engine' THEN k.result END AS result,
+              CASE WHEN k.kind = 'engine' THEN e.event END AS event, e.status, e.next_attempt_at, e.lease_until, e.lease_owner, e.attempts
+  )
+  SELECT u.id, u.kind, u.outcome, u.version, u.ts, u.result, u.event, u.status, u.next_attempt_at, u.lease_until, u.lease_owner, u.attempts,
+         (SELECT count(*) FROM res) AS sent
+  FROM upd u
+  ORDER BY u.n`;
+}
+
+/** Parameters for fusedSql, in order. */
+export function fusedParams(p: { now: number; leaseMs: number; owner: string; limit: number }): unknown[] {
+  return [p.now, p.now + p.leaseMs, p.owner, p.limit, Math.ceil(p.limit * FUSED_WINDOW_FACTOR)];
+}
