@@ -15,7 +15,7 @@ import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpe
 describe("migration files", () => {
   it("loads the numbered files in order with sha256 checksums", () => {
     const ms = loadMigrations();
-    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -39,6 +39,10 @@ describe("migration files", () => {
   });
 });
 
+const ALL = [
+  "001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_typed_parse.sql", "005_audit_per_batch.sql", "006_entity_tables.sql",
+];
+
 describe.runIf(await realPgAvailable())("migrate on the real server", () => {
   let db: TestDatabase;
   const clients: PgClient[] = [];
@@ -56,9 +60,9 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
     clients.push(a, b);
     const before = await migrationStatus(a, { schema: "other_schema" });
     expect(before.applied).toEqual([]);
-    expect(before.pending.map((m) => m.name)).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_audit_per_batch.sql"]);
+    expect(before.pending.map((m) => m.name)).toEqual(ALL);
     const [ra, rb] = await Promise.all([migrate(a, { schema: "other_schema" }), migrate(b, { schema: "other_schema" })]);
-    expect([...ra.ran, ...rb.ran].sort()).toEqual(["001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_audit_per_batch.sql"]);
+    expect([...ra.ran, ...rb.ran].sort()).toEqual(ALL);
     const after = await migrationStatus(a, { schema: "other_schema" });
     expect(after.pending).toEqual([]);
     expect(after.applied.map((m) => m.checksum)).toEqual(loadMigrations().map((m) => m.checksum));
@@ -68,7 +72,7 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
     expect(rows[0]?.r[0]?.outcome).toBe("applied");
   });
 
-  it("upgrading past 004 keeps the audit rows written before it, one per decision in audit_log", async () => {
+  it("upgrading past 005 keeps the audit rows written before it, one per decision in audit_log", async () => {
     const c = new PgClient({ url: db.url });
     clients.push(c);
     const dir = mkdtempSync(path.join(tmpdir(), "mudsync-mig-"));
@@ -79,10 +83,10 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
         JSON.stringify(ids.map((id) => ({ id, type: "add", entity: "well", entityId: `w-${id}`, payload: {}, timestamp: 1 })));
       await c.query(`select upgraded.apply_batch($1::jsonb)`, [batch(["old-1", "old-2"])]);
       const up = await migrate(c, { schema: "upgraded" });
-      expect(up.ran).toEqual(["004_audit_per_batch.sql"]);
+      expect(up.ran).toEqual(ALL.slice(3));
       await c.query(`select upgraded.apply_batch($1::jsonb)`, [batch(["new-1", "old-1", "new-2"])]);
       const { rows } = await c.query<{ event_id: string; decision: string; position_in_batch: number | null }>(
-        // (rows written before 004 have no position: ordered by event id)
+        // (rows written before 005 have no position: ordered by event id)
         "select event_id, decision, position_in_batch from upgraded.audit_log order by position_in_batch nulls first, event_id",
       );
       expect(rows).toEqual([

@@ -11,8 +11,11 @@ function copyObject(v: object): unknown {
   if (Array.isArray(v)) return v.map(copyValue);
   const proto = Object.getPrototypeOf(v) as unknown;
   if (proto !== Object.prototype && proto !== null) return structuredClone(v);
-  const out: Record<string, unknown> = proto === null ? Object.create(null) : {};
-  for (const key of Object.keys(v)) {
+  // a plain object, as structuredClone makes it (also from a null-prototype one)
+  const out: Record<string, unknown> = {};
+  // for-in walks V8's enum cache; Object.keys would allocate an array of names per object
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue;
     const value = copyValue((v as Record<string, unknown>)[key]);
     // "__proto__" as an own key (JSON.parse makes those) must stay an own property
     if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });

@@ -4,7 +4,8 @@
  * the same rules as the loader (records of an atomic group count only once its commit is read).
  * Events are never deleted, so the ids only grow; cache deletions are followed. This is what the
  * streaming import needs to stay idempotent and within the size limit: a set of strings (about
- * 80-90 bytes per 36-character id, copied out of the parsed lines: see own-string.ts), not the rows.
+ * 80 bytes per 36-character id with the set's own overhead, 8 MB per 100k; copied out of the
+ * parsed lines, see own-string.ts), not the rows.
  */
 import { StoreCorruptError } from "../../errors.ts";
 import { ownString } from "../../io/own-string.ts";
@@ -25,9 +26,10 @@ export interface StoredKeys {
 
 type KeyChange = { events?: string[]; cacheSet?: string[]; cacheDel?: string[] };
 
+/** The keys a record adds or removes, copied out of its parsed line (which they would keep alive). */
 function keyChange(r: LogRecord): KeyChange | null {
-  if (r.k === "ev") return { events: r.rows.map((e) => e.id) };
-  if (r.k === "cache") return { cacheSet: r.rows.map((c) => c.key) };
+  if (r.k === "ev") return { events: r.rows.map((e) => ownString(e.id)) };
+  if (r.k === "cache") return { cacheSet: r.rows.map((c) => ownString(c.key)) };
   if (r.k === "cachedel") return { cacheDel: r.keys };
   return null;
 }
@@ -35,8 +37,8 @@ function keyChange(r: LogRecord): KeyChange | null {
 export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; dir: string; walExists: boolean }): Promise<StoredKeys> {
   const keys: StoredKeys = { events: new Set(), cache: new Set(), discarded: 0 };
   const apply = (c: KeyChange) => {
-    for (const id of c.events ?? []) keys.events.add(ownString(id));
-    for (const k of c.cacheSet ?? []) keys.cache.add(ownString(k));
+    for (const id of c.events ?? []) keys.events.add(id);
+    for (const k of c.cacheSet ?? []) keys.cache.add(k);
     for (const k of c.cacheDel ?? []) keys.cache.delete(k);
   };
   if (g.snapshot) {

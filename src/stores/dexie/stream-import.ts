@@ -69,6 +69,8 @@ async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
 class GroupLog {
   private readonly tx = randomBytes(6).toString("hex");
   private written = false;
+  /** the commit record was (perhaps partly) written: an abort after it would contradict it */
+  private committing = false;
 
   constructor(private readonly fh: FileHandle) {}
 
@@ -81,13 +83,14 @@ class GroupLog {
   async commit(): Promise<void> {
     if (!this.written) return;
     await this.fh.datasync();
+    this.committing = true;
     await writeAll(this.fh, encodeRecord({ k: "commit", tx: this.tx }));
     await this.fh.datasync();
   }
 
   /** Best effort: without it the records are ignored all the same, only noted on open. */
   async abort(): Promise<void> {
-    if (!this.written) return;
+    if (!this.written || this.committing) return;
     await writeAll(this.fh, encodeRecord({ k: "abort", tx: this.tx })).catch(() => undefined);
     await this.fh.datasync().catch(() => undefined);
   }

@@ -25,6 +25,10 @@ interface FusedRow extends Omit<EventRow, "event"> {
 
 export class PostgresFusedBatches implements FusedBatches {
   private readonly text: string;
+  /** the last batch came back short of its limit: other workers hold rows, look further */
+  private crowded = false;
+  /** the half of the rows to try first; alternates, so a worker alone drains both in turn */
+  private half = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -38,7 +42,9 @@ export class PostgresFusedBatches implements FusedBatches {
     const out: FusedBatchResult = { settled: [], handed: [], wireEvents: 0 };
     if (!Number.isInteger(options.limit) || options.limit < 1) return out;
     // unnamed, as the claim: planned for the actual now and limit each time
-    const { rows } = await this.pool.query<FusedRow>(this.text, fusedParams(options));
+    const { rows } = await this.pool.query<FusedRow>(this.text, fusedParams(options, this.crowded, this.half));
+    this.half = 1 - this.half;
+    this.crowded = rows.length < options.limit * 0.9;
     for (const r of rows) {
       if (r.kind === "engine") {
         const event = rowToEvent({ ...r, event: r.event ?? {} });

@@ -1,18 +1,19 @@
--- apply_batch with less backend CPU per batch (1000 adds on the real server: ~30 ms before), same
--- signature, results, locking and ledger; the rest of it is as in 002 (see the comment at its top):
+-- apply_batch with less backend CPU per batch (1000 adds on the real server: ~30 ms before 004),
+-- same signature, results, locking and ledger; the rest of it is as in 002 (see the comment there):
 -- 1. one audit row per batch instead of one per decision (~1 ms): the decisions as parallel arrays,
 --    stored out of line uncompressed (compressing ~100 kB of ids cost more than writing them);
---    audit_log is now a view with one row per decision, as before;
--- 2. the common batch is read through typed columns (typed_batch, parse_events' fast path, ~1.5 ms);
+-- 2. the batch is read by 004's parse_events, through typed columns when typed_batch allows;
 -- 3. event ids given twice are found by hashing, not by a window over the batch sorted by id;
 -- 4. new rows are written by plain INSERTs unless row-level security is active for the caller on
---    a built-in table (~1 ms: ON CONFLICT's arbiter check, needed only when RLS can hide a key).
+--    a built-in table (~1 ms: ON CONFLICT's arbiter check, needed only when RLS can hide a key);
+-- 5. the result is written as JSON text and read once (cheaper than building 1000 jsonb objects).
 --
--- audit_log keeps its columns (plus position_in_batch) over the table audit_records: a batch's
--- decisions are one row with arrays (positions, event_ids, entities, entity_ids, decisions,
--- versions, reasons, actors); single decisions (parked, resolved) and the rows written before this
--- migration keep the old shape (decision set, arrays NULL). All decisions of one batch share the
--- batch row's id and time; position_in_batch orders them.
+-- audit_log becomes a view with the same columns (plus position_in_batch), one row per decision as
+-- before, over the table audit_records: a batch's decisions are one row with arrays (positions,
+-- event_ids, entities, entity_ids, decisions, versions, reasons, actors); single decisions (parked,
+-- resolved) and the rows written before this migration keep the old shape (decision set, arrays
+-- NULL). All decisions of one batch share the batch row's id and time; position_in_batch orders
+-- them. Inserting into audit_log (as park_conflicts and resolve_conflict do) still works.
 
 ALTER TABLE @schema@.audit_log RENAME TO audit_records;
 ALTER TABLE @schema@.audit_records
@@ -49,106 +50,19 @@ CREATE VIEW @schema@.audit_log AS
          AS d(pos, event_id, entity, entity_id, decision, version, reason, actor)
    WHERE a.decisions IS NOT NULL;
 
-DROP FUNCTION @schema@.parse_events(jsonb, int[], bigint);
-
--- Whether parse_events may read `events` through typed columns (its fast path): every element is
--- an object whose id, entity and entityId are strings, timestamp a number, clientId a string or
--- null, seq and baseVersion numbers or null, wherever present (missing fields read as NULL either
--- way). One jsonpath over the batch, ~1 ms per 1000 events.
-CREATE FUNCTION @schema@.typed_batch(events jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT NOT jsonb_path_exists(events, '$[*] ? (@.type() != "object" || @.id.type() != "string"
-           || @.entity.type() != "string" || @.entityId.type() != "string" || @.timestamp.type() != "number"
-           || (@.clientId.type() != "string" && @.clientId.type() != "null")
-           || (@.seq.type() != "number" && @.seq.type() != "null")
-           || (@.baseVersion.type() != "number" && @.baseVersion.type() != "null"))')
+-- A decision inserted into audit_log becomes a single-decision row of audit_records.
+CREATE FUNCTION @schema@.audit_log_insert() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO @schema@.audit_records (at, batch_id, event_id, entity, entity_id, decision, version, reason, actor)
+  VALUES (coalesce(NEW.at, now()), NEW.batch_id, NEW.event_id, NEW.entity, NEW.entity_id, NEW.decision, NEW.version,
+          NEW.reason, NEW.actor)
+  RETURNING id, at INTO NEW.id, NEW.at;
+  RETURN NEW;
+END
 $fn$;
-
--- The events of a batch as typed rows with their validation result (NULL reason: valid). not_obj:
--- positions that were not JSON objects (the caller replaced them by {}); rep_ids / rep_first: the
--- event ids that occur more than once and the position of each one's first occurrence (usually
--- empty); repeat: the event id occurred earlier in the batch; fast: typed_batch(events) holds, so
--- the fields are read straight into their SQL types; otherwise they are read as jsonb and their
--- JSON types checked one by one (reading scalars as jsonb cost ~2.5 ms per 1000 events). Both
--- paths give the same rows (tests/property/parse-events.test.ts). raw_entity / raw_rid: the text
--- given when entity / rid is NULL (for the audit log). A single-SELECT SQL function, so it is
--- inlined into the calling statement's plan.
-CREATE FUNCTION @schema@.parse_events(events jsonb, not_obj int[], max_bytes bigint, rep_ids text[], rep_first int[],
-                                      fast boolean)
-RETURNS TABLE (idx int, eid text, op text, entity text, raw_entity text, rid text, raw_rid text, payload jsonb,
-               ts float8, client text, seq bigint, base bigint, coalesced jsonb, tbl text, kind text, col text,
-               dyn boolean, reason text, repeat boolean)
-LANGUAGE sql STABLE AS $fn$
-  SELECT p.idx, p.eid, p.op, reg.name, CASE WHEN reg.name IS NULL THEN left(p.ent_text, 200) END,
-         p.rid, CASE WHEN p.rid IS NULL THEN left(p.rid_text, 500) END, p.payload,
-         p.ts, p.client, p.seq, p.base, p.coalesced, reg.table_name, reg.kind, reg.data_column, NOT reg.builtin,
-         CASE
-           WHEN p.idx = ANY ($2) THEN 'event: expected a JSON object'
-           WHEN p.eid IS NULL OR p.eid = '' OR length(p.eid) > 200 THEN 'id: expected a string of 1 to 200 characters'
-           WHEN p.op IS NULL OR p.op NOT IN ('add', 'remove', 'update') THEN 'type: expected add, remove or update'
-           WHEN NOT p.ent_str THEN 'entity: expected a string'
-           WHEN reg.name IS NULL THEN 'entity: unknown entity "' || left(p.ent_text, 100) || '"'
-           WHEN p.rid IS NULL OR p.rid = '' OR length(p.rid) > 500 THEN 'entityId: expected a string of 1 to 500 characters'
-           WHEN jsonb_typeof(p.payload) IS DISTINCT FROM 'object' THEN 'payload: expected a JSON object'
-           WHEN p.ts IS NULL THEN 'timestamp: expected a number (epoch ms)'
-           WHEN NOT p.client_ok OR length(p.client) > 200 THEN 'clientId: expected a string of at most 200 characters'
-           WHEN p.seq_given AND p.seq IS NULL THEN 'seq: expected a non-negative integer'
-           WHEN p.base_given AND p.base IS NULL THEN 'baseVersion: expected a non-negative integer'
-           WHEN p.coalesced IS NOT NULL AND CASE WHEN jsonb_typeof(p.coalesced) <> 'array' THEN true ELSE EXISTS (
-                     SELECT 1 FROM jsonb_array_elements(p.coalesced) c
-                      WHERE jsonb_typeof(c) <> 'string' OR length(c #>> '{}') NOT BETWEEN 1 AND 200) END
-             THEN 'coalesced: expected a list of event ids'
-           WHEN reg.kind = 'entries' AND jsonb_typeof(p.payload -> 'id') IS DISTINCT FROM 'string'
-             THEN 'payload.id: expected a string (the entry id)'
-           WHEN pg_column_size(p.payload) > $3 / 8 AND octet_length(p.payload::text) > $3
-             THEN format('payload: %s bytes of JSON is over the limit of %s bytes', octet_length(p.payload::text), $3)
-         END,
-         p.repeat
-    FROM (SELECT q.*, coalesce(q.idx > $5[array_position($4, q.eid)], false) AS repeat FROM (
-          -- fast: typed columns (a missing field is NULL, as below)
-          SELECT x.ord::int AS idx, x.id AS eid, x.type AS op, x.entity AS ent_text, x.entity IS NOT NULL AS ent_str,
-                 x."entityId" AS rid, x."entityId" AS rid_text, x.payload, x."timestamp" AS ts, x."clientId" AS client,
-                 true AS client_ok, x.seq IS NOT NULL AS seq_given,
-                 CASE WHEN x.seq BETWEEN 0 AND 9e18 AND x.seq = trunc(x.seq) THEN x.seq::bigint END AS seq,
-                 x."baseVersion" IS NOT NULL AS base_given,
-                 CASE WHEN x."baseVersion" BETWEEN 0 AND 9e18 AND x."baseVersion" = trunc(x."baseVersion")
-                      THEN x."baseVersion"::bigint END AS base,
-                 nullif(x.coalesced, 'null'::jsonb) AS coalesced
-            FROM ROWS FROM (jsonb_to_recordset($1) AS (id text, type text, entity text, "entityId" text, payload jsonb,
-                                                       "timestamp" float8, "clientId" text, seq numeric, "baseVersion" numeric,
-                                                       coalesced jsonb))
-                 WITH ORDINALITY AS x(id, type, entity, "entityId", payload, "timestamp", "clientId", seq, "baseVersion",
-                                      coalesced, ord)
-           WHERE $6
-          UNION ALL
-          -- exact: any JSON in any field
-          SELECT x.ord::int,
-                 CASE WHEN jsonb_typeof(x.id) = 'string' THEN x.id #>> '{}' END,
-                 x.type, x.entity #>> '{}', coalesce(jsonb_typeof(x.entity) = 'string', false),
-                 CASE WHEN jsonb_typeof(x."entityId") = 'string' THEN x."entityId" #>> '{}' END, x."entityId" #>> '{}',
-                 x.payload,
-                 CASE WHEN jsonb_typeof(x."timestamp") = 'number' THEN x."timestamp"::float8 END,
-                 CASE WHEN jsonb_typeof(x."clientId") = 'string' THEN x."clientId" #>> '{}' END,
-                 coalesce(jsonb_typeof(x."clientId"), 'null') IN ('string', 'null'),
-                 nullif(x.seq, 'null'::jsonb) IS NOT NULL,
-                 CASE WHEN jsonb_typeof(x.seq) <> 'number' THEN NULL
-                      WHEN x.seq::numeric BETWEEN 0 AND 9e18 AND x.seq::numeric = trunc(x.seq::numeric)
-                      THEN x.seq::numeric::bigint END,
-                 nullif(x."baseVersion", 'null'::jsonb) IS NOT NULL,
-                 CASE WHEN jsonb_typeof(x."baseVersion") <> 'number' THEN NULL
-                      WHEN x."baseVersion"::numeric BETWEEN 0 AND 9e18 AND x."baseVersion"::numeric = trunc(x."baseVersion"::numeric)
-                      THEN x."baseVersion"::numeric::bigint END,
-                 nullif(x.coalesced, 'null'::jsonb)
-            FROM ROWS FROM (jsonb_to_recordset($1) AS (id jsonb, type text, entity jsonb, "entityId" jsonb, payload jsonb,
-                                                       "timestamp" jsonb, "clientId" jsonb, seq jsonb, "baseVersion" jsonb,
-                                                       coalesced jsonb))
-                 WITH ORDINALITY AS x(id, type, entity, "entityId", payload, "timestamp", "clientId", seq, "baseVersion",
-                                      coalesced, ord)
-           WHERE NOT $6
-          OFFSET 0) q) p  -- (a barrier: the columns above are computed once per event)
-    LEFT JOIN @schema@.entities reg ON p.ent_str AND reg.name = p.ent_text
-  OFFSET 0  -- a barrier: each column is computed once, however often the caller uses it
-$fn$;
+CREATE TRIGGER audit_log_insert INSTEAD OF INSERT ON @schema@.audit_log
+  FOR EACH ROW EXECUTE FUNCTION @schema@.audit_log_insert();
 
 -- generic plans: the statements' plans do not depend on the batch, so planning once per session is enough
 CREATE OR REPLACE FUNCTION @schema@.apply_batch(events jsonb) RETURNS jsonb
@@ -523,108 +437,4 @@ BEGIN
 END
 $fn$;
 
--- items: [{"event": {…wire event…}, "current": {…row…} | null}] -> [{"conflictId", "eventId"}]
--- Idempotent: an event that already has an open conflict keeps it.
-CREATE OR REPLACE FUNCTION @schema@.park_conflicts(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  sub text := nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub';
-  out jsonb;
-BEGIN
-  IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
-    RAISE EXCEPTION 'park_conflicts: items must be a JSON array' USING ERRCODE = '22023';
-  END IF;
-  IF EXISTS (SELECT 1 FROM jsonb_array_elements(items) x
-              WHERE jsonb_typeof(x -> 'event') IS DISTINCT FROM 'object'
-                 OR jsonb_typeof(x -> 'event' -> 'id') IS DISTINCT FROM 'string'
-                 OR jsonb_typeof(x -> 'event' -> 'entity') IS DISTINCT FROM 'string'
-                 OR jsonb_typeof(x -> 'event' -> 'entityId') IS DISTINCT FROM 'string'
-                 OR coalesce(jsonb_typeof(x -> 'current'), 'null') NOT IN ('object', 'null')) THEN
-    RAISE EXCEPTION 'park_conflicts: each item must be {"event": {id, entity, entityId, …}, "current": row or null}'
-      USING ERRCODE = '22023';
-  END IF;
-
-  WITH ins AS (
-    INSERT INTO @schema@.conflicts (event_id, entity, entity_id, base_version, current_version, local, remote, created_by)
-    SELECT x -> 'event' ->> 'id', x -> 'event' ->> 'entity', x -> 'event' ->> 'entityId',
-           CASE WHEN jsonb_typeof(x -> 'event' -> 'baseVersion') = 'number' THEN (x -> 'event' -> 'baseVersion')::numeric::bigint END,
-           CASE WHEN jsonb_typeof(x -> 'current' -> 'version') = 'number' THEN (x -> 'current' -> 'version')::numeric::bigint END,
-           x -> 'event', nullif(x -> 'current', 'null'::jsonb),
-           coalesce(sub, CASE WHEN jsonb_typeof(x -> 'event' -> 'clientId') = 'string' THEN x -> 'event' ->> 'clientId' END)
-      FROM jsonb_array_elements(items) x
-    ON CONFLICT (event_id) WHERE status = 'open' DO NOTHING
-    RETURNING id, event_id, entity, entity_id, base_version, current_version, created_by
-  )
-  INSERT INTO @schema@.audit_records (event_id, entity, entity_id, decision, version, reason, actor)
-  SELECT event_id, entity, entity_id, 'parked', current_version,
-         format('conflict %s: baseVersion %s, row version %s', id, coalesce(base_version::text, 'none'),
-                coalesce(current_version::text, 'none (row missing)')), created_by
-    FROM ins;
-
-  SELECT jsonb_agg(jsonb_build_object('conflictId', c.id, 'eventId', c.event_id) ORDER BY x.ord) INTO out
-    FROM jsonb_array_elements(items) WITH ORDINALITY x(it, ord)
-    JOIN @schema@.conflicts c ON c.event_id = x.it -> 'event' ->> 'id' AND c.status = 'open';
-  RETURN coalesce(out, '[]'::jsonb);
-END
-$fn$;
-
--- take: local (re-apply the parked event on the current row, last-writer-wins), remote (keep the
--- row, drop the event), merged (write `merged` as the document, or as the entry for entries kinds).
--- The event id is recorded in applied_events with outcome 'resolved', so a replay is a duplicate.
-CREATE OR REPLACE FUNCTION @schema@.resolve_conflict(conflict_id bigint, take text, merged jsonb, actor text) RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  c      record;
-  ev     jsonb;
-  result jsonb;
-  ver    bigint;
-BEGIN
-  IF take IS NULL OR take NOT IN ('local', 'remote', 'merged') THEN
-    RAISE EXCEPTION 'resolve_conflict: take must be local, remote or merged, got %', coalesce(take, 'null')
-      USING ERRCODE = '22023';
-  END IF;
-  SELECT * INTO c FROM @schema@.conflicts WHERE id = conflict_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'conflict % does not exist', conflict_id USING ERRCODE = 'P0002';
-  END IF;
-  IF c.status <> 'open' THEN
-    RAISE EXCEPTION 'conflict % is already resolved (%)', conflict_id, c.resolution USING ERRCODE = '55000';
-  END IF;
-
-  IF take = 'remote' THEN
-    ver := (@schema@.get_row(c.entity, c.entity_id) ->> 'version')::bigint;
-    INSERT INTO @schema@.applied_events (event_id, client_id, seq, batch_id, outcome, version)
-    VALUES (c.event_id, c.local ->> 'clientId',
-            CASE WHEN jsonb_typeof(c.local -> 'seq') = 'number' THEN (c.local -> 'seq')::numeric::bigint END,
-            gen_random_uuid(), 'resolved', ver)
-    ON CONFLICT (event_id) DO NOTHING;
-    result := jsonb_strip_nulls(jsonb_build_object('id', c.event_id, 'outcome', 'resolved', 'version', ver));
-  ELSE
-    IF take = 'merged' AND jsonb_typeof(merged) IS DISTINCT FROM 'object' THEN
-      RAISE EXCEPTION 'resolve_conflict: merged must be a JSON object (the document, or the entry for %)', c.entity
-        USING ERRCODE = '22023';
-    END IF;
-    ev := c.local - 'baseVersion' - 'coalesced';
-    IF take = 'merged' THEN
-      ev := ev || jsonb_build_object('type', 'add', 'payload', merged);
-    END IF;
-    result := @schema@.apply_batch(jsonb_build_array(ev)) -> 0;
-    IF result ->> 'outcome' = 'rejected' THEN
-      RAISE EXCEPTION 'resolve_conflict: conflict % cannot be applied: %', conflict_id, result ->> 'reason'
-        USING ERRCODE = '22023';
-    END IF;
-    ver := (result ->> 'version')::bigint;
-    UPDATE @schema@.applied_events SET outcome = 'resolved' WHERE event_id = c.event_id;
-  END IF;
-
-  UPDATE @schema@.conflicts
-     SET status = 'resolved', resolution = take, merged = CASE WHEN take = 'merged' THEN resolve_conflict.merged END,
-         resolved_at = now(), resolved_by = actor
-   WHERE id = conflict_id;
-  INSERT INTO @schema@.audit_records (event_id, entity, entity_id, decision, version, reason, actor)
-  VALUES (c.event_id, c.entity, c.entity_id, 'resolved', ver, format('conflict %s resolved: %s', conflict_id, take), actor);
-
-  RETURN jsonb_build_object('conflictId', conflict_id, 'eventId', c.event_id, 'take', take, 'result', result,
-                            'row', @schema@.get_row(c.entity, c.entity_id));
-END
-$fn$;
+DROP FUNCTION @schema@.parse_events(jsonb, int[], bigint);
