@@ -115,6 +115,7 @@ BEGIN
     FROM @schema@.settings WHERE key IN ('max_payload_bytes', 'lock_buckets', 'lock_table_above');
   whole_above := coalesce(whole_above, 64);
 
+  -- the common batch is read through typed columns (004: typed_batch, parse_events)
   fast := @schema@.typed_batch(events);
   -- elements that are not objects (jsonb_to_recordset would fail on them): replaced by {}, rejected
   IF NOT fast AND jsonb_path_exists(events, '$[*] ? (@.type() != "object")') THEN
