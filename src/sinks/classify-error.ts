@@ -8,8 +8,11 @@ const RETRYABLE_NODE_CODES = new Set([
   "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND",
 ]);
 
-/** SQLSTATEs worth retrying: serialization/deadlock, shutdown, too many connections, timeouts. */
-const RETRYABLE_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300", "57014", "55P03"]);
+/**
+ * SQLSTATEs worth retrying: serialization/deadlock, shutdown, too many connections, the shared
+ * lock table full while other batches hold their row locks (53200), timeouts.
+ */
+const RETRYABLE_SQLSTATES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300", "53200", "57014", "55P03"]);
 
 const RETRYABLE_MESSAGES = [
   /connection terminated/i,

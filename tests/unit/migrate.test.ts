@@ -15,7 +15,7 @@ import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpe
 describe("migration files", () => {
   it("loads the numbered files in order with sha256 checksums", () => {
     const ms = loadMigrations();
-    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -40,7 +40,7 @@ describe("migration files", () => {
 });
 
 const ALL = [
-  "001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_typed_parse.sql", "005_audit_per_batch.sql", "006_entity_tables.sql",
+  "001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_typed_parse.sql", "005_audit_per_batch.sql", "006_entity_tables.sql", "007_row_locks.sql",
 ];
 
 describe.runIf(await realPgAvailable())("migrate on the real server", () => {
@@ -70,6 +70,26 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
       `select other_schema.apply_batch('[{"id":"1","type":"add","entity":"well","entityId":"w","payload":{},"timestamp":1}]') as r`,
     );
     expect(rows[0]?.r[0]?.outcome).toBe("applied");
+    const buckets = await a.query<{ v: unknown }>("select value as v from other_schema.settings where key = 'lock_buckets'");
+    expect(buckets.rows[0]?.v).toBe(2147483647);
+  });
+
+  it("007 moves the default 1024 lock buckets to row locks but keeps a value an operator chose", async () => {
+    const c = new PgClient({ url: db.url });
+    clients.push(c);
+    const dir = mkdtempSync(path.join(tmpdir(), "mudsync-mig-"));
+    try {
+      for (const m of loadMigrations().filter((x) => x.id <= 6)) writeFileSync(path.join(dir, m.name), m.sql);
+      for (const schema of ["kept_default", "kept_choice"]) await migrate(c, { schema, dir });
+      await c.query("update kept_choice.settings set value = '4096' where key = 'lock_buckets'");
+      for (const schema of ["kept_default", "kept_choice"]) expect((await migrate(c, { schema })).ran).toEqual(["007_row_locks.sql"]);
+      const read = async (schema: string) =>
+        (await c.query<{ v: unknown }>(`select value as v from ${schema}.settings where key = 'lock_buckets'`)).rows[0]?.v;
+      expect(await read("kept_default")).toBe(2147483647);
+      expect(await read("kept_choice")).toBe(4096);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("upgrading past 005 keeps the audit rows written before it, one per decision in audit_log", async () => {
