@@ -57,7 +57,7 @@ interface DrainRun {
   fillPerSec: number;
 }
 
-async function drainOnce(storeModule: string, n: number, batchSize: number, coalesce: boolean): Promise<DrainRun> {
+async function drainOnce(storeModule: string, n: number, batchSize: number, coalesce: boolean, extra: string[] = []): Promise<DrainRun> {
   const database = await createTestDatabase("mudsync_bench_drain");
   try {
     return await withTempDir("drain", async (dir) => {
@@ -67,6 +67,7 @@ async function drainOnce(storeModule: string, n: number, batchSize: number, coal
       const fill = await runTask<{ perSec: number }>("fill-store", { module: storeModule, dir: store, events: n, seed: 31 } satisfies FillStoreParams);
       const args = ["--store", store, "--db", database.url, "--json", "queue", "drain", "--batch-size", String(batchSize)];
       if (!coalesce) args.push("--no-coalesce");
+      args.push(...extra);
       const run = await runCli(args);
       if (run.code !== 0) throw new Error(`queue drain failed (${firstErrorLine(run)})`);
       let summary: unknown;
@@ -194,6 +195,20 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
       });
     } catch (err) {
       report.unavailable("queue drain RSS at a smaller queue", (err as Error).message);
+    }
+    // the same two sizes with --low-memory (garbage collected sooner: less memory, more CPU)
+    try {
+      const lowBig = await drainOnce(located.file, n, 1000, true, ["--low-memory"]);
+      const lowSmall = await drainOnce(located.file, Math.round(n / 4), 1000, true, ["--low-memory"]);
+      report.add({
+        id: "drain.lowMemory.rssGrowth4x",
+        label: `queue drain --low-memory peak RSS, ${k(n)} queued ÷ ${k(Math.round(n / 4))} queued`,
+        value: lowSmall.peakRssMb && lowBig.peakRssMb ? lowBig.peakRssMb / lowSmall.peakRssMb : null,
+        unit: "×",
+        note: `${Math.round(lowBig.peakRssMb ?? 0)} MB vs ${Math.round(lowSmall.peakRssMb ?? 0)} MB; ${Math.round(lowBig.eventsPerSec ?? lowBig.wallEventsPerSec)} events/s at ${k(n)} (default: ${Math.round(big)} MB)`,
+      });
+    } catch (err) {
+      report.unavailable("queue drain --low-memory", (err as Error).message);
     }
   }
 }

@@ -42,3 +42,27 @@ describe.runIf(await realPgAvailable())("queue drain against a server without mu
     expect(JSON.parse(after).byStatus).toEqual(JSON.parse(before).byStatus);
   });
 });
+
+describe.runIf(await realPgAvailable())("queue drain --low-memory", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase("mudsync_low_memory");
+    expect((await run(["--db", db.url, "db", "migrate"])).code).toBe(0);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("drains the same way, only collecting garbage sooner", async () => {
+    const store = dirs.make();
+    const ndjson = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ id: `lm-${i}`, type: "update", entity: "well", entityId: `w${i % 4}`, payload: { n: i }, clientId: "lm", seq: i }),
+    ).join("\n");
+    expect((await run(["--store", store, "queue", "enqueue", "-"], { input: ndjson })).code).toBe(0);
+    const r = await run(["--store", store, "--db", db.url, "--json", "queue", "drain", "--low-memory"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop() ?? "")).toMatchObject({ drained: true, applied: 30 });
+    const well = await run(["--db", db.url, "--json", "db", "get", "well", "w3"]);
+    expect(JSON.parse(well.stdout)).toMatchObject({ entity: "well", id: "w3", data: { n: 27 } });
+  });
+});

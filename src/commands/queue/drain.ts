@@ -18,6 +18,8 @@ export interface DrainOptions {
   wait?: boolean;
   /** give up after this long (ms): stop claiming, finish the batch in flight */
   timeoutMs?: number;
+  /** cap the heap's growth past its live data (see heap-growth.ts): less memory, more CPU */
+  lowMemory?: boolean;
 }
 
 export interface DrainResult extends DrainSummary {
@@ -28,7 +30,7 @@ export interface DrainResult extends DrainSummary {
 
 export async function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
   // the whole store is in memory and every settled row is rewritten: keep garbage near the data
-  capHeapGrowth();
+  if (opts.lowMemory) capHeapGrowth();
   const store = await openQueueStore(ctx, "write", "queue drain");
   let sink: Sink | undefined;
   const stop = new AbortController();

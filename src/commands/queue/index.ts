@@ -127,16 +127,17 @@ export function registerQueueCommands(program: Command): void {
     .option("--max-attempts <n>", "failed attempts before an event is dead (default 10)", intArg("--max-attempts", 1))
     .option("--wait", "keep going while failed events wait for their retry time")
     .option("--timeout <duration>", "stop claiming after this long (30s, 5m, 1h); the batch in flight is finished")
+    .option("--low-memory", "collect garbage sooner: about a third less peak memory on a large store, about 20% more CPU")
     .addHelpText(
       "after",
       "\nExit 0 when nothing is left pending, processing, failed or dead; 3 otherwise (see `queue ls --status failed,dead`)." +
         "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit.",
     )
-    .action(async (opts: { timeout?: string; wait?: boolean }, cmd: Command) => {
+    .action(async (opts: { timeout?: string; wait?: boolean; lowMemory?: boolean }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { queueDrain, renderDrain, parseDuration } = await import("./drain.ts");
       const timeoutMs = opts.timeout ? parseDuration("--timeout", opts.timeout) : undefined;
-      emit(await queueDrain({ wait: opts.wait, timeoutMs }, ctx), renderDrain, ctx);
+      emit(await queueDrain({ wait: opts.wait, timeoutMs, lowMemory: opts.lowMemory }, ctx), renderDrain, ctx);
     });
 
   queue

@@ -11,6 +11,9 @@
  * machine, 3 runs each) peak RSS / process CPU was ~950 MB / 15 s with V8's default, ~615 MB /
  * 18 s at 100 (2x live) and ~530 MB / 23 s at 50 (1.5x live).
  *
+ * Opt-in (`queue drain --low-memory`): the extra collections cost throughput, and the drain's
+ * default is speed.
+ *
  * `--heap-growing-percent` is read each time V8 computes the next limit, so setting it while
  * running takes effect at the next full collection. A value given to node itself wins
  * (`node --heap-growing-percent=0 …` restores V8's default; NODE_OPTIONS does not accept it).
