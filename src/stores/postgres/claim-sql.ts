@@ -47,13 +47,33 @@ export function due(a: string, status: Claimable): string {
     : `${a}.status = '${status}' AND (${a}.next_attempt_at IS NULL OR ${a}.next_attempt_at <= $1)`;
 }
 
-function anyDue(a: string): string {
+export function anyDue(a: string): string {
   return `((${due(a, "pending")}) OR (${due(a, "failed")}) OR (${due(a, "processing")}))`;
 }
 
 /** The row order of an event, as a row value. */
 export function rowOrder(a: string): string {
   return `(${a}.client_id, ${a}.seq, ${a}.ts, ${a}.id)`;
+}
+
+/**
+ * `CROSS JOIN LATERAL (…) p`: for the row of `heads h` (its last window event and `seen`, how
+ * many of its events the window holds), its unfinished events in row order up to that event, each
+ * with its place `rn` in the row and `ok` = it and every earlier one are due; at most about twice
+ * as many as the window held, so a row whose order runs against time cannot flood a claim.
+ */
+export function rowRun(events: string): string {
+  return `CROSS JOIN LATERAL (
+        SELECT u.id, u.ctid AS tid,
+               row_number() OVER o AS rn,
+               bool_and(${anyDue("u")}) OVER o AS ok
+        FROM ${events} u
+        WHERE u.entity = h.entity AND u.entity_id = h.entity_id
+          AND u.status IN ('pending', 'processing', 'failed')
+          AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
+        WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
+        LIMIT 2 * h.seen + 8
+      ) p`;
 }
 
 /**
@@ -105,17 +125,7 @@ export function claimSql(schema: string): string {
       SELECT p.id, p.tid, h.entity, h.entity_id, p.rn,
              row_number() OVER (ORDER BY h.first_ts, h.first_pos, h.entity, h.entity_id, p.rn) AS ord
       FROM heads h
-      CROSS JOIN LATERAL (
-        SELECT u.id, u.ctid AS tid,
-               row_number() OVER o AS rn,
-               bool_and(${anyDue("u")}) OVER o AS ok
-        FROM ${events} u
-        WHERE u.entity = h.entity AND u.entity_id = h.entity_id
-          AND u.status IN ('pending', 'processing', 'failed')
-          AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
-        WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
-        LIMIT 2 * h.seen + 8
-      ) p
+      ${rowRun(events)}
       WHERE p.ok
     ) r
     WHERE ord <= $5

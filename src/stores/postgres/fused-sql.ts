@@ -45,12 +45,7 @@
  *   result so the engine settles it on its normal path.
  * Each event's history gets one entry for the whole claim-apply-settle.
  */
-import { due, rowOrder, type Claimable } from "./claim-sql.ts";
-
-/** Whether an event of `a` is due at $1 in whatever claimable status it has. */
-function anyDueOf(a: string): string {
-  return `((${due(a, "pending")}) OR (${due(a, "failed")}) OR (${due(a, "processing")}))`;
-}
+import { anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
 import { appendHistory } from "./event-row.ts";
 
 /**
@@ -138,17 +133,7 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
   run AS MATERIALIZED (
     SELECT p.id, p.tid, h.entity, h.entity_id, h.first_ts, h.first_pos, p.rn
     FROM heads h
-    CROSS JOIN LATERAL (
-      SELECT u.id, u.ctid AS tid,
-             row_number() OVER o AS rn,
-             bool_and(${anyDueOf("u")}) OVER o AS ok
-      FROM ${events} u
-      WHERE u.entity = h.entity AND u.entity_id = h.entity_id
-        AND u.status IN ('pending', 'processing', 'failed')
-        AND ${rowOrder("u")} <= (h.client_id, h.seq, h.ts, h.id)
-      WINDOW o AS (ORDER BY u.client_id, u.seq, u.ts, u.id)
-      LIMIT 2 * h.seen + 8
-    ) p
+    ${rowRun(events)}
     WHERE p.ok
   ),
   locked AS MATERIALIZED (
@@ -159,7 +144,7 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
     LEFT JOIN win w ON w.id = r.id
     LEFT JOIN LATERAL (
       SELECT l.id, l.ctid AS tid, l.event, l.status, l.lease_owner FROM ${events} l
-      WHERE w.id IS NULL AND l.ctid = r.tid AND l.id = r.id AND ${anyDueOf("l")}
+      WHERE w.id IS NULL AND l.ctid = r.tid AND l.id = r.id AND ${anyDue("l")}
       FOR UPDATE SKIP LOCKED
     ) k ON true
   ),
