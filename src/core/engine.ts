@@ -18,6 +18,7 @@ import { toWireEvent } from "./coalesce.ts";
 import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
 import type { Metrics } from "./metrics.ts";
+import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
 import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
 import { SinkError, SinkSetupError } from "../errors.ts";
 
@@ -56,28 +57,7 @@ export interface EngineDeps {
   fused?: FusedBatches;
 }
 
-export interface DrainSummary {
-  /** events settled in this run (every original event counts once per settlement) */
-  settled: number;
-  applied: number;
-  duplicates: number;
-  /** events folded into another wire event and recorded as applied with it */
-  coalesced: number;
-  conflicts: { resubmitted: number; dropped: number; parked: number };
-  rejected: number;
-  /** events quarantined because a later edit of their row was already applied */
-  superseded: number;
-  retried: number;
-  dead: number;
-  lostLeases: number;
-  roundTrips: number;
-  wireEvents: number;
-  durationMs: number;
-  eventsPerSec: number;
-  latencyMs: { p50: number | null; p99: number | null };
-  /** what is left in the store when the run ended (filled by drain) */
-  left?: Record<EventStatus, number>;
-}
+export type { DrainSummary };
 
 export interface DrainOptions {
   /** keep going while failed events wait for their retry time */
@@ -417,31 +397,4 @@ function asCurrent(result: ApplyResult): { version: number; data: unknown } {
   const cur = result.current as { version?: number; data?: unknown } | null | undefined;
   const version = typeof cur?.version === "number" ? cur.version : (result.version ?? 0);
   return { version, data: cur && "data" in cur ? cur.data : (cur ?? null) };
-}
-
-function emptySummary(): DrainSummary {
-  return {
-    settled: 0,
-    applied: 0,
-    duplicates: 0,
-    coalesced: 0,
-    conflicts: { resubmitted: 0, dropped: 0, parked: 0 },
-    rejected: 0,
-    superseded: 0,
-    retried: 0,
-    dead: 0,
-    lostLeases: 0,
-    roundTrips: 0,
-    wireEvents: 0,
-    durationMs: 0,
-    eventsPerSec: 0,
-    latencyMs: { p50: null, p99: null },
-  };
-}
-
-function percentiles(values: number[]): { p50: number | null; p99: number | null } {
-  if (values.length === 0) return { p50: null, p99: null };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99) };
 }

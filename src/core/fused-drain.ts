@@ -13,7 +13,7 @@
  * Coalescing is not done on this path: every event is sent and recorded as itself.
  */
 import type { QueuedEvent } from "./event.ts";
-import type { DrainSummary } from "./engine.ts";
+import type { DrainSummary } from "./drain-summary.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ApplyResult, ClaimOptions, Clock } from "./ports.ts";
 
