@@ -57,6 +57,25 @@ export function rowOrder(a: string): string {
 }
 
 /**
+ * The body of `heads`: one row per entity row in the window `win`, with its last window event in
+ * row order (client_id, seq, ts, id), `seen` (how many of its events the window holds) and where
+ * its oldest window event stands (first_ts, first_pos), which orders the rows in a batch.
+ */
+export const HEADS = `
+    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
+    FROM (
+      SELECT w.entity, w.entity_id, w.client_id, w.seq, w.ts, w.id,
+             count(*) OVER r AS seen,
+             min(w.ts) OVER r AS first_ts,
+             min(w.pos) OVER r AS first_pos,
+             row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
+      FROM win w
+      WINDOW r AS (PARTITION BY w.entity, w.entity_id)
+    ) x
+    WHERE last = 1
+  `;
+
+/**
  * `CROSS JOIN LATERAL (…) p`: for the row of `heads h` (its last window event and `seen`, how
  * many of its events the window holds), its unfinished events in row order up to that event, each
  * with its place `rn` in the row and `ok` = it and every earlier one are due; at most about twice
@@ -107,19 +126,7 @@ export function claimSql(schema: string): string {
   win AS MATERIALIZED (
     SELECT d.* FROM due_now d
   ),
-  heads AS MATERIALIZED (
-    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
-    FROM (
-      SELECT w.*,
-             count(*) OVER r AS seen,
-             min(w.ts) OVER r AS first_ts,
-             min(w.pos) OVER r AS first_pos,
-             row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
-      FROM win w
-      WINDOW r AS (PARTITION BY w.entity, w.entity_id)
-    ) x
-    WHERE last = 1
-  ),
+  heads AS MATERIALIZED (${HEADS}),
   run AS MATERIALIZED (
     SELECT id, tid, entity, entity_id, rn, ord FROM (
       SELECT p.id, p.tid, h.entity, h.entity_id, p.rn,

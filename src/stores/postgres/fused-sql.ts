@@ -45,7 +45,7 @@
  *   result so the engine settles it on its normal path.
  * Each event's history gets one entry for the whole claim-apply-settle.
  */
-import { anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
+import { HEADS, anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
 import { appendHistory } from "./event-row.ts";
 
 /**
@@ -117,19 +117,7 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
     ) w
     ORDER BY w.ts, w.pos LIMIT $5
   ),
-  heads AS MATERIALIZED (
-    SELECT entity, entity_id, first_ts, first_pos, client_id, seq, ts, id, seen
-    FROM (
-      SELECT w.entity, w.entity_id, w.client_id, w.seq, w.ts, w.id,
-             count(*) OVER r AS seen,
-             min(w.ts) OVER r AS first_ts,
-             min(w.pos) OVER r AS first_pos,
-             row_number() OVER (PARTITION BY w.entity, w.entity_id ORDER BY w.client_id DESC, w.seq DESC, w.ts DESC, w.id DESC) AS last
-      FROM win w
-      WINDOW r AS (PARTITION BY w.entity, w.entity_id)
-    ) x
-    WHERE last = 1
-  ),
+  heads AS MATERIALIZED (${HEADS}),
   run AS MATERIALIZED (
     SELECT p.id, p.tid, h.entity, h.entity_id, h.first_ts, h.first_pos, p.rn
     FROM heads h
