@@ -302,7 +302,8 @@ export class Daemon implements DaemonControl {
 
   drainNow(): Promise<DrainNowResult> {
     if (this.paused || this.stopCtl.signal.aborted) {
-      return Promise.resolve({ settled: 0, left: this.watch.counts, paused: this.paused });
+      // no pass runs, so nothing refreshed the watch's counts: read them
+      return this.o.store.counts().then((counts) => ({ settled: 0, left: { ...zeroCounts(), ...counts }, paused: this.paused }));
     }
     return new Promise((resolve) => {
       this.waiters.push({ resolve, before: this.engine.snapshot(false).settled });

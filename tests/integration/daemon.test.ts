@@ -209,6 +209,37 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
 
   daemonSuite("postgres", () => ["--db", db.url]);
 
+  it("queue drain and queue replay ask the daemon that holds the store instead of failing on the lock", async () => {
+    const store = dirs.make("mudsync-daemon-via-");
+    const daemon = await startDaemon(["--store", store, "--db", db.url]);
+    try {
+      expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
+      const ndjson = events(10, "via").map((e) => JSON.stringify(e)).join("\n");
+      expect((await run(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
+
+      const paused = await run(["--store", store, "--json", "queue", "drain"]);
+      expect(paused.code, paused.stderr).toBe(3);
+      expect(paused.stderr).toContain(`held by the daemon (pid ${daemon.child.pid})`);
+      expect(JSON.parse(paused.stdout)).toMatchObject({ via: "daemon", paused: true, drained: false, left: { pending: 10 } });
+
+      expect((await fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
+      const drained = await run(["--store", store, "--json", "queue", "drain"]);
+      expect(drained.code, drained.stderr).toBe(0);
+      expect(JSON.parse(drained.stdout)).toMatchObject({ via: "daemon", drained: true, left: { pending: 0, completed: 10 } });
+
+      const replay = await run(["--store", store, "queue", "replay", "--status", "completed", "--entity", "well"]);
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(replay.stdout).toContain("requeued 10 events");
+      expect(replay.stdout).toContain("queue drained");
+      const s = await status(daemon.url);
+      expect(s.engine.duplicates).toBe(10); // the replayed events were applied before
+      expect(s.counts.completed).toBe(10);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+    }
+  });
+
   it("a second signal while a batch hangs exits 130 at once, and the event stays in the store", async () => {
     const store = dirs.make("mudsync-daemon-force-");
     // hold the wells table so the daemon's apply_batch waits on its lock: a batch stays in flight

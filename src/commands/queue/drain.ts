@@ -13,6 +13,7 @@ import { openSinkFor } from "../shared/sink-setup.ts";
 import { capHeapGrowth } from "../shared/heap-growth.ts";
 import { progressWriter, table } from "../shared/output.ts";
 import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
+import { drainThroughDaemon, orThroughDaemon, renderDaemonDrain, type DaemonDrainResult } from "./via-daemon.ts";
 
 export interface DrainOptions {
   wait?: boolean;
@@ -28,10 +29,22 @@ export interface DrainResult extends DrainSummary {
   left: Record<EventStatus, number>;
 }
 
-export async function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+/**
+ * Drains the local store; when a running daemon holds it, asks the daemon for a pass instead
+ * (via-daemon.ts).
+ */
+export function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult | DaemonDrainResult> {
+  return orThroughDaemon<DrainResult | DaemonDrainResult>(
+    ctx,
+    async () => drainLocal(await openQueueStore(ctx, "write", "queue drain"), opts, ctx),
+    drainThroughDaemon,
+    opts.timeoutMs,
+  );
+}
+
+async function drainLocal(store: LocalQueueStore, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
   // the whole store is in memory and every settled row is rewritten: keep garbage near the data
   if (opts.lowMemory) capHeapGrowth();
-  const store = await openQueueStore(ctx, "write", "queue drain");
   let sink: Sink | undefined;
   const stop = new AbortController();
   const timer = opts.timeoutMs ? setTimeout(() => stop.abort(new Error("timeout")), opts.timeoutMs) : undefined;
@@ -93,7 +106,8 @@ export async function drainWith(
   }
 }
 
-export function renderDrain(r: DrainResult): string {
+export function renderDrain(r: DrainResult | DaemonDrainResult): string {
+  if ("via" in r) return renderDaemonDrain(r);
   const c = r.conflicts;
   const rows: [string, string][] = [
     ["sink", r.sink],

@@ -131,7 +131,8 @@ export function registerQueueCommands(program: Command): void {
     .addHelpText(
       "after",
       "\nExit 0 when nothing is left pending, processing, failed or dead; 3 otherwise (see `queue ls --status failed,dead`)." +
-        "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit.",
+        "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit." +
+        "\nWhen a running daemon holds the store, the daemon is asked for a pass instead (POST /v1/drain-now); same exit codes.",
     )
     .action(async (opts: { timeout?: string; wait?: boolean; lowMemory?: boolean }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
@@ -145,7 +146,8 @@ export function registerQueueCommands(program: Command): void {
     .description(
       "move chosen events back to pending (attempts reset) and drain them; events the server already applied come back " +
         "as duplicates. With --dry-run nothing changes anywhere: the events are applied in a server transaction that is " +
-        "rolled back and every touched row is shown before and after.",
+        "rolled back and every touched row is shown before and after. When a running daemon holds the store, the events " +
+        "are chosen read-only and the daemon requeues and drains them (POST /v1/retry, /v1/drain-now).",
     )
     .option("--status <list>", `which events, comma-separated (${STATUSES}; default failed,dead)`)
     .option("--ids <list>", "exactly these event ids, comma-separated")

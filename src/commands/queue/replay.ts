@@ -14,6 +14,10 @@ import { openSinkFor } from "../shared/sink-setup.ts";
 import { table } from "../shared/output.ts";
 import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
 import { drainWith, renderDrain, type DrainResult } from "./drain.ts";
+import { drainThroughDaemon, orThroughDaemon, retryThroughDaemon, type DaemonDrainResult } from "./via-daemon.ts";
+import type { ControlClient } from "../shared/control-client.ts";
+import type { RetryResult } from "../../daemon/control-api.ts";
+import { MAX_RETRY } from "../../daemon/retry-selection.ts";
 
 export interface ReplayOptions {
   statuses?: EventStatus[];
@@ -25,16 +29,45 @@ export interface ReplayOptions {
 
 export type ReplayResult =
   | { dryRun: true; chosen: number; report: DryRunReport }
-  | { dryRun: false; chosen: number; requeued: number; drain: DrainResult };
+  | { dryRun: false; chosen: number; requeued: number; drain: DrainResult | DaemonDrainResult; skipped?: RetryResult["skipped"] };
 
 const DEFAULT_STATUSES: EventStatus[] = ["failed", "dead"];
+const NOTHING_CHOSEN = "replay: no events match the given --status/--ids/--entity";
 const PAGE = 1000;
 
-export async function queueReplay(opts: ReplayOptions, ctx: CommandContext): Promise<ReplayResult> {
+/**
+ * Replays from the local store; when a running daemon holds it, the events are chosen read-only
+ * and the daemon requeues and drains them (a dry run only reads, so it runs here either way).
+ */
+export function queueReplay(opts: ReplayOptions, ctx: CommandContext): Promise<ReplayResult> {
+  if (opts.dryRun) return replayLocal(opts, ctx);
+  return orThroughDaemon(ctx, () => replayLocal(opts, ctx), (daemon) => replayThroughDaemon(opts, ctx, daemon));
+}
+
+async function replayThroughDaemon(opts: ReplayOptions, ctx: CommandContext, daemon: { pid: number; client: ControlClient }): Promise<ReplayResult> {
+  const store = await openQueueStore(ctx, "read", "queue replay");
+  let ids: string[];
+  try {
+    ids = (await choose(store, opts)).map((e) => e.id);
+  } finally {
+    await store.close();
+  }
+  if (ids.length === 0) throw new UsageError(NOTHING_CHOSEN);
+  let requeued = 0;
+  const skipped: RetryResult["skipped"] = [];
+  for (let i = 0; i < ids.length; i += MAX_RETRY) {
+    const r = await retryThroughDaemon(daemon, ids.slice(i, i + MAX_RETRY));
+    requeued += r.moved;
+    skipped.push(...r.skipped);
+  }
+  return { dryRun: false, chosen: ids.length, requeued, skipped, drain: await drainThroughDaemon(daemon) };
+}
+
+async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<ReplayResult> {
   const store = await openQueueStore(ctx, opts.dryRun ? "read" : "write", "queue replay");
   try {
     const chosen = await choose(store, opts);
-    if (chosen.length === 0) throw new UsageError("replay: no events match the given --status/--ids/--entity");
+    if (chosen.length === 0) throw new UsageError(NOTHING_CHOSEN);
     const sink = await openSinkFor(ctx);
     try {
       if (opts.dryRun) {
@@ -77,7 +110,10 @@ async function choose(store: LocalQueueStore, opts: ReplayOptions): Promise<Queu
 }
 
 export function renderReplay(r: ReplayResult): string {
-  if (!r.dryRun) return `requeued ${r.requeued} events\n${renderDrain(r.drain)}`;
+  if (!r.dryRun) {
+    const skipped = r.skipped?.length ? ` (${r.skipped.length} skipped: ${r.skipped[0]!.id} ${r.skipped[0]!.reason}${r.skipped.length > 1 ? ", …" : ""})` : "";
+    return `requeued ${r.requeued} events${skipped}\n${renderDrain(r.drain)}`;
+  }
   const outcomes = new Map<string, number>();
   for (const x of r.report.results) outcomes.set(x.outcome, (outcomes.get(x.outcome) ?? 0) + 1);
   const rows = r.report.rows.map((row) => [
