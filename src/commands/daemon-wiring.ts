@@ -17,6 +17,8 @@ Control API (loopback or unix socket only; JSON in and out):
   POST /v1/retry         {"ids": [...]} and/or {"statuses": [...]}: back to pending, due now
   POST /v1/events        {"events": [...]}: enqueue; answers {ids, existing} once durable
   GET  /v1/events        ?status=&entity=&since=&limit=&after=&order=: one page, like \`queue ls --json\`
+  POST /v1/import        {"files": ["/abs/path.json"], "replace"?, "skipInvalid"?}: \`queue import\` of files
+                         on this machine, all-or-nothing; answers {events, cache, invalid} counts
   POST /v1/batches       {"events": [...]} as the browser app sends them: applied at once, one
                          transaction, answers {"results": [...]} (apply_batch's per-event results)
 A request with an Origin header is refused (403) except on /healthz and /v1/batches from --cors-origin.
@@ -40,7 +42,7 @@ export function registerDaemonCommand(program: Command): void {
     .command("daemon")
     .description(
       "run the engine continuously: drain as events arrive, follow the change feed, serve a control API " +
-        "(status, pause, resume, drain-now, retry, enqueue, metrics, health, browser batches)",
+        "(status, pause, resume, drain-now, retry, enqueue, import, metrics, health, browser batches)",
     )
     .option("--queue <url>", "drain the shared Postgres queue at this postgres:// URL instead of the local store")
     .option("--listen <host:port>", "control API address, loopback only (default 127.0.0.1:0, a free port)")

@@ -5,6 +5,7 @@
 import type { EventStatus, QueuedEvent } from "../core/event.ts";
 import type { DrainSummary } from "../core/engine.ts";
 import type { ApplyResult, ListQuery, WireEvent } from "../core/ports.ts";
+import type { DaemonImportResult, ImportRequest } from "./import-files.ts";
 
 export interface Health {
   ok: boolean;
@@ -71,6 +72,8 @@ export interface DaemonControl {
   /** resolves once the events are durable */
   enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }>;
   list(query: ListQuery): Promise<EventsPage>;
+  /** `queue import` of export files on this machine, all-or-nothing, through the store it holds */
+  importFiles(request: ImportRequest): Promise<DaemonImportResult>;
   /** applies browser events synchronously through the sink, one batch, one result per event */
   applyBatch(events: WireEvent[]): Promise<ApplyResult[]>;
 }

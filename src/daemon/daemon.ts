@@ -21,6 +21,7 @@ import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";
 import { observeSink, type BatchReport } from "./observed-sink.ts";
 import { observeFused } from "./observed-fused.ts";
+import { type DaemonImportResult, type ImportRequest, importIntoOpenStore } from "./import-files.ts";
 import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
@@ -329,6 +330,13 @@ export class Daemon implements DaemonControl {
   async list(query: ListQuery): Promise<EventsPage> {
     const [counts, page] = await Promise.all([this.o.store.counts(), this.o.store.list(query)]);
     return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next };
+  }
+
+  async importFiles(request: ImportRequest): Promise<DaemonImportResult> {
+    const r = await importIntoOpenStore(this.o.store, request);
+    this.o.logger.info({ event: "import", files: request.files, events: r.events, cache: r.cache, invalid: r.invalid }, "export files imported");
+    if (r.events.inserted + r.events.replaced > 0) this.wake.notify();
+    return r;
   }
 
   applyBatch(events: WireEvent[]) {

@@ -2,6 +2,7 @@
  * zod schemas of the control API's requests. Every body and query is parsed here; a failure
  * becomes one 400 line naming the JSON path (`body.events.3.entityId`) and what was expected.
  */
+import path from "node:path";
 import { z } from "zod";
 import { EVENT_STATUSES, EVENT_SHAPE_HINT, describeIssues, newEventSchema } from "../core/event.ts";
 import { HttpError } from "./control-server.ts";
@@ -32,6 +33,16 @@ export const retryBodySchema = z
     statuses: z.array(z.enum(EVENT_STATUSES)).min(1).optional(),
   })
   .refine((b) => b.ids !== undefined || b.statuses !== undefined, { message: "expected ids and/or statuses" });
+
+/** `queue import` through the daemon: export files by absolute path (the daemon reads them). */
+export const importBodySchema = z.strictObject({
+  files: z
+    .array(z.string().min(1).max(4096).refine((f) => path.isAbsolute(f), { message: "expected an absolute path" }))
+    .min(1)
+    .max(1000),
+  replace: z.boolean().default(false),
+  skipInvalid: z.boolean().default(false),
+});
 
 export const listQuerySchema = z.strictObject({
   status: statusList.optional(),

@@ -5,7 +5,7 @@
  */
 import type { QueuedEvent } from "../core/event.ts";
 import { toWireEvent } from "../core/coalesce.ts";
-import { InvalidEventError, MudsyncError, SinkError, UsageError } from "../errors.ts";
+import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, UsageError } from "../errors.ts";
 import { completeEvent } from "../commands/queue/enqueue.ts";
 import type { DaemonControl } from "./control-api.ts";
 import { HttpError, type Route } from "./control-server.ts";
@@ -14,6 +14,7 @@ import {
   browserBatchSchema,
   emptyBodySchema,
   enqueueBodySchema,
+  importBodySchema,
   listQuerySchema,
   parseOr400,
   retryBodySchema,
@@ -70,6 +71,14 @@ export function controlRoutes(d: DaemonControl): Route[] {
         const now = Date.now();
         const events: QueuedEvent[] = body.events.map((e, i) => asHttpError(() => completeEvent(e, `body.events.${i}`, now)));
         return ok(await d.enqueue(events));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/import",
+      async handle(req) {
+        const body = parseOr400(importBodySchema, req.body, "body", 'expected {"files": ["/absolute/path.json", …], "replace"?: boolean, "skipInvalid"?: boolean}');
+        return ok(await asHttpErrorAsync(() => d.importFiles(body)));
       },
     },
     {
@@ -130,5 +139,7 @@ async function asHttpErrorAsync<T>(fn: () => Promise<T>): Promise<T> {
 function toHttp(err: unknown): unknown {
   if (err instanceof InvalidEventError || err instanceof UsageError) return new HttpError(400, err.message);
   if (err instanceof MudsyncError && err.exitCode === 2) return new HttpError(400, err.message);
+  // the CLI reads 5xx as exit 5, as when it hits the limit itself
+  if (err instanceof StoreTooLargeError) return new HttpError(507, err.message);
   return err;
 }

@@ -77,10 +77,11 @@ describe("a daemon whose server is down, on a unix socket", () => {
       expect(enq.code, enq.stderr).toBe(0);
       expect(enq.stdout).toContain("enqueued e-1");
 
-      // other writers are refused and told where the daemon's control API is
-      const other = await run(["queue", "import", "--store", store, fixture("browser-export.json")]);
-      expect(other.code, other.stderr).toBe(4);
-      expect(other.stderr).toContain(`control unix:${socket}`);
+      // an import goes through the daemon's control API on its socket
+      const other = await run(["queue", "import", "--store", store, "--json", fixture("browser-export.json")]);
+      expect(other.code, other.stderr).toBe(0);
+      expect(other.stderr).toContain(`importing through unix:${socket}`);
+      expect(JSON.parse(other.stdout).events.inserted).toBeGreaterThan(0);
 
       await waitFor(() => stderr.includes('"event":"head_stuck"'));
       expect(await client.get<string>("/metrics")).toMatch(/^mudsync_head_stuck 1$/m);

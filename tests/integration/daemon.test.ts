@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { run, tempDirs } from "../cli/queue-run.ts";
+import { fixture, run, tempDirs } from "../cli/queue-run.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
@@ -191,6 +191,50 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
 
 describe("daemon on the embedded PGlite", () => {
   daemonSuite("pglite", () => []);
+
+  const dirs = tempDirs();
+  afterAll(() => dirs.cleanup());
+
+  it("queue import goes through the daemon that holds the store: same counts, all-or-nothing", async () => {
+    const store = dirs.make("mudsync-daemon-import-");
+    const daemon = await startDaemon(["--store", store]);
+    try {
+      expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
+      const first = await run(["--store", store, "--json", "queue", "import", fixture("sample-export.json"), fixture("sample-cache-export.json")]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain(`held by the daemon (pid ${daemon.child.pid}); importing through`);
+      const r1 = JSON.parse(first.stdout);
+      expect(r1.events).toEqual({ inserted: 37, existing: 0, replaced: 0 });
+      expect(r1.cache.inserted).toBeGreaterThan(0);
+      expect(r1.via).toMatchObject({ daemon: daemon.child.pid });
+      expect((await status(daemon.url)).counts).toMatchObject({ pending: 22, completed: 9, processing: 3, failed: 3 });
+
+      const again = await run(["--store", store, "--json", "queue", "import", fixture("sample-export.json")]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).events).toEqual({ inserted: 0, existing: 37, replaced: 0 });
+      const replaced = await run(["--store", store, "queue", "import", "--replace", fixture("sample-export.json")]);
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect(replaced.stdout).toContain("events: 0 inserted, 37 replaced");
+      expect(replaced.stdout).toContain(`written by the daemon (pid ${daemon.child.pid}`);
+
+      // a file with a bad row, sent to the daemon directly: one 400 line, nothing of it stored
+      const bad = await fetch(`${daemon.url}/v1/import`, json({ files: [fixture("browser-export.json"), fixture("malformed/bad-row.json")] }));
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toContain("bad-row.json");
+      expect(Object.values((await status(daemon.url)).counts).reduce((a, b) => a + b, 0)).toBe(37);
+      const relative = await fetch(`${daemon.url}/v1/import`, json({ files: ["fixtures/sample-export.json"] }));
+      expect(relative.status).toBe(400);
+      expect(((await relative.json()) as { error: string }).error).toContain("expected an absolute path");
+
+      // the daemon drains what was imported once resumed
+      expect((await fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
+      const drained = (await (await fetch(`${daemon.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
+      expect(drained.left.pending).toBe(0);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+    }
+  });
 });
 
 describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {

@@ -5,15 +5,20 @@
  * (importIntoDexieStore), so the import counts all-or-nothing even across a crash and its memory
  * does not grow with the file. Re-importing is idempotent (same ids are reported as already
  * present); `--replace` overwrites; `--skip-invalid` imports the valid rows and reports the others.
- * Like every writer, it is refused (naming the holder) while a daemon or another writer holds the
- * store.
+ * While a daemon holds the store, pass 2 goes through it (POST /v1/import, daemon/import-files.ts):
+ * the daemon reads the same files and writes them through its open store, as one atomic group too.
+ * Another writer holding the store (not a daemon with a control address) refuses the import, naming
+ * the holder.
  */
 import { stat } from "node:fs/promises";
-import { InvalidInputError, StoreTooLargeError } from "../../errors.ts";
+import path from "node:path";
+import type { DaemonImportResult } from "../../daemon/import-files.ts";
+import { InvalidInputError, StoreLockedError, StoreTooLargeError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
 import { type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
 import type { CommandContext } from "../shared/context.ts";
+import { ControlClient, daemonHolding } from "../shared/control-client.ts";
 import { createProgress, type Progress } from "./progress.ts";
 
 export interface ImportOptions {
@@ -36,7 +41,12 @@ export interface ImportResult {
   cache: WriteCounts;
   invalid: { count: number; rows: (Omit<InvalidRow, "type"> & { file: string })[]; listed: number };
   replace: boolean;
+  /** set when a running daemon held the store and wrote the rows */
+  via?: { daemon: number; control: string };
 }
+
+/** How long to wait for a daemon's import (large files take a while). */
+const DAEMON_IMPORT_WAIT_MS = 3_600_000;
 
 /** At most this many invalid rows are listed (all are counted). */
 const MAX_LISTED_INVALID = 1000;
@@ -86,7 +96,32 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
 
   // pass 2: stream the rows into the store's files as one atomic group, without loading the store
   // (memory holds a chunk and the stored ids, not the rows); a crash before its commit changes nothing
-  const written = await importIntoDexieStore(
+  let written: Pick<ImportResult, "events" | "cache">;
+  try {
+    written = await writeLocally(opts, ctx, seen, report, validRows, eventRows);
+  } catch (err) {
+    if (!(err instanceof StoreLockedError)) throw err;
+    const held = await daemonHolding(ctx.config.store);
+    if (!held) throw err;
+    process.stderr.write(`mudsync: store ${ctx.config.store} is held by the daemon (pid ${held.pid}); importing through ${held.client.address}\n`);
+    written = await writeThroughDaemon(opts, new ControlClient(held.client.address, DAEMON_IMPORT_WAIT_MS), seen, report, validRows);
+    result.via = { daemon: held.pid, control: held.client.address };
+  }
+  result.events = written.events;
+  result.cache = written.cache;
+  return result;
+}
+
+/** Pass 2 without a daemon: straight into the store's log (stores/dexie/stream-import.ts). */
+async function writeLocally(
+  opts: ImportOptions,
+  ctx: CommandContext,
+  seen: Map<string, string>,
+  report: Progress,
+  validRows: number,
+  eventRows: number,
+): Promise<Pick<ImportResult, "events" | "cache">> {
+  return importIntoDexieStore(
     {
       dir: ctx.config.store,
       command: "queue import",
@@ -104,9 +139,29 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
     },
     rowsToWrite(opts, seen, report, validRows),
   );
-  result.events = written.events;
-  result.cache = written.cache;
-  return result;
+}
+
+/** Pass 2 through the daemon holding the store: it reads the files (same machine) and writes them. */
+async function writeThroughDaemon(
+  opts: ImportOptions,
+  client: ControlClient,
+  seen: Map<string, string>,
+  report: Progress,
+  validRows: number,
+): Promise<Pick<ImportResult, "events" | "cache">> {
+  for (const file of opts.files) {
+    if ((await fingerprint(file)) !== seen.get(file)) {
+      throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
+    }
+  }
+  report.update({ phase: "import (daemon)", done: 0, total: validRows, unit: "rows" });
+  const r = await client.post<DaemonImportResult>("/v1/import", {
+    files: opts.files.map((f) => path.resolve(f)),
+    replace: Boolean(opts.replace),
+    skipInvalid: Boolean(opts.skipInvalid),
+  });
+  report.finish({ phase: "import (daemon)", done: validRows, total: validRows, unit: "rows" });
+  return { events: r.events, cache: r.cache };
 }
 
 /** Streams the valid rows of every file again, refusing a file that changed since pass 1. */
@@ -147,6 +202,7 @@ export function renderImport(r: ImportResult): string {
     `${what}: ${c.inserted} inserted, ${r.replace ? `${c.replaced} replaced` : `${c.existing} already present (kept; --replace overwrites)`}`;
   lines.push(line("events", r.events));
   if (r.files.some((f) => f.databaseName === "CacheDB")) lines.push(line("cache entries", r.cache));
+  if (r.via) lines.push(`written by the daemon (pid ${r.via.daemon}, ${r.via.control})`);
   if (r.invalid.count > 0) {
     lines.push(`skipped ${r.invalid.count} invalid rows:`);
     for (const row of r.invalid.rows) lines.push(`  ${row.file} at ${row.path}: ${row.reason}`);

@@ -16,7 +16,8 @@ export function registerQueueCommands(program: Command): void {
     .description(
       "load dexie-export-import JSON exports of EventQueueDB (and of CacheDB) into the local store. Every file is " +
         "validated first (streaming, any size): a bad file changes nothing (exit 2, one line naming the file, " +
-        "the JSON path and the expected shape). Re-importing is idempotent: ids already present are kept and reported.",
+        "the JSON path and the expected shape). Re-importing is idempotent: ids already present are kept and reported. " +
+        "When a running daemon holds the store, the daemon writes the files (POST /v1/import), still all-or-nothing.",
     )
     .argument("<files...>", "export files (EventQueueDB and/or CacheDB)")
     .option("--replace", "overwrite events (and cache entries) whose id is already in the store")
