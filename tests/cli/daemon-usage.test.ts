@@ -77,16 +77,16 @@ describe("a daemon whose server is down, on a unix socket", () => {
       expect(enq.code, enq.stderr).toBe(0);
       expect(enq.stdout).toContain("enqueued e-1");
 
+      await waitFor(() => stderr.includes('"event":"head_stuck"'));
+      expect(await client.get<string>("/metrics")).toMatch(/^mudsync_head_stuck 1$/m);
+      const s = await client.get<{ head: { id: string; stuck: boolean }; counts: { failed: number; pending: number } }>("/v1/status");
+      expect(s.head).toMatchObject({ id: "e-1", stuck: true });
+
       // an import goes through the daemon's control API on its socket
       const other = await run(["queue", "import", "--store", store, "--json", fixture("browser-export.json")]);
       expect(other.code, other.stderr).toBe(0);
       expect(other.stderr).toContain(`importing through unix:${socket}`);
       expect(JSON.parse(other.stdout).events.inserted).toBeGreaterThan(0);
-
-      await waitFor(() => stderr.includes('"event":"head_stuck"'));
-      expect(await client.get<string>("/metrics")).toMatch(/^mudsync_head_stuck 1$/m);
-      const s = await client.get<{ head: { id: string; stuck: boolean }; counts: { failed: number; pending: number } }>("/v1/status");
-      expect(s.head).toMatchObject({ id: "e-1", stuck: true });
     } finally {
       child.kill("SIGTERM");
     }
