@@ -16,20 +16,31 @@ export interface RowSyncDeps {
   logger: DaemonLogger;
 }
 
-export function rowSync(deps: RowSyncDeps): (change: RowChange) => Promise<void> {
-  return async (change) => {
+export function rowSync(deps: RowSyncDeps): (change: RowChange) => Promise<void> | void {
+  return (change) => {
     const key = `${change.entity}:${change.id}`;
-    try {
-      const invalidated = deps.cache ? await deps.cache.invalidateRow(change.entity, change.id) : 0;
-      let confirmed = false;
-      if (deps.optimistic.pending(key).length > 0) {
-        const row = change.op === "delete" ? null : await deps.sink.getRow(change.entity, change.id);
-        deps.optimistic.confirm(key, row?.data, row?.version ?? change.version);
-        confirmed = true;
+    // the common case on a busy feed: nothing cached, no edit layered on the row
+    if (!deps.cache && deps.optimistic.pending(key).length === 0) {
+      if (deps.logger.isLevelEnabled("debug")) {
+        deps.logger.debug({ event: "row_change", ...change, invalidated: 0, confirmed: false }, "row changed on the server");
       }
-      deps.logger.debug({ event: "row_change", ...change, invalidated, confirmed }, "row changed on the server");
-    } catch (err) {
-      deps.logger.warn({ event: "row_change_failed", key, err: String(err) }, "could not apply a row change");
+      return;
     }
+    return sync(deps, change, key);
   };
+}
+
+async function sync(deps: RowSyncDeps, change: RowChange, key: string): Promise<void> {
+  try {
+    const invalidated = deps.cache ? await deps.cache.invalidateRow(change.entity, change.id) : 0;
+    let confirmed = false;
+    if (deps.optimistic.pending(key).length > 0) {
+      const row = change.op === "delete" ? null : await deps.sink.getRow(change.entity, change.id);
+      deps.optimistic.confirm(key, row?.data, row?.version ?? change.version);
+      confirmed = true;
+    }
+    deps.logger.debug({ event: "row_change", ...change, invalidated, confirmed }, "row changed on the server");
+  } catch (err) {
+    deps.logger.warn({ event: "row_change_failed", key, err: String(err) }, "could not apply a row change");
+  }
 }

@@ -96,6 +96,9 @@ export function queueStoreContract(name: string, factory: StoreFactory): void {
         sel((e) => e.status === "failed" || e.status === "completed"),
       );
       expect(await listAll({ order: "desc", limit: 3, statuses: ["pending"] })).toEqual(sel((e) => e.status === "pending").reverse());
+      expect(await listAll({ order: "desc", limit: 3, statuses: ["pending", "failed", "processing"], entity: "well" })).toEqual(
+        sel((e) => e.status !== "completed" && e.entity === "well").reverse(),
+      );
       expect(await listAll({ order: "asc", limit: 3, entity: "curve" })).toEqual(sel((e) => e.entity === "curve"));
       expect(await listAll({ order: "desc", limit: 5, since: 1_000_005 })).toEqual(sel((e) => e.timestamp >= 1_000_005).reverse());
 

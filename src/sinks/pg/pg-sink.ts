@@ -244,7 +244,8 @@ export class PgSink implements Sink, ChangeFeed {
         } catch {
           return;
         }
-        onChange({ ...c, ...(c.changedBy == null ? { changedBy: undefined } : {}) });
+        if (c.changedBy == null) c.changedBy = undefined;
+        onChange(c);
       }),
     );
   }

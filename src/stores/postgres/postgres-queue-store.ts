@@ -124,7 +124,6 @@ export class PostgresQueueStore implements QueueStore {
       values.push(v);
       return `$${values.length}`;
     };
-    if (query.statuses !== undefined) where.push(`status = ANY(${param(query.statuses)}::text[])`);
     if (query.entity !== undefined) where.push(`entity = ${param(query.entity)}`);
     if (query.since !== undefined) where.push(`ts >= ${param(query.since)}`);
     const desc = query.order === "desc";
@@ -133,12 +132,28 @@ export class PostgresQueueStore implements QueueStore {
       where.push(`(ts, pos) ${desc ? "<" : ">"} (${param(at.ts)}::double precision, ${param(at.pos)}::bigint)`);
     }
     const dir = desc ? "DESC" : "ASC";
-    const { rows } = await this.pool.query<EventRow & { ts: number; pos: string }>(
-      `SELECT ${eventColumns("e")}, e.ts, e.pos FROM ${this.events} e
-       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY ts ${dir}, pos ${dir} LIMIT ${param(query.limit + 1)}`,
-      values,
-    );
+    const limit = param(query.limit + 1);
+    const pageSql = (statusCond: string | undefined) => {
+      const conds = statusCond ? [statusCond, ...where] : where;
+      return `SELECT ${eventColumns("e")}, e.ts, e.pos FROM ${this.events} e
+       ${conds.length > 0 ? `WHERE ${conds.join(" AND ")}` : ""}
+       ORDER BY e.ts ${dir}, e.pos ${dir} LIMIT ${limit}`;
+    };
+    // one page per status, merged: a status given as a literal lets the claim's partial index
+    // (pending, failed, processing) walk only its own events, where one scan in time order would
+    // step over every settled event before them (the daemon asks for the head of a large queue often)
+    const statuses = query.statuses === undefined ? undefined : [...new Set(query.statuses)];
+    for (const s of statuses ?? []) {
+      if (!EVENT_STATUSES.includes(s)) throw new UsageError(`list status "${String(s)}": expected one of ${EVENT_STATUSES.join(", ")}`);
+    }
+    const text =
+      statuses === undefined
+        ? pageSql(undefined)
+        : statuses.length === 0
+          ? pageSql("false")
+          : `SELECT * FROM (${statuses.map((s) => `(${pageSql(`e.status = '${s}'`)})`).join(" UNION ALL ")}) u
+             ORDER BY u.ts ${dir}, u.pos ${dir} LIMIT ${limit}`;
+    const { rows } = await this.pool.query<EventRow & { ts: number; pos: string }>(text, values);
     const more = rows.length > query.limit;
     const page = more ? rows.slice(0, query.limit) : rows;
     const tail = page[page.length - 1];
