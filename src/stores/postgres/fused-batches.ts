@@ -6,21 +6,26 @@
  * their results.
  */
 import type pg from "pg";
-import type { FusedBatchResult, FusedBatches } from "../../core/fused-drain.ts";
+import type { FusedBatchResult, FusedBatches, FusedSettled } from "../../core/fused-drain.ts";
 import type { ApplyResult, ClaimOptions } from "../../core/ports.ts";
 import { fusedParams, fusedSql } from "./fused-sql.ts";
 import { rowToEvent, type EventRow } from "./event-row.ts";
 
-interface FusedRow extends Omit<EventRow, "event"> {
+/** An event handed to the engine: its columns and its apply result. */
+interface HandedRow extends Omit<EventRow, "event"> {
   id: string;
-  kind: "completed" | "dead" | "engine";
-  outcome: string | null;
-  /** bigint: text on the wire */
-  version: string | null;
-  ts: number;
+  kind: "engine";
   result: ApplyResult | null;
   event: Record<string, unknown> | null;
+}
+
+/** A settled event: id, kind, outcome, version, ts. */
+type SettledRow = [string, "completed" | "dead", string | null, number | null, number];
+
+interface FusedAnswer {
+  /** bigint: text on the wire */
   sent: string;
+  events: (SettledRow | HandedRow)[];
 }
 
 export class PostgresFusedBatches implements FusedBatches {
@@ -42,19 +47,22 @@ export class PostgresFusedBatches implements FusedBatches {
     const out: FusedBatchResult = { settled: [], handed: [], wireEvents: 0 };
     if (!Number.isInteger(options.limit) || options.limit < 1) return out;
     // unnamed, as the claim: planned for the actual now and limit each time
-    const { rows } = await this.pool.query<FusedRow>(this.text, fusedParams(options, this.crowded, this.half));
+    const { rows } = await this.pool.query<FusedAnswer>(this.text, fusedParams(options, this.crowded, this.half));
+    const answer = rows[0]!;
     this.half = 1 - this.half;
-    this.crowded = rows.length < options.limit * 0.9;
-    for (const r of rows) {
-      if (r.kind === "engine") {
+    this.crowded = answer.events.length < options.limit * 0.9;
+    for (const r of answer.events) {
+      if (!Array.isArray(r)) {
         const event = rowToEvent({ ...r, event: r.event ?? {} });
         out.handed.push(r.result ? { event, result: r.result } : { event });
-      } else {
-        const outcome = r.kind === "dead" ? "rejected" : (r.outcome as "applied" | "duplicate");
-        out.settled.push({ id: r.id, outcome, timestamp: r.ts, ...(r.version !== null ? { version: Number(r.version) } : {}) });
+        continue;
       }
+      const [id, kind, outcome, version, ts] = r;
+      const settled: FusedSettled = { id, outcome: kind === "dead" ? "rejected" : (outcome as "applied" | "duplicate"), timestamp: ts };
+      if (version !== null) settled.version = version;
+      out.settled.push(settled);
     }
-    out.wireEvents = rows.length > 0 ? Number(rows[0]!.sent) : 0;
+    out.wireEvents = Number(answer.sent);
     return out;
   }
 }

@@ -93,10 +93,12 @@ function needsEngine(j: string): string {
  * The fused statement over `<queueSchema>.events` and `<sinkSchema>.apply_batch`. Parameters:
  * $1 now, $2 lease until (for events handed to the engine), $3 owner, $4 limit, $5 window, $6 the
  * half of the rows to try first (0 or 1).
- * Returns one row per kept event, in the batch's order (rows by their oldest window event, each row
- * in row order): `id, kind ('completed' | 'dead' | 'engine'), outcome, version,
- * ts`, for 'engine' rows the event's columns and its apply result (`result`, or null), and on every
- * row `sent`, the number of events the statement sent to apply_batch.
+ * Returns one row: `sent`, the number of events the statement sent to apply_batch, and `events`, a
+ * JSON array with one element per kept event, in the batch's order (rows by their oldest window
+ * event, each row in row order): a settled event as `[id, kind ('completed' | 'dead'), outcome,
+ * version, ts]`, an event handed to the engine as an object with `id, kind: 'engine', outcome,
+ * version, ts`, the event's columns and its apply result (`result`, or null). One JSON value
+ * instead of a row per event: reading 1000 rows of 13 columns cost the daemon ~2.5 ms per batch.
  */
 export function fusedSql(queueSchema: string, sinkSchema: string): string {
   const events = `"${queueSchema}".events`;
@@ -202,10 +204,13 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
               CASE WHEN k.kind = 'engine' THEN k.result END AS result,
               CASE WHEN k.kind = 'engine' THEN e.event END AS event, e.status, e.next_attempt_at, e.lease_until, e.lease_owner, e.attempts
   )
-  SELECT u.id, u.kind, u.outcome, u.version, u.ts, u.result, u.event, u.status, u.next_attempt_at, u.lease_until, u.lease_owner, u.attempts,
-         (SELECT count(*) FROM res) AS sent
-  FROM upd u
-  ORDER BY u.n`;
+  SELECT (SELECT count(*) FROM res) AS sent,
+         coalesce(json_agg(CASE WHEN u.kind = 'engine'
+           THEN json_build_object('id', u.id, 'kind', u.kind, 'outcome', u.outcome, 'version', u.version, 'ts', u.ts,
+                                  'result', u.result, 'event', u.event, 'status', u.status, 'next_attempt_at', u.next_attempt_at,
+                                  'lease_until', u.lease_until, 'lease_owner', u.lease_owner, 'attempts', u.attempts)
+           ELSE json_build_array(u.id, u.kind, u.outcome, u.version, u.ts) END ORDER BY u.n), '[]') AS events
+  FROM upd u`;
 }
 
 /** Parameters for fusedSql, in order; `crowded`: the last batch came back short; `half`: 0 or 1. */
