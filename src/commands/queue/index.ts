@@ -128,7 +128,7 @@ export function registerQueueCommands(program: Command): void {
     .option("--max-attempts <n>", "failed attempts before an event is dead (default 10)", intArg("--max-attempts", 1))
     .option("--wait", "keep going while failed events wait for their retry time")
     .option("--timeout <duration>", "stop claiming after this long (30s, 5m, 1h); the batch in flight is finished")
-    .option("--low-memory", "collect garbage sooner: about a third less peak memory on a large store, about 20% more CPU")
+    .option("--low-memory", "collect garbage sooner: less peak memory on a large store (17–31% at 100k events in benchmarks), up to about 20% more CPU")
     .addHelpText(
       "after",
       "\nExit 0 when nothing is left pending, processing, failed or dead; 3 otherwise (see `queue ls --status failed,dead`)." +
