@@ -13,18 +13,13 @@ import type { QueuedEvent } from "../core/event.ts";
 import type { CacheEntry, CacheStore, QueueStore } from "../core/ports.ts";
 import { UsageError } from "../errors.ts";
 import { DexieExportReader } from "../io/dexie-export/reader.ts";
+import { countImportRow, type ImportCounts } from "../stores/dexie/index.ts";
 
 export interface ImportRequest {
   /** absolute paths, read by the daemon */
   files: string[];
   replace: boolean;
   skipInvalid: boolean;
-}
-
-export interface ImportCounts {
-  inserted: number;
-  existing: number;
-  replaced: number;
 }
 
 export interface DaemonImportResult {
@@ -81,27 +76,12 @@ async function putChunk(store: QueueStore, rows: QueuedEvent[], replace: boolean
   const stored = new Set(ids.filter((_, i) => befores[i] !== undefined));
   const write = new Map<string, QueuedEvent>();
   for (const e of rows) {
-    if (!stored.has(e.id) && !write.has(e.id)) {
-      counts.inserted++;
-      write.set(e.id, e);
-    } else if (replace) {
-      counts.replaced++;
-      write.set(e.id, e);
-    } else {
-      counts.existing++;
-    }
+    if (countImportRow(stored.has(e.id) || write.has(e.id), counts, replace)) write.set(e.id, e);
   }
   if (write.size > 0) await store.put([...write.values()]);
 }
 
 async function importCacheEntry(cache: CacheStore | undefined, entry: CacheEntry, replace: boolean, counts: ImportCounts, file: string): Promise<void> {
   if (!cache) throw new UsageError(`${file}: holds CacheDB rows, but the daemon's store has no cache`);
-  const before = await cache.get(entry.key);
-  if (before === undefined) counts.inserted++;
-  else if (replace) counts.replaced++;
-  else {
-    counts.existing++;
-    return;
-  }
-  await cache.set(entry);
+  if (countImportRow((await cache.get(entry.key)) !== undefined, counts, replace)) await cache.set(entry);
 }

@@ -16,7 +16,7 @@ import type { DaemonImportResult } from "../../daemon/import-files.ts";
 import { InvalidInputError, StoreLockedError, StoreTooLargeError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
-import { type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
+import { type ImportCounts, type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { ControlClient, daemonHolding } from "../shared/control-client.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -29,16 +29,10 @@ export interface ImportOptions {
   chunkSize?: number;
 }
 
-export interface WriteCounts {
-  inserted: number;
-  existing: number;
-  replaced: number;
-}
-
 export interface ImportResult {
   files: { file: string; databaseName: DatabaseName; rows: number; invalid: number }[];
-  events: WriteCounts;
-  cache: WriteCounts;
+  events: ImportCounts;
+  cache: ImportCounts;
   invalid: { count: number; rows: (Omit<InvalidRow, "type"> & { file: string })[]; listed: number };
   replace: boolean;
   /** set when a running daemon held the store and wrote the rows */
@@ -149,11 +143,7 @@ async function writeThroughDaemon(
   report: Progress,
   validRows: number,
 ): Promise<Pick<ImportResult, "events" | "cache">> {
-  for (const file of opts.files) {
-    if ((await fingerprint(file)) !== seen.get(file)) {
-      throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
-    }
-  }
+  for (const file of opts.files) await assertUnchanged(file, seen);
   report.update({ phase: "import (daemon)", done: 0, total: validRows, unit: "rows" });
   const r = await client.post<DaemonImportResult>("/v1/import", {
     files: opts.files.map((f) => path.resolve(f)),
@@ -168,9 +158,7 @@ async function writeThroughDaemon(
 async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, report: Progress, total: number): AsyncGenerator<ImportRow> {
   let written = 0;
   for (const file of opts.files) {
-    if ((await fingerprint(file)) !== seen.get(file)) {
-      throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
-    }
+    await assertUnchanged(file, seen);
     // rows were validated by pass 1; --skip-invalid needs the verdicts again to skip the same rows
     const reader = new DexieExportReader(file, { invalidRows: opts.skipInvalid ? "collect" : "trust" });
     for await (const item of reader.rows()) {
@@ -181,6 +169,13 @@ async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, repo
     }
   }
   report.finish({ phase: "import", done: written, total, unit: "rows" });
+}
+
+/** Refuses a file that changed since pass 1 read it. */
+async function assertUnchanged(file: string, seen: Map<string, string>): Promise<void> {
+  if ((await fingerprint(file)) !== seen.get(file)) {
+    throw new InvalidInputError(file, undefined, "the file changed while it was being imported; nothing was imported");
+  }
 }
 
 /** Size and modification time: enough to notice a file rewritten between the two passes. */
@@ -198,7 +193,7 @@ export function renderImport(r: ImportResult): string {
   for (const f of r.files) {
     lines.push(`${f.file}: ${f.databaseName}, ${f.rows} rows${f.invalid ? ` (${f.invalid} invalid, skipped)` : ""}`);
   }
-  const line = (what: string, c: WriteCounts) =>
+  const line = (what: string, c: ImportCounts) =>
     `${what}: ${c.inserted} inserted, ${r.replace ? `${c.replaced} replaced` : `${c.existing} already present (kept; --replace overwrites)`}`;
   lines.push(line("events", r.events));
   if (r.files.some((f) => f.databaseName === "CacheDB")) lines.push(line("cache entries", r.cache));

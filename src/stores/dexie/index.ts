@@ -7,7 +7,7 @@ import { queueDirOf } from "./store-files.ts";
 
 export { openDexieStore, DEFAULT_MAX_EVENTS, type OpenDexieStoreOptions } from "./open-store.ts";
 export { DexieQueueStore } from "./dexie-queue-store.ts";
-export { importIntoDexieStore, type ImportCounts, type ImportRow, type StreamImportOptions, type StreamImportResult } from "./stream-import.ts";
+export { countImportRow, importIntoDexieStore, type ImportCounts, type ImportRow, type StreamImportOptions, type StreamImportResult } from "./stream-import.ts";
 export type { LockInfo } from "./lock-file.ts";
 export { EVENTS_SCHEMA, CACHE_SCHEMA } from "./databases.ts";
 

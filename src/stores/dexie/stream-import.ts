@@ -134,6 +134,20 @@ export async function importIntoDexieStore(opts: StreamImportOptions, rows: Asyn
   }
 }
 
+/**
+ * An import's decision for one row, counted: a new key is inserted; a key already there is kept
+ * (existing) or, with replace, overwritten. Returns whether to write the row.
+ */
+export function countImportRow(exists: boolean, counts: ImportCounts, replace: boolean): boolean {
+  if (!exists) counts.inserted++;
+  else if (replace) counts.replaced++;
+  else {
+    counts.existing++;
+    return false;
+  }
+  return true;
+}
+
 /** Decides per row (new, kept, replaced) and buffers the rows to write a chunk per record. */
 class ChunkedRows {
   readonly events: ImportCounts = { inserted: 0, existing: 0, replaced: 0 };
@@ -173,17 +187,9 @@ class ChunkedRows {
    * stored, as it would be by then; with replace the later image is written (the last one wins).
    */
   private decide(stored: Set<string>, key: string, counts: ImportCounts): boolean {
-    if (!stored.has(key)) {
-      stored.add(ownString(key));
-      counts.inserted++;
-      return true;
-    }
-    if (!this.o.replace) {
-      counts.existing++;
-      return false;
-    }
-    counts.replaced++;
-    return true;
+    const exists = stored.has(key);
+    if (!exists) stored.add(ownString(key));
+    return countImportRow(exists, counts, this.o.replace);
   }
 
   async flush(): Promise<void> {
