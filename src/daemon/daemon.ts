@@ -116,7 +116,7 @@ export class Daemon implements DaemonControl {
   /** Starts the feed, the watch and the loop; resolves once they run. `stopped()` resolves at the end. */
   async start(): Promise<void> {
     await this.subscribeFeed();
-    await this.watchTick();
+    await this.watchTick(true);
     this.watchTimer = setInterval(() => void this.watchTick(), this.o.watchMs ?? 2000);
     this.watchTimer.unref();
     this.loopDone = this.loop();
@@ -150,7 +150,7 @@ export class Daemon implements DaemonControl {
   /** `--once`: drains what is due now and returns the summary (nothing keeps running). */
   async runOnce(): Promise<DrainSummary> {
     const summary = await this.engine.drain({ wait: false, signal: this.stopCtl.signal });
-    await this.watchTick();
+    await this.watchTick(true);
     return summary;
   }
 
@@ -209,9 +209,10 @@ export class Daemon implements DaemonControl {
     this.o.logger.info({ event: "batch", source: r.source, events: r.events, ms, ...r.outcomes }, "batch applied");
   }
 
-  private async watchTick(): Promise<void> {
+  /** `fresh`: count now (start, --once, status and metrics requests); the periodic tick counts when it is cheap enough */
+  private async watchTick(fresh = false): Promise<void> {
     try {
-      await this.watch.tick();
+      await this.watch.tick(fresh);
     } catch (err) {
       this.o.logger.warn({ event: "watch_failed", err: errText(err) }, "could not read queue gauges");
     }
@@ -256,12 +257,12 @@ export class Daemon implements DaemonControl {
   }
 
   async metricsText(): Promise<{ contentType: string; text: string }> {
-    await this.watchTick();
+    await this.watchTick(true);
     return { contentType: this.o.metrics.contentType, text: await this.o.metrics.text() };
   }
 
   async status(): Promise<DaemonStatus> {
-    await this.watchTick();
+    await this.watchTick(true);
     const now = this.clock.now();
     const head = this.watch.head;
     return {
