@@ -7,6 +7,7 @@
  * (wall time and the database's CPU time). Each run gets a fresh database, dropped after.
  */
 import path from "node:path";
+import pg from "pg";
 import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
 import type { PgBossParams, PgBossResult } from "./tasks/pgboss.ts";
 import { cliCommandAvailable } from "./lib/cli-availability.ts";
@@ -57,6 +58,17 @@ interface DrainRun {
   fillPerSec: number;
 }
 
+/** As the pg-boss and daemons tasks do before their timed part: no full-page writes left over from the fill. */
+async function checkpoint(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("checkpoint");
+  } finally {
+    await c.end();
+  }
+}
+
 async function drainOnce(storeModule: string, n: number, batchSize: number, coalesce: boolean, extra: string[] = []): Promise<DrainRun> {
   const database = await createTestDatabase("mudsync_bench_drain");
   try {
@@ -68,6 +80,7 @@ async function drainOnce(storeModule: string, n: number, batchSize: number, coal
       const args = ["--store", store, "--db", database.url, "--json", "queue", "drain", "--batch-size", String(batchSize)];
       if (!coalesce) args.push("--no-coalesce");
       args.push(...extra);
+      await checkpoint(database.url);
       const run = await runCli(args);
       if (run.code !== 0) throw new Error(`queue drain failed (${firstErrorLine(run)})`);
       let summary: unknown;
