@@ -21,6 +21,7 @@ import type { Metrics } from "./metrics.ts";
 import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
 import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
 import { SinkError, SinkSetupError } from "../errors.ts";
+import { giveBack, HeldClaims } from "./held-claims.ts";
 
 export interface EngineSettings {
   batchSize: number;
@@ -79,6 +80,8 @@ type Outcome = ApplyResult | Error | Superseded;
 export class Engine {
   private readonly summary: DrainSummary = emptySummary();
   private readonly latencies: number[] = [];
+  /** ids claimed by this engine and not yet settled or released */
+  private readonly held = new HeldClaims();
   private startedAt = 0;
   private readonly retry: RetryPolicy;
 
@@ -188,8 +191,9 @@ export class Engine {
     return s;
   }
 
+  /** Claims due events, leaving out those this engine still holds (see held-claims.ts). */
   private async claim(): Promise<QueuedEvent[]> {
-    return this.deps.store.claim(this.claimOptions());
+    return this.held.take(await this.deps.store.claim(this.claimOptions()));
   }
 
   private claimOptions(): ClaimOptions {
@@ -197,25 +201,13 @@ export class Engine {
     return { limit: settings.batchSize, leaseMs: settings.leaseMs, now: clock.now(), owner: settings.owner };
   }
 
-  /**
-   * Gives leases back without settling (the run stopped): the store restores what it can; a store
-   * without `release` gets the status back from the event itself (failed if it has failed before).
-   */
+  /** Gives leases back without settling (the run stopped; see held-claims.ts). */
   private async release(events: QueuedEvent[]): Promise<void> {
-    const { store, settings } = this.deps;
-    if (store.release) return store.release(events.map((e) => e.id), settings.owner);
-    await store.update(
-      events.map((e) => ({
-        id: e.id,
-        changes: {
-          status: (e.attempts ?? 0) > 0 || e.retryCount > 0 || e.lastError !== undefined ? "failed" : "pending",
-          leaseUntil: undefined,
-          leaseOwner: undefined,
-        },
-        expectOwner: settings.owner,
-        note: "released: drain stopped",
-      })),
-    );
+    try {
+      await giveBack(this.deps.store, events, this.deps.settings.owner);
+    } finally {
+      this.held.letGo(events);
+    }
   }
 
   /** True when failed events wait for a retry time or rows are blocked by live leases elsewhere. */
@@ -282,6 +274,14 @@ export class Engine {
   }
 
   private async settle(claimed: QueuedEvent[], outcomes: Map<string, Outcome>): Promise<void> {
+    try {
+      await this.settleOutcomes(claimed, outcomes);
+    } finally {
+      this.held.letGo(claimed);
+    }
+  }
+
+  private async settleOutcomes(claimed: QueuedEvent[], outcomes: Map<string, Outcome>): Promise<void> {
     const { store, clock, sink, settings, metrics, hooks } = this.deps;
     const now = clock.now();
     const changes: EventChange[] = [];

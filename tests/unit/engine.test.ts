@@ -259,6 +259,25 @@ describe("Engine.drain", () => {
     expect(s.applied).toBe(1);
   });
 
+  it("never applies again an event it still holds when a stall outlasts the leases of the prefetched claim", async () => {
+    const { clock, store, sink, engine } = setup({ batchSize: 2 });
+    await store.enqueue(["w1", "w2", "w3", "w4", "w5", "w6"].map((id) => ev(id, { type: "add", entity: "well", entityId: id, payload: { id } })));
+    // the first batch takes 40 s (a stalled server, or a store busy compacting): the batch claimed
+    // ahead of it, leased for 30 s, has expired by the time the engine claims the next one
+    const apply = sink.applyBatch.bind(sink);
+    sink.applyBatch = async (events) => {
+      if (sink.batches.length === 0) await clock.advance(40_000);
+      return apply(events);
+    };
+    const s = await engine.drain();
+    const sent = sink.batches.flat().map((w) => w.id);
+    expect(sent.sort()).toEqual(["w1", "w2", "w3", "w4", "w5", "w6"]);
+    expect(s.applied).toBe(6);
+    expect(s.duplicates).toBe(0);
+    expect(s.lostLeases).toBe(0);
+    expect(s.left?.completed).toBe(6);
+  });
+
   it("leaves events under another worker's live lease alone", async () => {
     const { clock, store, engine } = setup();
     await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() + 10_000, leaseOwner: "other" })]);
