@@ -19,6 +19,7 @@ import { firstErrorLine, runCli } from "./lib/run-measured.ts";
 import { runTask } from "./lib/run-task.ts";
 import { median, perSecond, sizeLabel as k } from "./lib/stats.ts";
 import { withTempDir } from "./lib/temp-dir.ts";
+import { DEFAULT_MAX_EVENTS } from "../src/stores/dexie/store-limits.ts";
 
 export interface DrainBenchParams {
   batchSizes: number[];
@@ -55,6 +56,9 @@ interface DrainRun {
   p99: number | null;
   peakRssMb: number | null;
   applied: number | null;
+  /** events the server reported as already applied, and settles that found their lease gone: 0 in a fresh drain */
+  duplicates: number | null;
+  lostLeases: number | null;
   fillPerSec: number;
 }
 
@@ -97,6 +101,8 @@ async function drainOnce(storeModule: string, n: number, batchSize: number, coal
         p99: pick(summary, ["latencyMs", "p99"]),
         peakRssMb: run.peakRssMb,
         applied: pick(summary, ["applied"]),
+        duplicates: pick(summary, ["duplicates"]),
+        lostLeases: pick(summary, ["lostLeases"]),
         fillPerSec: fill.result.perSec,
       };
     });
@@ -116,7 +122,7 @@ async function pgBossOnce(n: number, batchSize: number, analyze = false): Promis
 }
 
 /** The parts `--only` can pick. */
-const DRAIN_PARTS = ["dexie", "daemons"] as const;
+const DRAIN_PARTS = ["dexie", "daemons", "limit"] as const;
 
 export async function runDrainBench(report: BenchReport, quick: boolean, only?: string): Promise<void> {
   if (only !== undefined && !(DRAIN_PARTS as readonly string[]).includes(only)) {
@@ -133,6 +139,42 @@ export async function runDrainBench(report: BenchReport, quick: boolean, only?: 
   }
   if (only === undefined || only === "dexie") await dexieDrainPart(report, p);
   if (only === undefined || only === "daemons") await daemonsPart(report, p.daemons);
+  // only when asked for: filling and draining the largest local store takes ~7 minutes here
+  if (only === "limit") await limitPart(report, quick);
+}
+
+/**
+ * `--only limit`: `queue drain` of a local store as large as it may grow (DEFAULT_MAX_EVENTS), at
+ * batch 1000: events/s, peak RSS, and that nothing is applied twice although compaction of so
+ * large a store stalls writes for longer than a lease.
+ */
+async function limitPart(report: BenchReport, quick: boolean): Promise<void> {
+  const located = locateExport("src/stores/dexie", "openDexieStore");
+  if (!located.ok) {
+    report.unavailable("queue drain at the store limit", located.reason);
+    return;
+  }
+  const n = quick ? 50_000 : DEFAULT_MAX_EVENTS;
+  try {
+    const d = await drainOnce(located.file, n, 1000, true);
+    report.add({
+      id: "drain.limit.eventsPerSec",
+      label: `queue drain of a ${k(n)}-event store (${n === DEFAULT_MAX_EVENTS ? "the local store's limit" : "--quick: a tenth of the limit"}), batch 1000`,
+      value: d.eventsPerSec ?? d.wallEventsPerSec,
+      unit: "events/s",
+      note: `peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time (open included); applied ${d.applied ?? "?"}`,
+    });
+    report.add({
+      id: "drain.limit.appliedTwice",
+      label: `duplicates + lost leases in that drain (each a second apply of an event)`,
+      value: d.duplicates === null || d.lostLeases === null ? null : d.duplicates + d.lostLeases,
+      unit: "events",
+      target: { op: "<=", value: 0 },
+      note: `duplicates ${d.duplicates ?? "?"}, lost leases ${d.lostLeases ?? "?"}`,
+    });
+  } catch (err) {
+    report.unavailable("queue drain at the store limit", (err as Error).message);
+  }
 }
 
 /** `queue drain` of the local Dexie store at each batch size, next to pg-boss at that size. */
