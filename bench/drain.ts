@@ -139,7 +139,7 @@ export async function runDrainBench(report: BenchReport, quick: boolean, only?: 
   }
   if (only === undefined || only === "dexie") await dexieDrainPart(report, p);
   if (only === undefined || only === "daemons") await daemonsPart(report, p.daemons);
-  // only when asked for: filling and draining the largest local store takes ~7 minutes here
+  // only when asked for: filling and draining the largest local store takes ~6 minutes here
   if (only === "limit") await limitPart(report, quick);
 }
 

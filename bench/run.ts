@@ -20,7 +20,7 @@ function usage(): string {
     "usage: npm run bench -- <name> [--quick]",
     ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(6)} ${b.about}`),
     "  --quick  smaller sizes, for a smoke run",
-    "  --only <part>  just one part of a benchmark (drain: dexie, daemons, limit (only on request: the largest local store); store, comma-separated: help, raw, api|mark, cli|import)",
+    "  --only <part>  just one part of a benchmark (drain: dexie, daemons, or limit, which only runs when named; store, comma-separated: help, raw, api|mark, cli|import)",
   ].join("\n");
 }
 

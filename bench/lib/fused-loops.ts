@@ -1,16 +1,16 @@
 /**
- * `npx tsx bench/lib/fused-loops.ts [events] [loops] [keep]`: the fused statement without daemons.
+ * `npx tsx bench/lib/fused-loops.ts [events] [loops] [listen] [keep]`: the fused statement without daemons.
  * A fresh database is migrated (sink and queue), filled with `events` pending events, vacuumed and
  * analyzed; then `loops` concurrent loops run the queue store's fused claim-apply-settle until
  * nothing is left, and the wall time, events/s and the backends' CPU per 1000 events are printed
  * as JSON. Isolates the server's cost per event from the daemons' (HTTP, logging, engine).
- * With `keep`, the database is left for inspection and its URL printed.
+ * With `listen`, each loop also has a connection LISTENing to the change feed, as each daemon has;
+ * with `keep`, the database is left for inspection and its URL printed.
  */
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import { openPostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
-
 import { pendingEvents } from "./events.ts";
 import { fillQueue } from "./fill-queue.ts";
 import { cpuSpentMs, databaseCpu } from "./database-cpu.ts";
@@ -20,7 +20,6 @@ import pg from "pg";
 const n = Number(process.argv[2] ?? 100_000);
 const loops = Number(process.argv[3] ?? 2);
 const keep = process.argv.includes("keep");
-/** with `listen`, each loop also has a connection LISTENing to the change feed, as a daemon does */
 const listen = process.argv.includes("listen");
 const db = await createTestDatabase("mudsync_fused_loops");
 try {
