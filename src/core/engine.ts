@@ -93,7 +93,10 @@ export class Engine {
   async step(): Promise<number> {
     const claimed = await this.claim();
     if (claimed.length === 0) return 0;
-    const outcomes = await this.applyAll(claimed);
+    const outcomes = await this.applyAll(claimed).catch((error: unknown) => {
+      this.held.letGo(claimed); // left leased: claimable again once the lease expires
+      throw error;
+    });
     await this.settle(claimed, outcomes);
     return claimed.length;
   }
@@ -203,11 +206,7 @@ export class Engine {
 
   /** Gives leases back without settling (the run stopped; see held-claims.ts). */
   private async release(events: QueuedEvent[]): Promise<void> {
-    try {
-      await giveBack(this.deps.store, events, this.deps.settings.owner);
-    } finally {
-      this.held.letGo(events);
-    }
+    await giveBack(this.deps.store, events, this.deps.settings.owner).finally(() => this.held.letGo(events));
   }
 
   /** True when failed events wait for a retry time or rows are blocked by live leases elsewhere. */
@@ -274,11 +273,7 @@ export class Engine {
   }
 
   private async settle(claimed: QueuedEvent[], outcomes: Map<string, Outcome>): Promise<void> {
-    try {
-      await this.settleOutcomes(claimed, outcomes);
-    } finally {
-      this.held.letGo(claimed);
-    }
+    await this.settleOutcomes(claimed, outcomes).finally(() => this.held.letGo(claimed));
   }
 
   private async settleOutcomes(claimed: QueuedEvent[], outcomes: Map<string, Outcome>): Promise<void> {

@@ -278,6 +278,17 @@ describe("Engine.drain", () => {
     expect(s.left?.completed).toBe(6);
   });
 
+  it("step() that fails leaves its events leased, and claims them again once the lease expires", async () => {
+    const { clock, store, sink, engine } = setup();
+    await store.enqueue([ev("w1", { type: "add", entity: "well", entityId: "w1", payload: { id: "w1" } })]);
+    sink.failNext = { error: new SinkSetupError("schema mudsync is missing"), times: 1 };
+    await expect(engine.step()).rejects.toThrow(SinkSetupError);
+    expect(await engine.step()).toBe(0);
+    await clock.advance(30_000);
+    expect(await engine.step()).toBe(1);
+    expect((await store.get("w1"))?.status).toBe("completed");
+  });
+
   it("leaves events under another worker's live lease alone", async () => {
     const { clock, store, engine } = setup();
     await store.enqueue([ev("e1", { type: "add", status: "processing", leaseUntil: clock.now() + 10_000, leaseOwner: "other" })]);
