@@ -17,6 +17,7 @@ import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { openPostgresQueueStore, type PostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import type { PostgresFusedBatches } from "../../src/stores/postgres/fused-batches.ts";
+import { fusedParams, fusedSql } from "../../src/stores/postgres/fused-sql.ts";
 import { prng } from "../../src/sim/seeded-random.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 
@@ -62,6 +63,25 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     const { store } = await open();
     expect(await store.fusedWith("not_installed_here")).toBeUndefined();
     await expect(store.fusedWith("Bad-Name")).rejects.toThrow(/lower-case SQL identifier/);
+  });
+
+  it("locks its window by an ordered scan of the pending index that stops when full, not by sorting the queue", async () => {
+    const schema = `fq_${++n}`;
+    const { store } = await open("wp", schema);
+    const events = Array.from({ length: 4000 }, (_, i) => event(`hw-${i}`, `hw-row-${i % 997}`, { v: i }, { timestamp: T0 + i }));
+    for (let i = 0; i < events.length; i += 1000) await store.enqueue(events.slice(i, i + 1000));
+    await admin.query(`analyze "${schema}".events`);
+    const { rows } = await admin.query<{ "QUERY PLAN": string }>(
+      `explain ${fusedSql(schema, "mudsync")}`,
+      fusedParams({ now: Date.now(), leaseMs: 60_000, owner: "wp", limit: 100 }),
+    );
+    const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+    for (const [from, to] of [["CTE win_mine", "CTE win_rest"], ["CTE win_rest", "CTE win_failed"]] as const) {
+      const part = plan.slice(plan.indexOf(from), plan.indexOf(to));
+      // (all pending: the list index orders them as well as the pending one)
+      expect(part, part).toMatch(/Limit[^]*LockRows[^]*Index Scan using events_(pending_due|list) on events/);
+      expect(part, part).not.toMatch(/Sort|Seq Scan|Bitmap/);
+    }
   });
 
   it("two workers: every event applied once, rows applied in row order, one history entry each", async () => {
