@@ -2,7 +2,7 @@
  * `npx tsx bench/lib/fold-ab.ts [reps] [batches]`: apply_batch before and after a sink migration,
  * on the same batches. Two schemas of one fresh database are migrated, `before` up to the
  * migration before the newest and `after` to the newest; then each of `batches` batches of 1000
- * queue events (the drain benchmark's mix: about half of a batch's events share their row with
+ * queue events (the drain benchmark's mix: about a third of a batch's events share their row with
  * another event of the batch, so apply_batch folds them in order) is applied `reps` times in each
  * schema, alternating, every call in a transaction that is rolled back, so every call sees the same
  * tables. Prints the median wall time per call of each schema as JSON.
