@@ -68,9 +68,13 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
   it("locks its window by an ordered scan of the pending index that stops when full, not by sorting the queue", async () => {
     const schema = `fq_${++n}`;
     const { store } = await open("wp", schema);
-    const events = Array.from({ length: 4000 }, (_, i) => event(`hw-${i}`, `hw-row-${i % 997}`, { v: i }, { timestamp: T0 + i }));
-    for (let i = 0; i < events.length; i += 1000) await store.enqueue(events.slice(i, i + 1000));
-    await admin.query(`analyze "${schema}".events`);
+    // enough for the store to analyze the table itself (bulk-analyze.ts): nobody runs ANALYZE here
+    const events = Array.from({ length: 12_000 }, (_, i) => event(`hw-${i}`, `hw-row-${i % 997}`, { v: i }, { timestamp: T0 + i }));
+    for (let i = 0; i < events.length; i += 2000) await store.enqueue(events.slice(i, i + 2000));
+    const analyzed = await admin.query<{ n: number }>(
+      "select count(*)::int as n from pg_stats where schemaname = $1 and tablename = 'events' and attname = 'status'", [schema],
+    );
+    expect(analyzed.rows[0]!.n).toBe(1);
     const { rows } = await admin.query<{ "QUERY PLAN": string }>(
       `explain ${fusedSql(schema, "mudsync")}`,
       fusedParams({ now: Date.now(), leaseMs: 60_000, owner: "wp", limit: 100 }),

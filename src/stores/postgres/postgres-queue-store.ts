@@ -20,6 +20,7 @@ import type {
   StoreCapabilities,
 } from "../../core/ports.ts";
 import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.ts";
+import { BulkAnalyze } from "./bulk-analyze.ts";
 import { claimParams, claimSql } from "./claim-sql.ts";
 import { PostgresFusedBatches } from "./fused-batches.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
@@ -51,6 +52,7 @@ export class PostgresQueueStore implements QueueStore {
   private readonly events: string;
   private readonly claimText: string;
   private readonly updateText: string;
+  private readonly bulkAnalyze: BulkAnalyze;
   private closed = false;
 
   constructor(
@@ -61,6 +63,7 @@ export class PostgresQueueStore implements QueueStore {
     this.events = `"${schema}".events`;
     this.claimText = claimSql(schema);
     this.updateText = updateSql(schema);
+    this.bulkAnalyze = new BulkAnalyze(pool, this.events);
   }
 
   async enqueue(events: QueuedEvent[]): Promise<EnqueueResult> {
@@ -75,6 +78,7 @@ export class PostgresQueueStore implements QueueStore {
              RETURNING id`,
       values: [JSON.stringify(rows)],
     });
+    await this.bulkAnalyze.wrote(out.length);
     const stored = new Set(out.map((r) => r.id));
     const result: EnqueueResult = { inserted: [], existing: [] };
     for (const id of new Set(rows.map((e) => e.id))) (stored.has(id) ? result.inserted : result.existing).push(id);
@@ -97,6 +101,7 @@ export class PostgresQueueStore implements QueueStore {
                (${INSERT_COLUMNS.split(", ").map((c) => `EXCLUDED.${c}`).join(", ")})`,
       values: [JSON.stringify([...last.values()])],
     });
+    await this.bulkAnalyze.wrote(last.size);
   }
 
   async get(id: string): Promise<QueuedEvent | undefined> {
