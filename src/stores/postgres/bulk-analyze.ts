@@ -21,7 +21,7 @@ export class BulkAnalyze {
   private since = 0;
   /** the table's rows at the last ANALYZE this store ran (0: none yet) */
   private basis = 0;
-  private running: Promise<void> | undefined;
+  private analyzing = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -32,13 +32,13 @@ export class BulkAnalyze {
   /** Counts `rows` written; analyzes the table (awaited) when enough have been since the last time. */
   async wrote(rows: number): Promise<void> {
     this.since += rows;
-    if (this.running || this.since < Math.max(this.minRows, this.basis)) return;
+    if (this.analyzing || this.since < Math.max(this.minRows, this.basis)) return;
     this.since = 0;
-    this.running = this.analyze();
+    this.analyzing = true;
     try {
-      await this.running;
+      await this.analyze();
     } finally {
-      this.running = undefined;
+      this.analyzing = false;
     }
   }
 
