@@ -1,15 +1,18 @@
 /**
- * Upgrading a Postgres queue made by the first layout (the whole event in jsonb, history in its own
- * table) to the current one (lease fields in columns, history in the event's row): every event
- * reads back as it was, histories keep their newest 100 entries in order, and the upgraded queue
- * claims and settles.
+ * Upgrading a Postgres queue made by an earlier layout to the current one:
+ * - from the first layout (the whole event in jsonb, history in its own table): every event reads
+ *   back as it was, histories keep their newest 100 entries in order, and the upgraded queue
+ *   claims and settles;
+ * - from 003 (settle fields in the jsonb): the settle fields move to their columns, a value of an
+ *   unexpected type stays in the jsonb, every event reads back as it was, and the fused path
+ *   settles into the columns.
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
-import { migrate } from "../../src/sinks/migrate.ts";
+import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
 import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
@@ -27,7 +30,7 @@ const events: QueuedEvent[] = [
   { id: "m-4", type: "update", entity: "well", entityId: "w4", payload: { b: 2 }, timestamp: NOW - 500, status: "completed", retryCount: 0, completedAt: NOW - 400 },
 ];
 
-describe.runIf(await realPgAvailable())("postgres queue: upgrade from the first layout", () => {
+describe.runIf(await realPgAvailable())("postgres queue: upgrades from earlier layouts", () => {
   let db: TestDatabase;
   let firstOnly: string;
   beforeAll(async () => {
@@ -40,7 +43,7 @@ describe.runIf(await realPgAvailable())("postgres queue: upgrade from the first 
     await db?.drop();
   });
 
-  it("keeps every event and its history, then claims and settles", async () => {
+  it("from the first layout: keeps every event and its history, then claims and settles", async () => {
     const client = new PgClient({ url: db.url, max: 1 });
     try {
       await migrate(client, { schema: SCHEMA, dir: firstOnly });
@@ -84,6 +87,68 @@ describe.runIf(await realPgAvailable())("postgres queue: upgrade from the first 
       ]);
       expect(h.at(-2)?.at).toBe(NOW);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("from 003: moves the settle fields to their columns and reads every event back as it was", async () => {
+    const upTo3 = mkdtempSync(path.join(tmpdir(), "mudsync-pgq-003-"));
+    const schema = "upgraded_settle";
+    const before: QueuedEvent[] = [
+      { id: "s-1", type: "update", entity: "well", entityId: "w1", payload: { a: 1 }, timestamp: NOW - 900, status: "completed", retryCount: 0, outcome: "applied", completedAt: NOW - 800, appliedVersion: 4 },
+      { id: "s-2", type: "add", entity: "well", entityId: "w2", payload: {}, timestamp: NOW - 800, status: "dead", retryCount: 1, outcome: "rejected", deadAt: NOW - 700, lastError: "rejected: nope" },
+      { id: "s-3", type: "update", entity: "well", entityId: "w3", payload: { c: 3 }, timestamp: NOW - 700, status: "failed", retryCount: 2, lastError: "timeout", nextAttemptAt: NOW - 1 },
+      { id: "s-4", type: "update", entity: "well", entityId: "w4", payload: {}, timestamp: NOW - 600, status: "pending", retryCount: 0 },
+    ];
+    // written by something that did not validate: kept as it is
+    const odd = { ...before[3]!, id: "s-5", entityId: "w5", lastError: 42, appliedVersion: "7" } as unknown as QueuedEvent;
+    const client = new PgClient({ url: db.url, max: 1 });
+    try {
+      for (const f of ["001_queue.sql", "002_plain_columns.sql", "003_row_half_stats.sql"]) copyFileSync(path.join(QUEUE_MIGRATIONS_DIR, f), path.join(upTo3, f));
+      await migrate(client, { schema, dir: upTo3 });
+      const rows = [...before, odd].map((e) => {
+        const { status, nextAttemptAt, ...rest } = e as QueuedEvent & { nextAttemptAt?: number };
+        return { id: e.id, event: rest, status, next: nextAttemptAt ?? null, entity: e.entity, entityId: e.entityId, ts: e.timestamp };
+      });
+      await client.query(
+        `INSERT INTO "${schema}".events (id, event, status, next_attempt_at, entity, entity_id, client_id, seq, ts)
+         SELECT r->>'id', r->'event', r->>'status', (r->>'next')::double precision, r->>'entity', r->>'entityId', '', -1, (r->'ts')::double precision
+         FROM jsonb_array_elements($1::jsonb) r`,
+        [JSON.stringify(rows)],
+      );
+      await migrate(client, { schema: "mudsync", dir: MIGRATIONS_DIR });
+    } finally {
+      await client.close();
+      rmSync(upTo3, { recursive: true, force: true });
+    }
+
+    const store = await openPostgresQueueStore({ url: db.url, schema });
+    const admin = new PgClient({ url: db.url, max: 1 });
+    try {
+      expect(await store.getMany([...before, odd].map((e) => e.id))).toEqual([...before, odd]);
+      const cols = await admin.query<Record<string, unknown>>(
+        `SELECT id, outcome, completed_at, applied_version::int AS applied_version, dead_at, last_error,
+                event ?| '{outcome,completedAt,appliedVersion,deadAt,lastError}'::text[] AS in_jsonb
+         FROM "${schema}".events ORDER BY id`,
+      );
+      expect(cols.rows).toEqual([
+        { id: "s-1", outcome: "applied", completed_at: NOW - 800, applied_version: 4, dead_at: null, last_error: null, in_jsonb: false },
+        { id: "s-2", outcome: "rejected", completed_at: null, applied_version: null, dead_at: NOW - 700, last_error: "rejected: nope", in_jsonb: false },
+        { id: "s-3", outcome: null, completed_at: null, applied_version: null, dead_at: null, last_error: "timeout", in_jsonb: false },
+        { id: "s-4", outcome: null, completed_at: null, applied_version: null, dead_at: null, last_error: null, in_jsonb: false },
+        { id: "s-5", outcome: null, completed_at: null, applied_version: null, dead_at: null, last_error: null, in_jsonb: true },
+      ]);
+
+      // the fused path settles the failed event into the columns: completed, its error cleared
+      const fused = await store.fusedWith("mudsync");
+      const r = await fused!.claimApplySettle({ limit: 10, leaseMs: 1000, now: NOW, owner: "w" });
+      expect(r.settled.map((e) => [e.id, e.outcome]).sort()).toEqual([["s-3", "applied"], ["s-4", "applied"], ["s-5", "applied"]]);
+      const s3 = await store.get("s-3");
+      expect(s3).toMatchObject({ status: "completed", outcome: "applied", completedAt: NOW, appliedVersion: 1, retryCount: 2 });
+      expect(s3).not.toHaveProperty("lastError");
+      expect(s3).not.toHaveProperty("nextAttemptAt");
+    } finally {
+      await admin.close();
       await store.close();
     }
   });

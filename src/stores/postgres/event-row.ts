@@ -1,9 +1,11 @@
 /**
- * How an event is laid out in `<schema>.events`: the lease fields (status, nextAttemptAt,
- * leaseUntil, leaseOwner, attempts) live in plain columns that claim and settle write directly,
- * everything else stays in the `event` jsonb as given (unknown fields kept). The event's history is
- * a jsonb array in the same row (`history`, newest HISTORY_MAX entries), appended to by the same
- * UPDATE that changes the status, so a claim or settle writes one row per event and nothing else.
+ * How an event is laid out in `<schema>.events`: the fields that claim and settle write (the lease
+ * fields status, nextAttemptAt, leaseUntil, leaseOwner, attempts, and the settle fields outcome,
+ * completedAt, appliedVersion, deadAt, lastError) live in plain columns that those statements set
+ * directly, everything else stays in the `event` jsonb as given (unknown fields kept): settling an
+ * event never rebuilds its jsonb. The event's history is a jsonb array in the same row (`history`,
+ * newest HISTORY_MAX entries), appended to by the same UPDATE that changes the status, so a claim
+ * or settle writes one row per event and nothing else.
  * Holds the SQL that splits an event into the row and the code that puts the row back together.
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
@@ -12,34 +14,59 @@ import type { HistoryEntry } from "../../core/ports.ts";
 /** History entries kept per event (the oldest are dropped), as the local store does. */
 export const HISTORY_MAX = 100;
 
-/** Event fields kept in their own columns instead of in `event`. */
-export const LEASE_FIELDS = ["status", "nextAttemptAt", "leaseUntil", "leaseOwner", "attempts"] as const;
-export type LeaseField = (typeof LEASE_FIELDS)[number];
+/** Event fields kept in their own columns instead of in `event`, with each one's column and type. */
+export const FIELD_COLUMNS = {
+  status: { column: "status", type: "text" },
+  nextAttemptAt: { column: "next_attempt_at", type: "double precision" },
+  leaseUntil: { column: "lease_until", type: "double precision" },
+  leaseOwner: { column: "lease_owner", type: "text" },
+  attempts: { column: "attempts", type: "integer" },
+  outcome: { column: "outcome", type: "text" },
+  completedAt: { column: "completed_at", type: "double precision" },
+  appliedVersion: { column: "applied_version", type: "bigint" },
+  deadAt: { column: "dead_at", type: "double precision" },
+  lastError: { column: "last_error", type: "text" },
+} as const;
+export type ColumnField = keyof typeof FIELD_COLUMNS;
+export const COLUMN_FIELDS = Object.keys(FIELD_COLUMNS) as ColumnField[];
 
-/** Column of each lease field. */
-export const LEASE_COLUMNS: Record<LeaseField, string> = {
-  status: "status",
-  nextAttemptAt: "next_attempt_at",
-  leaseUntil: "lease_until",
-  leaseOwner: "lease_owner",
-  attempts: "attempts",
-};
+/** The column fields as a text[] literal, to strip them from an event's jsonb. */
+const FIELDS_ARRAY = `'{${COLUMN_FIELDS.join(",")}}'::text[]`;
+
+/** Columns of the row order, written once by enqueue/put. */
+const ORDER_COLUMNS = "entity, entity_id, client_id, seq, ts";
 
 /** The columns an INSERT writes, in the order of `insertValues`. */
-export const INSERT_COLUMNS =
-  "id, event, status, next_attempt_at, lease_until, lease_owner, attempts, entity, entity_id, client_id, seq, ts";
+export const INSERT_COLUMNS = `id, event, ${COLUMN_FIELDS.map((f) => FIELD_COLUMNS[f].column).join(", ")}, ${ORDER_COLUMNS}`;
+
+/** `j`'s field f as the type of its column. */
+function fieldValue(j: string, f: ColumnField): string {
+  const { type } = FIELD_COLUMNS[f];
+  return type === "text" ? `${j}->>'${f}'` : `(${j}->'${f}')::${type}`;
+}
 
 /** The values of INSERT_COLUMNS taken from one validated event `j` (jsonb). */
 export function insertValues(j: string): string {
-  return `${j}->>'id', ${j} - '{status,nextAttemptAt,leaseUntil,leaseOwner,attempts}'::text[], ${j}->>'status',
-          (${j}->'nextAttemptAt')::double precision, (${j}->'leaseUntil')::double precision, ${j}->>'leaseOwner',
-          (${j}->'attempts')::integer, ${j}->>'entity', ${j}->>'entityId', coalesce(${j}->>'clientId', ''),
+  return `${j}->>'id', ${j} - ${FIELDS_ARRAY}, ${COLUMN_FIELDS.map((f) => fieldValue(j, f)).join(", ")},
+          ${j}->>'entity', ${j}->>'entityId', coalesce(${j}->>'clientId', ''),
           coalesce((${j}->'seq')::bigint, -1), (${j}->'timestamp')::double precision`;
 }
 
-/** The columns to read to rebuild an event (`a` is the table alias). */
+/**
+ * The columns to read to rebuild an event (`a` is the table alias); a bigint column is read as
+ * double precision, so that it arrives as a number (every such field is a JS safe integer).
+ */
 export function eventColumns(a: string): string {
-  return `${a}.event, ${a}.status, ${a}.next_attempt_at, ${a}.lease_until, ${a}.lease_owner, ${a}.attempts`;
+  const cols = COLUMN_FIELDS.map((f) => {
+    const { column, type } = FIELD_COLUMNS[f];
+    return type === "bigint" ? `${a}.${column}::double precision AS ${column}` : `${a}.${column}`;
+  });
+  return `${a}.event, ${cols.join(", ")}`;
+}
+
+/** `json_build_object` arguments for the columns of eventColumns (an event handed back inside JSON). */
+export function eventColumnsJson(a: string): string {
+  return COLUMN_FIELDS.map((f) => `'${FIELD_COLUMNS[f].column}', ${a}.${FIELD_COLUMNS[f].column}`).join(", ");
 }
 
 export interface EventRow {
@@ -49,17 +76,21 @@ export interface EventRow {
   lease_until: number | null;
   lease_owner: string | null;
   attempts: number | null;
+  outcome: string | null;
+  completed_at: number | null;
+  applied_version: number | null;
+  dead_at: number | null;
+  last_error: string | null;
 }
 
-/** The event as stored: its jsonb with the lease fields that are set put back. */
+/** The event as stored: its jsonb with the column fields that are set put back. */
 export function rowToEvent(r: EventRow): QueuedEvent {
-  const e = r.event as QueuedEvent;
-  e.status = r.status;
-  if (r.next_attempt_at !== null) e.nextAttemptAt = r.next_attempt_at;
-  if (r.lease_until !== null) e.leaseUntil = r.lease_until;
-  if (r.lease_owner !== null) e.leaseOwner = r.lease_owner;
-  if (r.attempts !== null) e.attempts = r.attempts;
-  return e;
+  const e = r.event as Record<string, unknown>;
+  for (const f of COLUMN_FIELDS) {
+    const v = r[FIELD_COLUMNS[f].column];
+    if (v !== null && v !== undefined) e[f] = v;
+  }
+  return e as QueuedEvent;
 }
 
 /** SQL expressions of one history entry. */

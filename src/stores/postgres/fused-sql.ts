@@ -47,7 +47,7 @@
  * Each event's history gets one entry for the whole claim-apply-settle.
  */
 import { HEADS, anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
-import { appendHistory } from "./event-row.ts";
+import { appendHistory, COLUMN_FIELDS, eventColumnsJson, FIELD_COLUMNS } from "./event-row.ts";
 
 /**
  * How many candidates to lock per event wanted. The window's events of rows whose head another
@@ -101,8 +101,8 @@ function needsEngine(j: string): string {
  * Returns one row: `sent`, the number of events the statement sent to apply_batch, and `events`, a
  * JSON array with one element per kept event, in the batch's order (rows by their oldest window
  * event, each row in row order): a settled event as `[id, kind ('completed' | 'dead'), outcome,
- * version, ts]`, an event handed to the engine as an object with `id, kind: 'engine', outcome,
- * version, ts`, the event's columns and its apply result (`result`, or null). One JSON value
+ * version, ts]`, an event handed to the engine as an object with `id, kind: 'engine', version,
+ * ts`, the event's columns (event-row.ts) and its apply result (`result`, or null). One JSON value
  * instead of a row per event: reading 1000 rows of 13 columns cost the daemon ~2.5 ms per batch.
  */
 export function fusedSql(queueSchema: string, sinkSchema: string): string {
@@ -184,13 +184,13 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
         lease_until = CASE WHEN k.kind = 'engine' THEN $2::double precision END,
         lease_owner = CASE WHEN k.kind = 'engine' THEN $3::text END,
         next_attempt_at = CASE WHEN k.kind = 'completed' THEN NULL ELSE e.next_attempt_at END,
-        event = CASE k.kind
-          WHEN 'completed' THEN (e.event - 'lastError')
-            || jsonb_build_object('outcome', k.outcome, 'completedAt', $1::double precision)
-            || CASE WHEN k.version IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('appliedVersion', k.version) END
-          WHEN 'dead' THEN e.event || jsonb_build_object('outcome', 'rejected', 'deadAt', $1::double precision,
-            'lastError', 'rejected: ' || coalesce(k.result->>'reason', 'no reason given'))
-          ELSE e.event END,
+        outcome = CASE k.kind WHEN 'completed' THEN k.outcome WHEN 'dead' THEN 'rejected' ELSE e.outcome END,
+        completed_at = CASE WHEN k.kind = 'completed' THEN $1::double precision ELSE e.completed_at END,
+        applied_version = CASE WHEN k.kind = 'completed' THEN coalesce(k.version, e.applied_version) ELSE e.applied_version END,
+        dead_at = CASE WHEN k.kind = 'dead' THEN $1::double precision ELSE e.dead_at END,
+        last_error = CASE k.kind WHEN 'completed' THEN NULL
+          WHEN 'dead' THEN 'rejected: ' || coalesce(k.result->>'reason', 'no reason given')
+          ELSE e.last_error END,
         history = ${appendHistory("e.history", {
           at: "$1::double precision",
           from: "e.status",
@@ -205,15 +205,14 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
         })}
     FROM k
     WHERE e.ctid = k.tid
-    RETURNING k.n, e.id, k.kind, k.outcome, k.version, e.ts,
+    RETURNING k.n, e.id, k.kind, k.version, e.ts,
               CASE WHEN k.kind = 'engine' THEN k.result END AS result,
-              CASE WHEN k.kind = 'engine' THEN e.event END AS event, e.status, e.next_attempt_at, e.lease_until, e.lease_owner, e.attempts
+              CASE WHEN k.kind = 'engine' THEN e.event END AS event, ${COLUMN_FIELDS.map((f) => `e.${FIELD_COLUMNS[f].column}`).join(", ")}
   )
   SELECT (SELECT count(*) FROM res) AS sent,
          coalesce(json_agg(CASE WHEN u.kind = 'engine'
-           THEN json_build_object('id', u.id, 'kind', u.kind, 'outcome', u.outcome, 'version', u.version, 'ts', u.ts,
-                                  'result', u.result, 'event', u.event, 'status', u.status, 'next_attempt_at', u.next_attempt_at,
-                                  'lease_until', u.lease_until, 'lease_owner', u.lease_owner, 'attempts', u.attempts)
+           THEN json_build_object('id', u.id, 'kind', u.kind, 'version', u.version, 'ts', u.ts,
+                                  'result', u.result, 'event', u.event, ${eventColumnsJson("u")})
            ELSE json_build_array(u.id, u.kind, u.outcome, u.version, u.ts) END ORDER BY u.n), '[]') AS events
   FROM upd u`;
 }

@@ -1,6 +1,7 @@
 /**
  * The shared queue store on PostgreSQL: one row per event in `<schema>.events` (the event as
- * jsonb; its lease fields, row order and history in columns of the same row: see event-row.ts).
+ * jsonb; its lease and settle fields, row order and history in columns of the same row: see
+ * event-row.ts).
  * Every method is one round trip; claim uses FOR UPDATE SKIP LOCKED so several daemons on several
  * machines drain one queue without handing an event, or two events of one row, to two workers at
  * once.

@@ -2,27 +2,27 @@
  * The update statement of the Postgres queue store: a whole batch of event changes in one
  * statement (a jsonb array unpacked with jsonb_to_recordset), honouring each change's expected
  * lease owner, appending to each event's history in the same UPDATE and returning the ids whose
- * lease was lost. Lease fields go to their columns; only a change of another field rewrites the
- * `event` jsonb.
+ * lease was lost. Lease and settle fields go to their columns; only a change of another field
+ * rewrites the `event` jsonb.
  */
 import type { EventChange } from "../../core/ports.ts";
-import { appendHistory, LEASE_COLUMNS, LEASE_FIELDS, type LeaseField } from "./event-row.ts";
+import { appendHistory, COLUMN_FIELDS, FIELD_COLUMNS, type ColumnField } from "./event-row.ts";
 
 /**
- * One change as the statement takes it: event fields to set and to remove, the lease fields it
+ * One change as the statement takes it: event fields to set and to remove, the column fields it
  * touches (`touched`) with their new values (null clears one), the owner to expect.
  */
 export interface EncodedChange {
   id: string;
   set: Record<string, unknown>;
   unset: string[];
-  touched: LeaseField[];
-  lease: Partial<Record<LeaseField, unknown>>;
+  touched: ColumnField[];
+  columns: Partial<Record<ColumnField, unknown>>;
   owner: string | null;
   note: string | null;
 }
 
-const isLeaseField = (key: string): key is LeaseField => (LEASE_FIELDS as readonly string[]).includes(key);
+const isColumnField = (key: string): key is ColumnField => Object.hasOwn(FIELD_COLUMNS, key);
 
 /**
  * Splits each change into fields set and fields removed (a key present with `undefined` clears
@@ -34,16 +34,16 @@ export function encodeChanges(changes: EventChange[]): EncodedChange[] {
   for (const change of changes) {
     let enc = byId.get(change.id);
     if (!enc) {
-      enc = { id: change.id, set: {}, unset: [], touched: [], lease: {}, owner: change.expectOwner ?? null, note: null };
+      enc = { id: change.id, set: {}, unset: [], touched: [], columns: {}, owner: change.expectOwner ?? null, note: null };
       byId.set(change.id, enc);
     }
     for (const [key, value] of Object.entries(change.changes)) {
       if (key === "id") continue;
       const clear = value === undefined || value === null;
-      if (isLeaseField(key)) {
+      if (isColumnField(key)) {
         if (clear && key === "status") continue;
         if (!enc.touched.includes(key)) enc.touched.push(key);
-        enc.lease[key] = clear ? null : value;
+        enc.columns[key] = clear ? null : value;
       } else if (clear) {
         delete enc.set[key];
         if (!enc.unset.includes(key)) enc.unset.push(key);
@@ -60,25 +60,28 @@ export function encodeChanges(changes: EventChange[]): EncodedChange[] {
 /** The changes as the statement's $1: one flat object per change. */
 export function changesParam(changes: EventChange[]): string {
   return JSON.stringify(
-    encodeChanges(changes).map(({ lease, ...c }) => ({
+    encodeChanges(changes).map(({ columns, ...c }) => ({
       ...c,
-      ...Object.fromEntries(Object.entries(lease).map(([k, v]) => [LEASE_COLUMNS[k as LeaseField], v])),
+      ...Object.fromEntries(Object.entries(columns).map(([k, v]) => [FIELD_COLUMNS[k as ColumnField].column, v])),
     })),
   );
 }
 
 /** `column = the change's value if it touches the field, else the column as it is`. */
-function leaseValue(f: LeaseField): string {
-  const col = LEASE_COLUMNS[f];
+function columnValue(f: ColumnField): string {
+  const col = FIELD_COLUMNS[f].column;
   return `CASE WHEN '${f}' = ANY (c.touched) THEN c.${col} ELSE e.${col} END`;
 }
 
-function leaseAssignments(): string {
-  return LEASE_FIELDS.map((f) => `${LEASE_COLUMNS[f]} = ${leaseValue(f)}`).join(",\n        ");
+function columnAssignments(): string {
+  return COLUMN_FIELDS.map((f) => `${FIELD_COLUMNS[f].column} = ${columnValue(f)}`).join(",\n        ");
 }
 
+/** The recordset's definition of the column fields. */
+const recordColumns = COLUMN_FIELDS.map((f) => `${FIELD_COLUMNS[f].column} ${FIELD_COLUMNS[f].type}`).join(", ");
+
 /** The status after the change (SET expressions see the row as it was). */
-const newStatus = leaseValue("status");
+const newStatus = columnValue("status");
 
 /**
  * Parameters: $1 the changes (changesParam), $2 the time for the history rows.
@@ -90,8 +93,7 @@ export function updateSql(schema: string): string {
   const events = `"${schema}".events`;
   return `WITH c AS MATERIALIZED (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, set jsonb, unset text[], touched text[],
-      status text, next_attempt_at double precision, lease_until double precision, lease_owner text, attempts integer,
-      owner text, note text)
+      ${recordColumns}, owner text, note text)
   ),
   missing AS MATERIALIZED (
     SELECT c.id FROM c
@@ -100,7 +102,7 @@ export function updateSql(schema: string): string {
   upd AS (
     UPDATE ${events} e
     SET event = CASE WHEN c.set = '{}'::jsonb AND cardinality(c.unset) = 0 THEN e.event ELSE (e.event || c.set) - c.unset END,
-        ${leaseAssignments()},
+        ${columnAssignments()},
         history = CASE WHEN c.note IS NOT NULL OR ${newStatus} IS DISTINCT FROM e.status
                        THEN ${appendHistory("e.history", { at: "$2::double precision", from: "e.status", to: newStatus, note: "c.note" })}
                        ELSE e.history END
