@@ -226,6 +226,16 @@ export function queueStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.counts()).toMatchObject({ processing: 1, completed: 1 });
     });
 
+    it("history keeps a note's line breaks, quotes and non-ASCII text", async () => {
+      await store.enqueue([makeEvent(1)]);
+      const note = 'line one\nline "two" \\ ünï 🙂\r\n\ttab';
+      await store.update([{ id: "evt-00001", changes: { status: "failed", lastError: note }, note }]);
+      await store.update([{ id: "evt-00001", changes: { status: "pending" } }]);
+      const h = await store.history("evt-00001");
+      expect(h.map((x) => [x.from, x.to, x.note])).toEqual([["pending", "failed", note], ["failed", "pending", undefined]]);
+      expect((await store.get("evt-00001"))?.lastError).toBe(note);
+    });
+
     it("update of an unknown event fails without changing anything", async () => {
       await store.enqueue([makeEvent(1)]);
       await expect(store.update([{ id: "evt-00001", changes: { status: "dead" } }, { id: "missing", changes: { status: "dead" } }])).rejects.toThrow(/missing/);

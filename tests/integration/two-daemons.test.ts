@@ -131,7 +131,7 @@ describe.runIf(await realPgAvailable())("two daemons on one Postgres queue", () 
     try {
       const completions = await c.query<{ n: string; distinct_ids: string }>(
         `select count(*) as n, count(distinct e.id) as distinct_ids
-         from mudsync_queue.events e, jsonb_array_elements(e.history) h where h->>'to' = 'completed'`,
+         from mudsync_queue.events e, regexp_split_to_table(rtrim(e.history, E'\\n'), E'\\n') l where l::jsonb->>'to' = 'completed'`,
       );
       expect(completions.rows[0]).toEqual({ n: String(EVENTS), distinct_ids: String(EVENTS) });
 

@@ -29,11 +29,11 @@ import { changesParam, updateSql } from "./update-sql.ts";
 import {
   eventColumns,
   historyEntry,
+  parseHistory,
   INSERT_COLUMNS,
   insertValues,
   rowToEvent,
   type EventRow,
-  type StoredHistoryEntry,
 } from "./event-row.ts";
 
 /** Validates events before they reach the table; names the first bad one. */
@@ -210,8 +210,8 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<{ history: StoredHistoryEntry[] }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
-    return (rows[0]?.history ?? []).map((h) => historyEntry(id, h));
+    const { rows } = await this.pool.query<{ history: string }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
+    return parseHistory(rows[0]?.history ?? "").map((h) => historyEntry(id, h));
   }
 
   /**
