@@ -30,6 +30,14 @@ export const FIELD_COLUMNS = {
 export type ColumnField = keyof typeof FIELD_COLUMNS;
 export const COLUMN_FIELDS = Object.keys(FIELD_COLUMNS) as ColumnField[];
 
+/** The columns of the column fields, in COLUMN_FIELDS order. */
+const FIELD_COLUMN_NAMES = COLUMN_FIELDS.map((f) => FIELD_COLUMNS[f].column);
+
+/** The columns of the column fields of table alias `a`, as a select or returning list. */
+export function fieldColumns(a: string): string {
+  return FIELD_COLUMN_NAMES.map((c) => `${a}.${c}`).join(", ");
+}
+
 /** The column fields as a text[] literal, to strip them from an event's jsonb. */
 const FIELDS_ARRAY = `'{${COLUMN_FIELDS.join(",")}}'::text[]`;
 
@@ -37,7 +45,7 @@ const FIELDS_ARRAY = `'{${COLUMN_FIELDS.join(",")}}'::text[]`;
 const ORDER_COLUMNS = "entity, entity_id, client_id, seq, ts";
 
 /** The columns an INSERT writes, in the order of `insertValues`. */
-export const INSERT_COLUMNS = `id, event, ${COLUMN_FIELDS.map((f) => FIELD_COLUMNS[f].column).join(", ")}, ${ORDER_COLUMNS}`;
+export const INSERT_COLUMNS = `id, event, ${FIELD_COLUMN_NAMES.join(", ")}, ${ORDER_COLUMNS}`;
 
 /** `j`'s field f as the type of its column. */
 function fieldValue(j: string, f: ColumnField): string {
@@ -66,7 +74,7 @@ export function eventColumns(a: string): string {
 
 /** `json_build_object` arguments for the columns of eventColumns (an event handed back inside JSON). */
 export function eventColumnsJson(a: string): string {
-  return COLUMN_FIELDS.map((f) => `'${FIELD_COLUMNS[f].column}', ${a}.${FIELD_COLUMNS[f].column}`).join(", ");
+  return FIELD_COLUMN_NAMES.map((c) => `'${c}', ${a}.${c}`).join(", ");
 }
 
 export interface EventRow {

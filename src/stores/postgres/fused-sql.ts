@@ -47,7 +47,7 @@
  * Each event's history gets one entry for the whole claim-apply-settle.
  */
 import { HEADS, anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
-import { appendHistory, COLUMN_FIELDS, eventColumnsJson, FIELD_COLUMNS } from "./event-row.ts";
+import { appendHistory, eventColumnsJson, fieldColumns } from "./event-row.ts";
 
 /**
  * How many candidates to lock per event wanted. The window's events of rows whose head another
@@ -207,7 +207,7 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
     WHERE e.ctid = k.tid
     RETURNING k.n, e.id, k.kind, k.version, e.ts,
               CASE WHEN k.kind = 'engine' THEN k.result END AS result,
-              CASE WHEN k.kind = 'engine' THEN e.event END AS event, ${COLUMN_FIELDS.map((f) => `e.${FIELD_COLUMNS[f].column}`).join(", ")}
+              CASE WHEN k.kind = 'engine' THEN e.event END AS event, ${fieldColumns("e")}
   )
   SELECT (SELECT count(*) FROM res) AS sent,
          coalesce(json_agg(CASE WHEN u.kind = 'engine'
