@@ -148,6 +148,14 @@ export class RetryableSinkError extends SinkError {
   }
 }
 
+/**
+ * The server could not be reached at all (connection refused, host or network unreachable, name
+ * not resolved, connect timed out, server starting up or out of connection slots): no batch was
+ * sent, so no event is at fault. The engine stops the pass and gives every claimed event back as
+ * it was, without counting an attempt: an outage never walks events towards \`dead\`.
+ */
+export class SinkUnreachableError extends RetryableSinkError {}
+
 export class PermanentSinkError extends SinkError {
   constructor(message: string, code?: string, options?: { cause?: unknown }) {
     super(message, false, code, options);

@@ -24,9 +24,10 @@ Control API (loopback or unix socket only; JSON in and out):
 A request with an Origin header is refused (403) except on /healthz and /v1/batches from --cors-origin.
 
 The address is printed as the first JSON log line ({"event":"listening","control":…}) and
-recorded in the store's lock: while the daemon runs, \`mudsync queue enqueue\` on that store sends
-its events through the control API; \`queue ls/show/stats\` read the store directly; \`queue drain\`
-and \`queue replay\` refuse (exit 4) and name the daemon, which is draining already.
+recorded in the store's lock: while the daemon runs, \`queue enqueue\` and \`queue import\` on that
+store send their events or files through the control API, \`queue drain\` asks it for a pass
+(/v1/drain-now), \`queue replay\` chooses the events read-only and has the daemon requeue and
+drain them (/v1/retry, /v1/drain-now); \`queue ls/show/stats/export\` read the store directly.
 
 Shared Postgres queue (--queue): when --queue and --db name the same database as the same user,
 each batch is claimed, applied and settled in ONE transaction (--fused auto, the default; "on"

@@ -20,7 +20,7 @@ import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.
 import type { Metrics } from "./metrics.ts";
 import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
 import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
-import { SinkError, SinkSetupError } from "../errors.ts";
+import { SinkError, SinkSetupError, SinkUnreachableError } from "../errors.ts";
 import { giveBack, HeldClaims } from "./held-claims.ts";
 
 export interface EngineSettings {
@@ -143,6 +143,8 @@ export class Engine {
       }
       await settleP;
     } finally {
+      // the previous batch's settle may still run when an apply throws: let it finish first
+      await settleP.catch(() => undefined);
       // a claim prefetched while stopping goes back to pending instead of waiting for its lease
       const leftover = [...inFlight, ...(await claimP.catch(() => []))];
       if (leftover.length > 0) await this.release(leftover);
@@ -246,7 +248,9 @@ export class Engine {
     try {
       results = await sink.applyBatch(batch.events);
     } catch (err) {
-      if (err instanceof SinkSetupError) throw err; // the server, not an event, is at fault: stop
+      // the server, not an event, is at fault (not set up, or not reachable): stop; the pass gives
+      // the claimed events back as they were, no attempt counted
+      if (err instanceof SinkSetupError || err instanceof SinkUnreachableError) throw err;
       this.deps.hooks?.onBatchError?.(err, batch.events);
       const permanent = err instanceof SinkError && !err.retryable;
       if (permanent && batch.events.length > 1) {

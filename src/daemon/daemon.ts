@@ -26,6 +26,10 @@ import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
 import { Wakeup } from "./wakeup.ts";
+import { SinkUnreachableError } from "../errors.ts";
+
+/** longest pause between drain passes that keep failing */
+const PASS_RETRY_MAX_MS = 30_000;
 
 export interface DaemonOptions {
   config: Config;
@@ -68,6 +72,8 @@ export class Daemon implements DaemonControl {
   private readonly stopCtl = new AbortController();
   private drainCtl: AbortController | undefined;
   private pass: Promise<void> = Promise.resolve();
+  /** drain passes that threw in a row (sets the pause before the next one) */
+  private failedPasses = 0;
   private waiters: Waiter[] = [];
   private enqueuedSincePass = 0;
   private paused = false;
@@ -185,9 +191,17 @@ export class Daemon implements DaemonControl {
     try {
       const summary = await this.engine.drain({ wait: false, signal: this.drainCtl.signal });
       left = { ...zeroCounts(), ...summary.left };
+      this.failedPasses = 0;
     } catch (err) {
-      this.o.logger.error({ event: "drain_failed", err: errText(err) }, "drain pass failed; retrying after a pause");
-      await this.clock.sleep(Math.max(1000, this.o.pollMs ?? 500), this.stopCtl.signal);
+      // capped backoff over consecutive failed passes: an outage is waited out, not hammered
+      const pauseMs = Math.min(PASS_RETRY_MAX_MS, Math.max(1000, this.o.pollMs ?? 500) * 2 ** Math.min(this.failedPasses, 5));
+      this.failedPasses += 1;
+      if (err instanceof SinkUnreachableError) {
+        this.o.logger.warn({ event: "sink_unreachable", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "server unreachable; claimed events given back unchanged, retrying");
+      } else {
+        this.o.logger.error({ event: "drain_failed", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "drain pass failed; retrying after a pause");
+      }
+      await this.clock.sleep(pauseMs, this.stopCtl.signal);
     } finally {
       this.draining = false;
       this.drainCtl = undefined;

@@ -1,4 +1,5 @@
 /** `queue drain` and `queue replay` edge cases through the real binary. */
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
@@ -40,6 +41,53 @@ describe.runIf(await realPgAvailable())("queue drain against a server without mu
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/schema "mudsync" is not installed.*mudsync db migrate/)]);
     const after = (await run(["--store", store, "--json", "queue", "stats"])).stdout;
     expect(JSON.parse(after).byStatus).toEqual(JSON.parse(before).byStatus);
+  });
+});
+
+describe("queue drain against a server that cannot be reached", () => {
+  /** a loopback port nothing listens on */
+  async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+  const opened = (stdout: string) =>
+    (JSON.parse(stdout) as { events: { id: string; status: string; attempts?: number; lastError?: string }[] }).events
+      .map(({ id, status, attempts, lastError }) => ({ id, status, attempts, lastError }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+
+  it("exits 5 with one line, and no event is charged an attempt", async () => {
+    const store = dirs.make();
+    expect((await run(["--store", store, "queue", "import", fixture("sample-export.json")])).code).toBe(0);
+    const before = opened((await run(["--store", store, "--json", "queue", "ls", "--limit", "1000"])).stdout);
+    const url = `postgres://postgres@127.0.0.1:${await closedPort()}/nowhere`;
+    const r = await run(["--store", store, "--db", url, "queue", "drain"]);
+    expect(r.code).toBe(5);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/ECONNREFUSED.*server unreachable; the batch in flight was given back as it was, no attempt counted/)]);
+    const after = opened((await run(["--store", store, "--json", "queue", "ls", "--limit", "1000"])).stdout);
+    expect(after).toEqual(before);
+  });
+
+  it("with --wait it keeps trying with backoff until --timeout, reporting each wait", async () => {
+    const store = dirs.make();
+    expect((await run(["--store", store, "queue", "enqueue", "--type", "add", "--entity", "well", "--entity-id", "w1", "--payload", '{"id":"w1"}'])).code).toBe(0);
+    const url = `postgres://postgres@127.0.0.1:${await closedPort()}/nowhere`;
+    const r = await run(["--store", store, "--db", url, "--json", "queue", "drain", "--wait", "--timeout", "3s"]);
+    expect(r.code).toBe(5);
+    const waits = r.stderr
+      .split("\n")
+      .filter((l) => l.includes('"waiting"'))
+      .map((l) => JSON.parse(l) as { waiting: string; retryInMs: number });
+    // 1 s, 2 s, 4 s …: how many fit before the timeout depends on how fast the process starts
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    expect(waits.map((w) => w.retryInMs)).toEqual([1000, 2000, 4000].slice(0, waits.length));
+    expect(waits[0]?.waiting).toBe("server unreachable");
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/server unreachable; still unreachable when the run stopped, no attempt counted/)]);
+    const ls = JSON.parse((await run(["--store", store, "--json", "queue", "ls"])).stdout) as { events: { status: string; attempts?: number }[] };
+    expect(ls.events).toEqual([expect.objectContaining({ status: "pending" })]);
+    expect(ls.events[0]?.attempts).toBeUndefined();
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { classifySinkError } from "../../src/sinks/classify-error.ts";
-import { PermanentSinkError, RetryableSinkError, SinkSetupError } from "../../src/errors.ts";
+import { PermanentSinkError, RetryableSinkError, SinkSetupError, SinkUnreachableError } from "../../src/errors.ts";
 
 const pgError = (code: string, message = "server said no") => Object.assign(new Error(message), { code });
 
@@ -26,6 +26,26 @@ describe("classifySinkError", () => {
   it("connection loss without a SQLSTATE is retryable, by node code or by message", () => {
     expect(classifySinkError(pgError("ECONNRESET"), "apply_batch")).toBeInstanceOf(RetryableSinkError);
     expect(classifySinkError(new Error("Connection terminated unexpectedly"), "apply_batch")).toBeInstanceOf(RetryableSinkError);
+    // lost during a query, the batch itself may be the cause: not an outage that spares attempts
+    expect(classifySinkError(pgError("ECONNRESET"), "apply_batch")).not.toBeInstanceOf(SinkUnreachableError);
+    expect(classifySinkError(new Error("Connection terminated unexpectedly"), "apply_batch")).not.toBeInstanceOf(SinkUnreachableError);
     expect(classifySinkError(new Error("syntax error"), "apply_batch")).toBeInstanceOf(PermanentSinkError);
+  });
+
+  it.each(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "08001", "08004", "57P03", "53300"])(
+    "%s means the server was not reached: unreachable (retryable, and no event's fault)",
+    (code) => {
+      const err = classifySinkError(pgError(code, "connect failed"), "applying a batch of 3");
+      expect(err).toBeInstanceOf(SinkUnreachableError);
+      expect(err).toBeInstanceOf(RetryableSinkError);
+      expect(err.exitCode).toBe(5);
+    },
+  );
+
+  it("a connect timeout is unreachable; a timed-out query is not", () => {
+    expect(classifySinkError(new Error("timeout exceeded when trying to connect"), "apply_batch")).toBeInstanceOf(SinkUnreachableError);
+    const query = classifySinkError(pgError("57014", "canceling statement due to statement timeout"), "apply_batch");
+    expect(query).toBeInstanceOf(RetryableSinkError);
+    expect(query).not.toBeInstanceOf(SinkUnreachableError);
   });
 });

@@ -4,7 +4,7 @@ import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import type { ApplyResult, Sink, WireEvent } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
-import { PermanentSinkError, RetryableSinkError, SinkSetupError } from "../../src/errors.ts";
+import { PermanentSinkError, RetryableSinkError, SinkSetupError, SinkUnreachableError } from "../../src/errors.ts";
 import {
   FakeClock,
   applyBatchToModel,
@@ -185,6 +185,32 @@ describe("Engine.drain", () => {
     expect(sink.batches).toHaveLength(1); // no bisecting, no further batches
     expect(await store.counts()).toMatchObject({ pending: 5, processing: 0, dead: 0, failed: 0 });
     expect((await store.get("e0"))?.attempts).toBeUndefined();
+  });
+
+  it("stops on an unreachable server: batches applied before stay settled, the rest are given back without an attempt", async () => {
+    const { store, sink, engine } = setup({ batchSize: 2, coalesce: false });
+    await store.enqueue(Array.from({ length: 6 }, (_, i) => ev(`e${i}`, { entityId: `w${i}`, type: "add" })));
+    const apply = sink.applyBatch.bind(sink);
+    let calls = 0;
+    sink.applyBatch = async (events) => {
+      calls += 1;
+      if (calls >= 2) throw new SinkUnreachableError("pg sink: connect ECONNREFUSED 127.0.0.1:5999", "ECONNREFUSED");
+      return apply(events);
+    };
+    await expect(engine.drain()).rejects.toBeInstanceOf(SinkUnreachableError);
+    expect(calls).toBe(2); // no bisecting, no further batches
+    expect(await store.counts()).toMatchObject({ completed: 2, pending: 4, processing: 0, failed: 0, dead: 0 });
+    for (const id of ["e2", "e3", "e4", "e5"]) {
+      const e = await store.get(id);
+      expect(e?.attempts).toBeUndefined();
+      expect(e?.lastError).toBeUndefined();
+      expect(e?.nextAttemptAt).toBeUndefined();
+    }
+    // the same engine drains the rest once the server answers again
+    sink.applyBatch = apply;
+    const s = await engine.drain();
+    expect(s.applied).toBe(6);
+    expect(await store.counts()).toMatchObject({ completed: 6, pending: 0 });
   });
 
   it("a failed head blocks only its own row", async () => {

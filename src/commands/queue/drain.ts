@@ -4,9 +4,10 @@
  * pending, processing, failed or dead.
  */
 import type { EventStatus } from "../../core/event.ts";
-import type { DrainSummary } from "../../core/engine.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { DrainSummary, Engine } from "../../core/engine.ts";
 import type { Sink } from "../../core/ports.ts";
-import { ExitCode, UsageError } from "../../errors.ts";
+import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { createEngine } from "../shared/engine-setup.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
@@ -95,7 +96,10 @@ export async function drainWith(
     },
   });
   try {
-    const summary = await engine.drain({ wait: opts.wait, signal: opts.signal });
+    const summary = await drainOrAwaitServer(engine, opts, (note) => {
+      if (ctx.json) ndjson({ phase: opts.label, waiting: "server unreachable", ...note });
+      else process.stderr.write(`mudsync: ${note.reason}; retrying in ${Math.round(note.retryInMs / 1000)} s\n`);
+    });
     const left = summary.left ?? (await store.counts());
     const drained = left.pending + left.processing + left.failed + left.dead === 0;
     if (ctx.json) ndjson({ phase: opts.label, done: summary.settled, total, final: true });
@@ -103,6 +107,40 @@ export async function drainWith(
     return { ...summary, sink: sink.name, drained, left };
   } finally {
     view?.done();
+  }
+}
+
+/** backoff between attempts to reach an unreachable server with --wait */
+const REACH_FIRST_MS = 1000;
+const REACH_MAX_MS = 30_000;
+
+/**
+ * engine.drain, but an unreachable server (the engine gave the batch in flight back unchanged)
+ * ends the run with exit 5, or with `wait` is waited for: the pass is retried with capped
+ * backoff until the server answers or the run is stopped (--timeout, a signal).
+ */
+async function drainOrAwaitServer(
+  engine: Engine,
+  opts: { wait?: boolean; signal?: AbortSignal },
+  waiting: (note: { reason: string; retryInMs: number }) => void,
+): Promise<DrainSummary> {
+  for (let delay = REACH_FIRST_MS; ; delay = Math.min(delay * 2, REACH_MAX_MS)) {
+    try {
+      return await engine.drain({ wait: opts.wait, signal: opts.signal });
+    } catch (err) {
+      if (!(err instanceof SinkUnreachableError)) throw err;
+      const reason = `${err.message}: server unreachable`;
+      if (!opts.wait || opts.signal?.aborted) {
+        throw new SinkUnreachableError(
+          `${reason}; the batch in flight was given back as it was, no attempt counted (rerun once the server is up, or wait for it with --wait)`,
+          err.code,
+          { cause: err },
+        );
+      }
+      waiting({ reason, retryInMs: delay });
+      const stopped = await sleep(delay, false, { signal: opts.signal }).catch(() => true);
+      if (stopped) throw new SinkUnreachableError(`${reason}; still unreachable when the run stopped, no attempt counted`, err.code, { cause: err });
+    }
   }
 }
 

@@ -126,12 +126,13 @@ export function registerQueueCommands(program: Command): void {
     .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
     .option("--no-coalesce", "send every event as it is (no merging of consecutive edits of a row)")
     .option("--max-attempts <n>", "failed attempts before an event is dead (default 10)", intArg("--max-attempts", 1))
-    .option("--wait", "keep going while failed events wait for their retry time")
+    .option("--wait", "keep going while failed events wait for their retry time, and while the server cannot be reached (tries again after 1 s, 2 s … at most 30 s)")
     .option("--timeout <duration>", "stop claiming after this long (30s, 5m, 1h); the batch in flight is finished")
     .option("--low-memory", "collect garbage sooner: less peak memory on a large store (17–31% at 100k events in benchmarks), up to about 20% more CPU")
     .addHelpText(
       "after",
       "\nExit 0 when nothing is left pending, processing, failed or dead; 3 otherwise (see `queue ls --status failed,dead`)." +
+        "\nA server that cannot be reached is no event's fault: the batch in flight is given back unchanged, no attempt counted, exit 5 (without --wait)." +
         "\nProgress: a bar on a terminal, NDJSON on stderr with --json. First Ctrl-C finishes the batch in flight; a second one forces exit." +
         "\nWhen a running daemon holds the store, the daemon is asked for a pass instead (POST /v1/drain-now); same exit codes.",
     )

@@ -5,7 +5,7 @@
  * (serialization failure, deadlock, shutdown, connection loss) whatever status carries them.
  * Everything else (4xx: constraint and data errors, RLS 42501, missing function) is permanent.
  */
-import { PermanentSinkError, RetryableSinkError, type SinkError, SinkSetupError } from "../../errors.ts";
+import { PermanentSinkError, RetryableSinkError, type SinkError, SinkSetupError, SinkUnreachableError } from "../../errors.ts";
 import { isRetryable } from "../classify-error.ts";
 
 export interface PostgrestFailure {
@@ -38,7 +38,7 @@ export function classifySupabaseError(what: string, failure: PostgrestFailure): 
     return new RetryableSinkError(`${what}: timed out waiting for the Supabase REST API`, "ETIMEDOUT");
   }
   if (failure.status === 0) {
-    return new RetryableSinkError(`${what}: Supabase REST API unreachable (${message})`, code ?? "ECONNREFUSED");
+    return new SinkUnreachableError(`${what}: Supabase REST API unreachable (${message})`, code ?? "ECONNREFUSED");
   }
   const where = `${what}: HTTP ${failure.status}${code ? ` ${code}` : ""}: ${message}`;
   const detail = oneLine(failure.error?.details);
