@@ -3,7 +3,7 @@
  * event it acknowledged (printed after enqueue resolved) is in the store after reopening.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -23,12 +23,12 @@ afterEach(() => {
 });
 
 /** Runs the child until it has acknowledged at least `acks` ids, then SIGKILLs it at a random moment. */
-function runAndKill(acks: number): Promise<string[]> {
+function runAndKill(acks: number, mode?: "compact"): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const acked: string[] = [];
     let buffered = "";
     let killAt = acks + Math.floor(Math.random() * acks);
-    const c = spawn(process.execPath, ["--import", "tsx", CHILD, dir], { stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(process.execPath, ["--import", "tsx", CHILD, dir, ...(mode ? [mode] : [])], { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
     let stderr = "";
     c.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -69,5 +69,36 @@ describe("dexie store crash safety", () => {
         await store.close();
       }
     }
+  });
+
+  it("with compactions running in the background, kill -9 loses no acknowledged write and replays none twice", async () => {
+    const enqueued: string[] = [];
+    const settled = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      const acked = await runAndKill(3000 + round * 1000, "compact");
+      for (const line of acked) {
+        if (line.startsWith("s ")) settled.add(line.slice(2));
+        else enqueued.push(line);
+      }
+      expect(settled.size).toBeGreaterThan(0);
+      const store = await openDexieStore({ dir, mode: "write", command: "crash test" });
+      try {
+        const found = await store.getMany(enqueued);
+        expect(enqueued.filter((_, i) => found[i] === undefined)).toEqual([]);
+        const done = [...settled];
+        const rows = await store.getMany(done);
+        expect(done.filter((_, i) => rows[i]?.status !== "completed")).toEqual([]);
+        for (const id of done) {
+          const history = await store.history(id);
+          const keys = history.map((h) => `${h.at} ${h.from} ${h.to} ${h.note}`);
+          expect(new Set(keys).size, `history of ${id} has an entry twice`).toBe(keys.length);
+          expect(history.filter((h) => h.to === "completed")).toHaveLength(1);
+        }
+      } finally {
+        await store.close();
+      }
+    }
+    const left = (await readdir(path.join(dir, "queue"))).filter((f) => f.startsWith("snapshot-"));
+    expect(left.length).toBe(1); // compactions did run (generation 0 has no snapshot)
   });
 });

@@ -34,7 +34,7 @@ import type {
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
 import { cacheWrite } from "./cache-writes.ts";
 import { claimEvents } from "./claim-leases.ts";
-import { compactGeneration } from "./compaction.ts";
+import { beginCompaction, finishCompaction, writeCompactionSnapshot } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { DurabilityWatch } from "./durability-watch.ts";
 import { applyChanges } from "./event-changes.ts";
@@ -79,7 +79,8 @@ export class DexieQueueStore implements QueueStore {
   private undo: UndoLog | undefined;
   /** open events whose last write is not yet durable */
   private readonly fresh = new DurabilityWatch();
-  private compacting = false;
+  /** the compaction running, if any (compaction.ts): most of it runs while writes go on */
+  private compaction: Promise<void> | undefined;
   private closed: Promise<void> | undefined;
   private broken: unknown;
 
@@ -223,11 +224,16 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     if (this.txScope.getStore() !== undefined) return fn();
     const tx = `${randomBytes(6).toString("hex")}`;
-    await this.writes.submit(undefined, async () => {
-      this.writes.setOwner(tx);
-      this.undo = new UndoLog();
-      return { value: undefined, durable: this.settled() };
-    });
+    // a group never runs across a compaction: its rows could reach the snapshot and then abort
+    for (let started = false; !started; ) {
+      await this.compaction?.catch(() => undefined);
+      started = await this.writes.submit(undefined, async () => {
+        if (this.compaction) return { value: false, durable: Promise.resolve() };
+        this.writes.setOwner(tx);
+        this.undo = new UndoLog();
+        return { value: true, durable: this.settled() };
+      });
+    }
     try {
       const result = await this.txScope.run(tx, fn);
       await this.writes.submit(tx, async () => ({ value: undefined, durable: this.log([{ k: "commit", tx }]) }));
@@ -253,6 +259,7 @@ export class DexieQueueStore implements QueueStore {
   /** Flushes, releases the lock and closes the databases. Safe to call more than once. */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      await this.compaction?.catch(() => undefined);
       if (this.s.wal) {
         await this.writes.submit(undefined, async () => ({ value: undefined, durable: this.settled() })).catch(() => undefined);
         await this.s.wal.close();
@@ -275,13 +282,11 @@ export class DexieQueueStore implements QueueStore {
     await this.s.wal!.sync();
   }
 
-  /** Writes a new snapshot and starts a new log generation now. */
-  compact(): Promise<void> {
+  /** Writes a new snapshot and starts a new log generation now (after the one running, if any). */
+  async compact(): Promise<void> {
     this.assertWritable();
-    return this.writes.submit(undefined, async () => {
-      await compactGeneration(this.s);
-      return { value: undefined, durable: this.settled() };
-    });
+    await this.compaction?.catch(() => undefined);
+    await this.startCompaction();
   }
 
   // --------------------------------------------------------------- internals
@@ -442,19 +447,38 @@ export class DexieQueueStore implements QueueStore {
 
   private maybeCompact(): void {
     const wal = this.s.wal;
-    if (!wal || this.compacting || this.undo || this.broken || this.closed) return;
+    if (!wal || this.compaction || this.undo || this.broken || this.closed) return;
     if (wal.size < Math.max(this.s.compactMinBytes, this.s.snapshotBytes)) return;
-    this.compacting = true;
-    this.writes
-      .submit(undefined, async () => {
-        await compactGeneration(this.s);
+    this.startCompaction().catch((error: unknown) => {
+      this.s.warnings.push(`compaction of ${this.dir} failed: ${(error as Error).message}`);
+    });
+  }
+
+  /**
+   * Runs a compaction (compaction.ts): its first and last phase are write jobs, the snapshot is
+   * written between them while writes go on. Skipped if an atomic group is open when it would
+   * begin. A failure once the new generation is being installed leaves memory and the files
+   * out of step: the store then refuses further writes (a reopen recovers).
+   */
+  private startCompaction(): Promise<void> {
+    const run = (async () => {
+      const start = await this.writes.submit(undefined, async () => ({
+        value: this.undo || this.broken ? undefined : await beginCompaction(this.s),
+        durable: Promise.resolve(),
+      }));
+      if (!start) return;
+      const snapshot = await writeCompactionSnapshot(this.s, start);
+      await this.writes.submit(undefined, async () => {
+        await finishCompaction(this.s, start, snapshot).catch((error: unknown) => {
+          this.broken ??= error;
+          throw error;
+        });
         return { value: undefined, durable: this.settled() };
-      })
-      .catch((error: unknown) => {
-        this.s.warnings.push(`compaction of ${this.dir} failed: ${(error as Error).message}`);
-      })
-      .finally(() => {
-        this.compacting = false;
       });
+    })();
+    this.compaction = run.finally(() => {
+      this.compaction = undefined;
+    });
+    return this.compaction;
   }
 }

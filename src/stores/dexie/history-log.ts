@@ -66,18 +66,20 @@ export class HistoryLog {
   }
 
   /** All entries in chunks, for snapshots. */
-  *chunks(size: number): Generator<HistoryEntry[]> {
-    let chunk: HistoryEntry[] = [];
-    for (const [eventId, list] of this.byEvent) {
-      for (const e of list) {
-        chunk.push(entryOf(eventId, e));
-        if (chunk.length >= size) {
-          yield chunk;
-          chunk = [];
-        }
-      }
-    }
-    if (chunk.length) yield chunk;
+  chunks(size: number): Generator<HistoryEntry[]> {
+    return chunksOf(this.byEvent, size);
+  }
+
+  /**
+   * The entries as they are now, unchanged by later adds: a snapshot written while writes go on
+   * (compaction.ts). Lists shorter than EXACT_LIST_MAX are replaced on add, never changed, so
+   * only the longer ones, which grow in place, are copied. (removeLast changes a list in place:
+   * it runs only in an atomic group's rollback, and no group runs during a compaction.)
+   */
+  freeze(): FrozenHistory {
+    const lists = new Map<string, Stored[]>();
+    for (const [id, list] of this.byEvent) lists.set(id, list.length >= EXACT_LIST_MAX ? list.slice() : list);
+    return { size: this.total, chunks: (size) => chunksOf(lists, size) };
   }
 
   private store(entry: HistoryEntry): Stored {
@@ -93,6 +95,25 @@ export class HistoryLog {
     if (this.notes.size < NOTES_SHARED_MAX) this.notes.set(note, note);
     return note;
   }
+}
+
+export interface FrozenHistory {
+  readonly size: number;
+  chunks(size: number): Generator<HistoryEntry[]>;
+}
+
+function* chunksOf(lists: Map<string, Stored[]>, size: number): Generator<HistoryEntry[]> {
+  let chunk: HistoryEntry[] = [];
+  for (const [eventId, list] of lists) {
+    for (const e of list) {
+      chunk.push(entryOf(eventId, e));
+      if (chunk.length >= size) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+  }
+  if (chunk.length) yield chunk;
 }
 
 function sameEntry(s: Stored, e: HistoryEntry): boolean {

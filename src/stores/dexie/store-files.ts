@@ -1,9 +1,11 @@
 /**
  * Layout of a store directory's queue files and the crash-safe steps that change it.
  * `<dir>/queue/snapshot-<gen>.ndjson` holds the full state when `wal-<gen>.log` was started;
- * the state is that snapshot plus that log (generation 0 has no snapshot). A new snapshot is
- * written to a temp file, fsync'd, renamed and the directory fsync'd before the new log begins,
- * so a crash at any step leaves one complete generation to recover from.
+ * the state is that snapshot plus that log (generation 0 has no snapshot). A new generation's
+ * snapshot is written to a temp file and fsync'd while the writer goes on in the old log; its log
+ * is written and renamed into place first, then the snapshot is renamed (the directory fsync'd
+ * after each), so a crash at any step leaves one complete generation to recover from: a log of
+ * the next generation without its snapshot is a leftover, everything in it is in the old log too.
  */
 import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -56,6 +58,8 @@ export async function currentGeneration(queueDir: string): Promise<Generation> {
     if (n.endsWith(".tmp")) leftovers.push(path.join(queueDir, n));
     else if (s && Number(s[1]) < gen) leftovers.push(path.join(queueDir, n));
     else if (w && Number(w[1]) < gen) leftovers.push(path.join(queueDir, n));
+    // a compaction stopped between renaming the new log and renaming its snapshot
+    else if (w && Number(w[1]) === gen + 1) leftovers.push(path.join(queueDir, n));
     else if (w && Number(w[1]) > gen) {
       throw new StoreCorruptError(
         path.join(queueDir, n),
@@ -96,14 +100,14 @@ export interface SnapshotSource {
 }
 
 /**
- * Writes snapshot `gen` from source and makes it the current generation: temp file, fsync,
- * rename, fsync of the directory, then an empty WAL for the generation. Returns its size.
+ * Writes snapshot `gen` from source into its temp file and fsyncs it; installGeneration makes it
+ * current. The end marker counts the rows written (the source may change meanwhile).
  */
-export async function writeSnapshot(queueDir: string, gen: number, source: SnapshotSource): Promise<number> {
-  const final = snapshotPath(queueDir, gen);
-  const tmp = `${final}.tmp`;
+export async function writeSnapshotTemp(queueDir: string, gen: number, source: SnapshotSource): Promise<{ tmp: string; bytes: number }> {
+  const tmp = `${snapshotPath(queueDir, gen)}.tmp`;
   const fh = await open(tmp, "w");
   let bytes = 0;
+  const written = { events: 0, history: 0, cache: 0 };
   try {
     const buffered: Buffer[] = [];
     let bufferedBytes = 0;
@@ -123,19 +127,43 @@ export async function writeSnapshot(queueDir: string, gen: number, source: Snaps
     };
     const counts = await source.counts();
     await put({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events: counts.events });
-    for await (const record of source.chunks()) await put(record);
-    await put({ k: "end", ...counts });
+    for await (const record of source.chunks()) {
+      if (record.k === "ev") written.events += record.rows.length;
+      else if (record.k === "hist") written.history += record.rows.length;
+      else if (record.k === "cache") written.cache += record.rows.length;
+      await put(record);
+    }
+    await put({ k: "end", ...written });
     await drain();
+    await fh.sync();
+  } catch (error) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await fh.close();
+  return { tmp, bytes };
+}
+
+/**
+ * Makes generation `gen` current: its log (`walLines`, written to a temp file, fsync'd) is
+ * renamed into place, then the snapshot written by writeSnapshotTemp; the directory is fsync'd
+ * after each rename. Until the snapshot's rename the previous generation stays the current one.
+ */
+export async function installGeneration(queueDir: string, gen: number, snapshotTmp: string, walLines: Buffer[]): Promise<void> {
+  const wal = walPath(queueDir, gen);
+  const walTmp = `${wal}.tmp`;
+  const fh = await open(walTmp, "w");
+  try {
+    if (walLines.length) await fh.write(Buffer.concat(walLines));
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, final);
+  await rename(walTmp, wal);
   await syncDir(queueDir);
-  const wal = await open(walPath(queueDir, gen), "a");
-  await wal.close();
+  await rename(snapshotTmp, snapshotPath(queueDir, gen));
   await syncDir(queueDir);
-  return bytes;
 }
 
 /** Deletes files of older generations; errors are ignored (a later open retries). */
