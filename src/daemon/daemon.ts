@@ -28,8 +28,9 @@ import { rowSync } from "./row-sync.ts";
 import { Wakeup } from "./wakeup.ts";
 import { SinkUnreachableError } from "../errors.ts";
 
-/** longest pause between drain passes that keep failing */
+/** longest pause between drain passes that keep failing, and between feed subscription attempts */
 const PASS_RETRY_MAX_MS = 30_000;
+const FEED_RETRY_FIRST_MS = 1000;
 
 export interface DaemonOptions {
   config: Config;
@@ -82,6 +83,8 @@ export class Daemon implements DaemonControl {
   private readonly startedAt: number;
   private loopDone: Promise<void> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
+  /** retrying the change feed's subscription in the background (it failed at start) */
+  private feedRetry: Promise<void> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DaemonOptions) {
@@ -149,6 +152,7 @@ export class Daemon implements DaemonControl {
     }
     await this.stopped();
     if (this.watchTimer) clearInterval(this.watchTimer);
+    await this.feedRetry;
     await this.unsubscribe?.().catch(() => undefined);
     this.unsubscribe = undefined;
   }
@@ -232,21 +236,40 @@ export class Daemon implements DaemonControl {
     }
   }
 
+  /**
+   * Subscribes to the change feed. A daemon started while the server is down (or whose feed is
+   * refused) runs without it meanwhile and keeps trying in the background, 1 s, 2 s … 30 s apart.
+   */
   private async subscribeFeed(): Promise<void> {
-    if (!this.o.feed) {
+    const feed = this.o.feed;
+    if (!feed) {
       this.o.logger.info({ event: "feed", active: false }, "no change feed for this sink");
       return;
     }
     const onChange = rowSync({ cache: this.cache, optimistic: this.optimistic, sink: this.o.sink, logger: this.o.logger });
-    try {
-      this.unsubscribe = await this.o.feed.subscribe((change) => {
-        this.dm.rowChanges.inc();
-        void onChange(change);
-      });
-      this.o.logger.info({ event: "feed", active: true }, "subscribed to row changes");
-    } catch (err) {
-      this.o.logger.warn({ event: "feed", active: false, err: errText(err) }, "change feed unavailable; running without it");
-    }
+    const stop = this.stopCtl.signal;
+    const attempt = async (retryInMs: number): Promise<boolean> => {
+      try {
+        const unsubscribe = await feed.subscribe((change) => {
+          this.dm.rowChanges.inc();
+          void onChange(change);
+        });
+        if (stop.aborted) await unsubscribe().catch(() => undefined);
+        else this.unsubscribe = unsubscribe;
+        this.o.logger.info({ event: "feed", active: true }, "subscribed to row changes");
+        return true;
+      } catch (err) {
+        this.o.logger.warn({ event: "feed", active: false, err: errText(err), retryInMs }, "change feed unavailable; running without it, retrying");
+        return false;
+      }
+    };
+    if (await attempt(FEED_RETRY_FIRST_MS)) return;
+    this.feedRetry = (async () => {
+      for (let delay = FEED_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, PASS_RETRY_MAX_MS)) {
+        await this.clock.sleep(delay, stop);
+        if (stop.aborted || (await attempt(Math.min(delay * 2, PASS_RETRY_MAX_MS)))) return;
+      }
+    })();
   }
 
   // ------------------------------------------------------------------ DaemonControl

@@ -8,7 +8,7 @@ import pino from "pino";
 import { Writable } from "node:stream";
 import { DEFAULTS } from "../../src/config/config.ts";
 import { createMetrics } from "../../src/core/metrics.ts";
-import type { ApplyResult, Sink, WireEvent } from "../../src/core/ports.ts";
+import type { ApplyResult, ChangeFeed, RowChange, Sink, WireEvent } from "../../src/core/ports.ts";
 import { Daemon } from "../../src/daemon/daemon.ts";
 import { SinkUnreachableError } from "../../src/errors.ts";
 import { FakeClock, applyBatchToModel, createModel, makeEvent } from "../helpers/fakes.ts";
@@ -39,7 +39,21 @@ afterEach(async () => {
   for (const d of daemons.splice(0)) await d.stop();
 });
 
-function setup() {
+/** a change feed that refuses the first `failures` subscriptions */
+class FlakyFeed implements ChangeFeed {
+  attempts = 0;
+  unsubscribed = 0;
+  constructor(private failures: number) {}
+  async subscribe(_onChange: (change: RowChange) => void): Promise<() => Promise<void>> {
+    this.attempts += 1;
+    if (this.failures-- > 0) throw new SinkUnreachableError("cannot LISTEN: connect ECONNREFUSED 127.0.0.1:1", "ECONNREFUSED");
+    return async () => {
+      this.unsubscribed += 1;
+    };
+  }
+}
+
+function setup(feed?: ChangeFeed) {
   const clock = new FakeClock();
   const store = new MemoryQueueStore();
   const sink = new FlakySink();
@@ -63,6 +77,7 @@ function setup() {
     storeLabel: "memory",
     control: "none",
     clock,
+    ...(feed ? { feed } : {}),
     pollMs: 1,
     watchMs: 60_000,
   });
@@ -112,5 +127,26 @@ describe("daemon during a server outage", () => {
       await idle(clock);
     }
     expect(outages().slice(seen).map((l) => l.retryInMs)[0]).toBe(1000);
+  });
+
+  it("a daemon started while the change feed is down keeps trying to subscribe, 1 s, 2 s, 4 s … apart", async () => {
+    const feed = new FlakyFeed(3);
+    const { clock, logs, daemon } = setup(feed);
+    await daemon.start();
+    const feedLogs = () => logs.filter((l) => l.event === "feed");
+    expect(feedLogs()).toEqual([expect.objectContaining({ active: false, retryInMs: 1000 })]);
+    for (const wait of [1000, 2000, 4000]) {
+      await clock.advance(wait);
+      await idle(clock);
+    }
+    expect(feed.attempts).toBe(4);
+    expect(feedLogs().map((l) => [l.active, l.retryInMs])).toEqual([
+      [false, 1000],
+      [false, 2000],
+      [false, 4000],
+      [true, undefined],
+    ]);
+    await daemon.stop();
+    expect(feed.unsubscribed).toBe(1);
   });
 });
