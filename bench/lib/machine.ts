@@ -1,6 +1,8 @@
 /** What a result was measured on: cpus, memory, load, Node, and the database server's version. */
 import os from "node:os";
 import { createRequire } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 
 export interface MachineInfo {
   hostname: string;
@@ -19,6 +21,20 @@ const require = createRequire(import.meta.url);
 function packageVersion(name: string): string {
   try {
     return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    // a package whose exports map hides package.json: find its directory from its entry point
+  }
+  try {
+    let dir = path.dirname(require.resolve(name));
+    while (path.basename(dir) !== "node_modules" && dir !== path.dirname(dir)) {
+      const file = path.join(dir, "package.json");
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+        if (pkg.name === name && pkg.version) return pkg.version;
+      }
+      dir = path.dirname(dir);
+    }
+    return "not installed";
   } catch {
     return "not installed";
   }
