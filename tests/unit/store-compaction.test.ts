@@ -14,8 +14,8 @@ import { makeEvent } from "../contract/queue-store-contract.ts";
 
 let dir: string;
 const opened: { close(): Promise<void> }[] = [];
-async function openStore(mode: "write" | "read" = "write", compaction?: "inline") {
-  const s = await openDexieStore({ dir, mode, command: "compaction test", ...(compaction ? { compaction } : {}) });
+async function openStore(mode: "write" | "read" = "write") {
+  const s = await openDexieStore({ dir, mode, command: "compaction test" });
   opened.push(s);
   return s;
 }
@@ -73,22 +73,6 @@ describe("dexie store compaction", () => {
       unleased(before.rows).map((e) => e && { ...e, leaseUntil: undefined, leaseOwner: undefined }),
     );
     expect(before.history.flat().filter((h) => h.note?.startsWith("settled in round")).length).toBe(250);
-  });
-
-  it('with compaction: "inline" the writes wait for the whole compaction, then go to the new generation', async () => {
-    const s = await openStore("write", "inline");
-    for (let i = 0; i < 5000; i += 1000) await s.enqueue(Array.from({ length: 1000 }, (_, k) => makeEvent(i + k)));
-    const compaction = s.compact();
-    await new Promise((r) => setImmediate(r)); // its write job has begun
-    const claimed = await s.claim({ limit: 10, leaseMs: 60_000, now: 100, owner: "w" });
-    // the claim ran only once the new generation was in place
-    expect(await files()).toEqual(["snapshot-000001.ndjson", "wal-000001.log"]);
-    await s.update(claimed.map((e) => ({ id: e.id, changes: { status: "completed" }, note: "settled after" })));
-    await compaction;
-    await s.close();
-    const r = await openStore("read");
-    expect(await r.counts()).toMatchObject({ pending: 4990, completed: 10 });
-    expect((await r.history(claimed[0]!.id)).map((h) => h.note)).toEqual(["claimed by w", "settled after"]);
   });
 
   it("a crash between installing the new log and its snapshot recovers the old generation", async () => {

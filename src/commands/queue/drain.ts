@@ -37,7 +37,7 @@ export interface DrainResult extends DrainSummary {
 export function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult | DaemonDrainResult> {
   return orThroughDaemon<DrainResult | DaemonDrainResult>(
     ctx,
-    async () => drainLocal(await openQueueStore(ctx, "write", "queue drain", "inline"), opts, ctx),
+    async () => drainLocal(await openQueueStore(ctx, "write", "queue drain"), opts, ctx),
     drainThroughDaemon,
     opts.timeoutMs,
   );

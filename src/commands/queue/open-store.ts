@@ -9,14 +9,8 @@ import type { CommandContext } from "../shared/context.ts";
 
 export type LocalQueueStore = DexieQueueStore;
 
-export async function openQueueStore(
-  ctx: CommandContext,
-  mode: "read" | "write",
-  command: string,
-  /** "inline" for a command that is the store's only client: compaction holds the writes, for throughput */
-  compaction?: "background" | "inline",
-): Promise<LocalQueueStore> {
-  const store = await openDexieStore({ dir: ctx.config.store, mode, command, ...(compaction ? { compaction } : {}) });
+export async function openQueueStore(ctx: CommandContext, mode: "read" | "write", command: string): Promise<LocalQueueStore> {
+  const store = await openDexieStore({ dir: ctx.config.store, mode, command });
   for (const warning of store.warnings) process.stderr.write(`mudsync: warning: ${warning}\n`);
   return store;
 }

@@ -64,7 +64,7 @@ async function replayThroughDaemon(opts: ReplayOptions, ctx: CommandContext, dae
 }
 
 async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<ReplayResult> {
-  const store = await openQueueStore(ctx, opts.dryRun ? "read" : "write", "queue replay", "inline");
+  const store = await openQueueStore(ctx, opts.dryRun ? "read" : "write", "queue replay");
   try {
     const chosen = await choose(store, opts);
     if (chosen.length === 0) throw new UsageError(NOTHING_CHOSEN);

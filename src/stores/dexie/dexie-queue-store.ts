@@ -34,7 +34,7 @@ import type {
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
 import { cacheWrite } from "./cache-writes.ts";
 import { claimEvents } from "./claim-leases.ts";
-import { beginCompaction, type CompactionStart, finishCompaction, writeCompactionSnapshot } from "./compaction.ts";
+import { beginCompaction, finishCompaction, writeCompactionSnapshot } from "./compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { DurabilityWatch } from "./durability-watch.ts";
 import { applyChanges } from "./event-changes.ts";
@@ -456,23 +456,12 @@ export class DexieQueueStore implements QueueStore {
 
   /**
    * Runs a compaction (compaction.ts): its first and last phase are write jobs, the snapshot is
-   * written between them while writes go on (or, with `compaction: "inline"`, all three in one
-   * write job). Skipped if an atomic group is open when it would begin. A failure once the new generation is being installed leaves memory and the files
+   * written between them while writes go on. Skipped if an atomic group is open when it would
+   * begin. A failure once the new generation is being installed leaves memory and the files
    * out of step: the store then refuses further writes (a reopen recovers).
    */
   private startCompaction(): Promise<void> {
     const run = (async () => {
-      if (this.s.compaction === "inline") {
-        // one write job: nothing is written meanwhile, so nothing needs to be carried over
-        await this.writes.submit(undefined, async () => {
-          if (this.undo || this.broken) return { value: undefined, durable: Promise.resolve() };
-          const start = await beginCompaction(this.s);
-          const snapshot = await writeCompactionSnapshot(this.s, start);
-          await this.installCompaction(start, snapshot);
-          return { value: undefined, durable: this.settled() };
-        });
-        return;
-      }
       const start = await this.writes.submit(undefined, async () => ({
         value: this.undo || this.broken ? undefined : await beginCompaction(this.s),
         durable: Promise.resolve(),
@@ -480,7 +469,10 @@ export class DexieQueueStore implements QueueStore {
       if (!start) return;
       const snapshot = await writeCompactionSnapshot(this.s, start);
       await this.writes.submit(undefined, async () => {
-        await this.installCompaction(start, snapshot);
+        await finishCompaction(this.s, start, snapshot).catch((error: unknown) => {
+          this.broken ??= error;
+          throw error;
+        });
         return { value: undefined, durable: this.settled() };
       });
     })();
@@ -488,12 +480,5 @@ export class DexieQueueStore implements QueueStore {
       this.compaction = undefined;
     });
     return this.compaction;
-  }
-
-  private installCompaction(start: CompactionStart, snapshot: { tmp: string; bytes: number }): Promise<void> {
-    return finishCompaction(this.s, start, snapshot).catch((error: unknown) => {
-      this.broken ??= error;
-      throw error;
-    });
   }
 }

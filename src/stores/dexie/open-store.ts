@@ -40,13 +40,6 @@ export interface OpenDexieStoreOptions {
   maxEvents?: number;
   /** log size that triggers compaction while running (default 64 MiB, or the snapshot size if larger) */
   compactMinBytes?: number;
-  /**
-   * "background" (default): writes go on while a compaction writes its snapshot, waiting only for
-   * its short first and last step. "inline": the whole compaction is one write job — for a writer
-   * that is its store's only client (`queue drain`), where interleaving costs throughput (≈ 8% on
-   * a 500k drain) and nobody waits for an answer meanwhile.
-   */
-  compaction?: "background" | "inline";
   clock?: Clock;
 }
 
@@ -92,7 +85,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     return new DexieQueueStore({
       dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(false), history: new HistoryLog(),
       memory: new MemoryEvents(), leases: new LeaseTable(),
-      wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, compaction: "background", clock: opts.clock ?? systemClock,
+      wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       warnings, release: async () => undefined,
     });
   }
@@ -136,7 +129,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
       leases: new LeaseTable(),
       ...(parts.memory ? { memory: parts.memory } : {}),
       wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
-      compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, compaction: opts.compaction ?? "background", clock: opts.clock ?? systemClock,
+      compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       recovered, warnings,
       release: () => releaseLock(queueDir),
     });

@@ -27,8 +27,6 @@ export interface StoreInternals {
   snapshotBytes: number;
   maxEvents: number;
   compactMinBytes: number;
-  /** "background": writes go on during a compaction's snapshot; "inline": they wait (compaction.ts) */
-  compaction: "background" | "inline";
   clock: Clock;
   recovered?: { truncatedBytes: number; file: string };
   warnings: string[];
