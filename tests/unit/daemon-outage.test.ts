@@ -85,9 +85,12 @@ function setup(feed?: ChangeFeed) {
   return { clock, store, sink, logs, daemon };
 }
 
-/** lets the loop run (its idle poll is a real 1 ms timer) until it sleeps on the clock again */
-async function idle(clock: FakeClock): Promise<void> {
-  for (let i = 0; i < 500 && clock.sleeping === 0; i++) await new Promise((r) => setTimeout(r, 2));
+/**
+ * Lets the loop run (its idle poll is a real 1 ms timer) until it sleeps on the clock again or
+ * `done` holds (at most ~5 s).
+ */
+async function idle(clock: FakeClock, done: () => boolean = () => false): Promise<void> {
+  for (let i = 0; i < 2500 && clock.sleeping === 0 && !done(); i++) await new Promise((r) => setTimeout(r, 2));
 }
 
 describe("daemon during a server outage", () => {
@@ -111,9 +114,10 @@ describe("daemon during a server outage", () => {
     }
     const callsWhileDown = sink.calls;
     sink.down = false;
-    for (let i = 0; i < 5 && (await store.counts()).completed < 5; i++) {
+    const allCompleted = () => [...store.events.values()].every((e) => e.status === "completed");
+    for (let i = 0; i < 5 && !allCompleted(); i++) {
       await clock.advance(30_000);
-      await idle(clock);
+      await idle(clock, allCompleted);
     }
     expect(sink.calls).toBeGreaterThan(callsWhileDown);
     expect(await store.counts()).toMatchObject({ completed: 5, pending: 0 });
@@ -137,7 +141,7 @@ describe("daemon during a server outage", () => {
     expect(feedLogs()).toEqual([expect.objectContaining({ active: false, retryInMs: 1000 })]);
     for (const wait of [1000, 2000, 4000]) {
       await clock.advance(wait);
-      await idle(clock);
+      await idle(clock, () => logs.some((l) => l.event === "feed" && l.active === true));
     }
     expect(feed.attempts).toBe(4);
     expect(feedLogs().map((l) => [l.active, l.retryInMs])).toEqual([
