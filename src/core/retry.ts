@@ -32,6 +32,16 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
 });
 
 /**
+ * Waiting out a server that cannot be reached (the CLI's `--wait`, the daemon's passes and change
+ * feed): 1 s → 2 s → 4 s … capped at 30 s, without jitter, for backoffDelay.
+ */
+export const OUTAGE_BACKOFF: Readonly<Pick<RetryPolicy, "baseMs" | "maxMs" | "jitter">> = Object.freeze({
+  baseMs: 1000,
+  maxMs: 30_000,
+  jitter: 0,
+});
+
+/**
  * Delay before the next try after `attempt` failed attempts (attempt 1 = the first failure):
  * min(maxMs, baseMs × 2^(attempt−1)), then jittered downwards. Integer milliseconds.
  */

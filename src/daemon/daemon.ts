@@ -27,10 +27,7 @@ import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
 import { Wakeup } from "./wakeup.ts";
 import { SinkUnreachableError } from "../errors.ts";
-
-/** longest pause between drain passes that keep failing, and between feed subscription attempts */
-const PASS_RETRY_MAX_MS = 30_000;
-const FEED_RETRY_FIRST_MS = 1000;
+import { backoffDelay, OUTAGE_BACKOFF } from "../core/retry.ts";
 
 export interface DaemonOptions {
   config: Config;
@@ -198,8 +195,8 @@ export class Daemon implements DaemonControl {
       this.failedPasses = 0;
     } catch (err) {
       // capped backoff over consecutive failed passes: an outage is waited out, not hammered
-      const pauseMs = Math.min(PASS_RETRY_MAX_MS, Math.max(1000, this.o.pollMs ?? 500) * 2 ** Math.min(this.failedPasses, 5));
       this.failedPasses += 1;
+      const pauseMs = backoffDelay(this.failedPasses, { ...OUTAGE_BACKOFF, baseMs: Math.max(OUTAGE_BACKOFF.baseMs, this.o.pollMs ?? 500) });
       if (err instanceof SinkUnreachableError) {
         this.o.logger.warn({ event: "sink_unreachable", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "server unreachable; claimed events given back unchanged, retrying");
       } else {
@@ -263,11 +260,11 @@ export class Daemon implements DaemonControl {
         return false;
       }
     };
-    if (await attempt(FEED_RETRY_FIRST_MS)) return;
+    if (await attempt(backoffDelay(1, OUTAGE_BACKOFF))) return;
     this.feedRetry = (async () => {
-      for (let delay = FEED_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, PASS_RETRY_MAX_MS)) {
-        await this.clock.sleep(delay, stop);
-        if (stop.aborted || (await attempt(Math.min(delay * 2, PASS_RETRY_MAX_MS)))) return;
+      for (let tries = 1; ; tries++) {
+        await this.clock.sleep(backoffDelay(tries, OUTAGE_BACKOFF), stop);
+        if (stop.aborted || (await attempt(backoffDelay(tries + 1, OUTAGE_BACKOFF)))) return;
       }
     })();
   }

@@ -6,6 +6,7 @@
 import type { EventStatus } from "../../core/event.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DrainSummary, Engine } from "../../core/engine.ts";
+import { backoffDelay, OUTAGE_BACKOFF } from "../../core/retry.ts";
 import type { Sink } from "../../core/ports.ts";
 import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -110,10 +111,6 @@ export async function drainWith(
   }
 }
 
-/** backoff between attempts to reach an unreachable server with --wait */
-const REACH_FIRST_MS = 1000;
-const REACH_MAX_MS = 30_000;
-
 /**
  * engine.drain, but an unreachable server (the engine gave the batch in flight back unchanged)
  * ends the run with exit 5, or with `wait` is waited for: the pass is retried with capped
@@ -124,7 +121,7 @@ async function drainOrAwaitServer(
   opts: { wait?: boolean; signal?: AbortSignal },
   waiting: (note: { reason: string; retryInMs: number }) => void,
 ): Promise<DrainSummary> {
-  for (let delay = REACH_FIRST_MS; ; delay = Math.min(delay * 2, REACH_MAX_MS)) {
+  for (let tries = 1; ; tries++) {
     try {
       return await engine.drain({ wait: opts.wait, signal: opts.signal });
     } catch (err) {
@@ -137,6 +134,7 @@ async function drainOrAwaitServer(
           { cause: err },
         );
       }
+      const delay = backoffDelay(tries, OUTAGE_BACKOFF);
       waiting({ reason, retryInMs: delay });
       const stopped = await sleep(delay, false, { signal: opts.signal }).catch(() => true);
       if (stopped) throw new SinkUnreachableError(`${reason}; still unreachable when the run stopped, no attempt counted`, err.code, { cause: err });
