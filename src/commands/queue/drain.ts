@@ -7,14 +7,14 @@ import type { EventStatus } from "../../core/event.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DrainSummary, Engine } from "../../core/engine.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../../core/retry.ts";
-import type { Sink } from "../../core/ports.ts";
+import type { QueueStore, Sink } from "../../core/ports.ts";
 import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { createEngine } from "../shared/engine-setup.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
 import { capHeapGrowth } from "../shared/heap-growth.ts";
 import { progressWriter, table } from "../shared/output.ts";
-import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
+import { openDrainStore } from "./open-store.ts";
 import { drainThroughDaemon, orThroughDaemon, renderDaemonDrain, type DaemonDrainResult } from "./via-daemon.ts";
 
 export interface DrainOptions {
@@ -23,6 +23,8 @@ export interface DrainOptions {
   timeoutMs?: number;
   /** cap the heap's growth past its live data (see heap-growth.ts): less memory, more CPU */
   lowMemory?: boolean;
+  /** most events held in memory at once: a larger store is drained in parts (0: all at once) */
+  partSize?: number;
 }
 
 export interface DrainResult extends DrainSummary {
@@ -38,14 +40,14 @@ export interface DrainResult extends DrainSummary {
 export function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<DrainResult | DaemonDrainResult> {
   return orThroughDaemon<DrainResult | DaemonDrainResult>(
     ctx,
-    async () => drainLocal(await openQueueStore(ctx, "write", "queue drain"), opts, ctx),
+    async () => drainLocal(await openDrainStore(ctx, opts.partSize), opts, ctx),
     drainThroughDaemon,
     opts.timeoutMs,
   );
 }
 
-async function drainLocal(store: LocalQueueStore, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
-  // the whole store is in memory and every settled row is rewritten: keep garbage near the data
+async function drainLocal(store: DrainableStore, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+  // every settled row is rewritten: keep garbage near the data
   if (opts.lowMemory) capHeapGrowth();
   let sink: Sink | undefined;
   const stop = new AbortController();
@@ -69,14 +71,17 @@ async function drainLocal(store: LocalQueueStore, opts: DrainOptions, ctx: Comma
   }
 }
 
+/** A store a drain runs on; a store opened in parts estimates its counts for progress. */
+export type DrainableStore = QueueStore & { estimatedCounts?(): Promise<Record<EventStatus, number>> };
+
 /** Runs one drain with progress (Ink on a TTY, NDJSON on stderr with --json). Sets the exit code. */
 export async function drainWith(
-  store: LocalQueueStore,
+  store: DrainableStore,
   sink: Sink,
   ctx: CommandContext,
   opts: { wait?: boolean; signal?: AbortSignal; label: string },
 ): Promise<DrainResult> {
-  const before = await store.counts();
+  const before = store.estimatedCounts ? await store.estimatedCounts() : await store.counts();
   const total = before.pending + before.failed + before.processing;
   const ndjson = progressWriter(ctx.json);
   const view = ctx.tty && process.stderr.isTTY ? (await import("../../tui/drain-progress.tsx")).mountDrainProgress(opts.label, total) : undefined;

@@ -4,15 +4,39 @@
  * noticed (a torn write cut after a crash, a stale lock taken over) is printed on stderr, one
  * `mudsync: warning:` line each.
  */
+import { existsSync } from "node:fs";
 import { type DexieQueueStore, openDexieStore } from "../../stores/dexie/index.ts";
+import { PartedStore } from "../../stores/dexie/parted-store.ts";
+import { estimateEvents, partCount } from "../../stores/dexie/store-parts.ts";
+import { queueDirOf } from "../../stores/dexie/store-files.ts";
 import type { CommandContext } from "../shared/context.ts";
 
 export type LocalQueueStore = DexieQueueStore;
 
 export async function openQueueStore(ctx: CommandContext, mode: "read" | "write", command: string): Promise<LocalQueueStore> {
   const store = await openDexieStore({ dir: ctx.config.store, mode, command });
-  for (const warning of store.warnings) process.stderr.write(`mudsync: warning: ${warning}\n`);
+  warn(store.warnings);
   return store;
+}
+
+/** Default of `queue drain --part-size`: about 150 MB of a drain's memory at most. */
+export const DEFAULT_PART_EVENTS = 20_000;
+
+/**
+ * Opens the local store for `queue drain`: whole when it holds at most `partEvents` events (by
+ * the estimate of store-parts.ts), else in parts of at most that many, one in memory at a time.
+ */
+export async function openDrainStore(ctx: CommandContext, partEvents = DEFAULT_PART_EVENTS): Promise<LocalQueueStore | PartedStore> {
+  const queueDir = queueDirOf(ctx.config.store);
+  const parts = existsSync(queueDir) ? partCount(await estimateEvents(queueDir), partEvents) : 1;
+  if (parts <= 1) return openQueueStore(ctx, "write", "queue drain");
+  const store = await PartedStore.open({ dir: ctx.config.store, parts, command: "queue drain" });
+  warn(store.warnings);
+  return store;
+}
+
+function warn(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`mudsync: warning: ${warning}\n`);
 }
 
 /** Runs `fn` with an open store and always closes it. */

@@ -147,13 +147,29 @@ export class DexieQueueStore implements QueueStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
+    this.assertWhole("history");
     return this.s.history.of(id);
+  }
+
+  /**
+   * The earliest time at which claim may find an event of this store: now for a pending event
+   * without a retry time, else the earliest retry time or lease expiry; undefined when no event
+   * is open. (Rows blocked behind an earlier event may make it later; never earlier.)
+   */
+  dueAt(): number | undefined {
+    let at: number | undefined;
+    for (const info of this.s.open.byId.values()) {
+      const t = info.status === "processing" ? (info.leaseUntil ?? 0) : (info.nextAttemptAt ?? 0);
+      if (at === undefined || t < at) at = t;
+    }
+    return at;
   }
 
   // ----------------------------------------------------------------- writes
 
   async enqueue(events: QueuedEvent[]): Promise<EnqueueResult> {
     this.assertWritable();
+    this.assertWhole("enqueue");
     events.forEach((e, i) => assertStorable(e, `event ${i}`));
     if (events.length === 0) return { inserted: [], existing: [] };
     const tx = this.txScope.getStore();
@@ -162,6 +178,7 @@ export class DexieQueueStore implements QueueStore {
 
   async put(events: QueuedEvent[]): Promise<void> {
     this.assertWritable();
+    this.assertWhole("put");
     events.forEach((e, i) => assertStorable(e, `event ${i}`));
     if (events.length === 0) return;
     await this.writeRows(async () => {
@@ -285,11 +302,18 @@ export class DexieQueueStore implements QueueStore {
   /** Writes a new snapshot and starts a new log generation now (after the one running, if any). */
   async compact(): Promise<void> {
     this.assertWritable();
+    this.assertWhole("compact");
     await this.compaction?.catch(() => undefined);
     await this.startCompaction();
   }
 
   // --------------------------------------------------------------- internals
+
+  /** A part (store-parts.ts) holds some rows and no history: what needs the whole store is refused. */
+  private assertWhole(what: string): void {
+    const part = this.s.part;
+    if (part) throw new MudsyncError(`store ${this.dir} is open as part ${part.index + 1} of ${part.count} (for a drain): ${what} needs the whole store`);
+  }
 
   private assertWritable(): void {
     if (this.closed) throw new MudsyncError(`store ${this.dir} is closed`);
@@ -447,7 +471,7 @@ export class DexieQueueStore implements QueueStore {
 
   private maybeCompact(): void {
     const wal = this.s.wal;
-    if (!wal || this.compaction || this.undo || this.broken || this.closed) return;
+    if (!wal || this.s.part || this.compaction || this.undo || this.broken || this.closed) return;
     if (wal.size < Math.max(this.s.compactMinBytes, this.s.snapshotBytes)) return;
     this.startCompaction().catch((error: unknown) => {
       this.s.warnings.push(`compaction of ${this.dir} failed: ${(error as Error).message}`);

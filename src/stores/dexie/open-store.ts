@@ -22,6 +22,7 @@ import { OpenEvents } from "./open-events.ts";
 import { cutTornTail, discardedNote } from "./recovery.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
 import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader.ts";
+import type { StorePart } from "./store-parts.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 import { WalWriter } from "./wal-writer.ts";
 
@@ -43,11 +44,20 @@ export interface OpenDexieStoreOptions {
   clock?: Clock;
 }
 
+/** A part of a store (store-parts.ts), opened by a caller that holds the store's lock. */
+export interface OpenStorePartOptions {
+  dir: string;
+  part: StorePart;
+  maxEvents?: number;
+  clock?: Clock;
+}
+
 async function load(
   queueDir: string,
   dir: string,
   mode: "write" | "read",
   maxEvents: number,
+  part?: StorePart,
 ): Promise<{ g: Generation; loaded: LoadResult; parts: LoadTarget }> {
   // a reader can race a writer's compaction; a vanished file means: start again on the new generation
   for (let attempt = 0; ; attempt++) {
@@ -56,6 +66,7 @@ async function load(
       open: new OpenEvents(mode === "write"),
       history: new HistoryLog(),
       ...(mode === "read" ? { memory: new MemoryEvents() } : {}),
+      ...(part ? { part } : {}),
     };
     try {
       const g = await currentGeneration(queueDir);
@@ -102,42 +113,79 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
   }
 
   try {
-    const { g, loaded, parts } = await load(queueDir, dir, opts.mode, maxEvents);
-    let recovered: StoreInternals["recovered"];
-    if (loaded.torn) {
-      if (opts.mode === "write") {
-        const cut = await cutTornTail(g.wal, loaded.torn);
-        recovered = { truncatedBytes: cut.truncatedBytes, file: cut.file };
-        warnings.push(cut.note);
-      } else {
-        warnings.push(`${g.wal} ends in ${loaded.torn.bytes} bytes of an unfinished write (ignored; a writer will repair it)`);
-      }
-    }
-    if (loaded.discarded > 0) {
-      warnings.push(discardedNote(loaded.discarded));
-    }
-
-    let wal: WalWriter | null = null;
-    if (opts.mode === "write") {
-      await removeFiles(g.leftovers);
-      const fresh = !existsSync(g.wal);
-      wal = await WalWriter.open(g.wal);
-      if (fresh) await syncDir(queueDir);
-    }
-    const store = new DexieQueueStore({
-      dir, queueDir, mode: opts.mode, queue: parts.queue, cacheDb: parts.cache, open: parts.open, history: parts.history,
-      leases: new LeaseTable(),
-      ...(parts.memory ? { memory: parts.memory } : {}),
-      wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
-      compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
-      recovered, warnings,
-      release: () => releaseLock(queueDir),
-    });
-    const walBytes = wal?.size ?? 0;
-    if (wal && walBytes >= COMPACT_ON_OPEN_BYTES && walBytes > g.snapshotBytes / 2) await store.compact();
-    return store;
+    return await openLoaded({ ...opts, dir, maxEvents, warnings, release: () => releaseLock(queueDir) });
   } catch (error) {
     if (opts.mode === "write") await releaseLock(queueDir);
     throw error;
   }
+}
+
+/**
+ * Opens one part of a store for writing. The caller holds the store's lock for as long as any
+ * part is open (store.close() of a part does not release it) and opens one part at a time.
+ */
+export async function openDexieStorePart(opts: OpenStorePartOptions): Promise<DexieQueueStore> {
+  const dir = path.resolve(opts.dir);
+  return openLoaded({
+    dir,
+    mode: "write",
+    part: opts.part,
+    maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
+    clock: opts.clock,
+    warnings: [],
+    release: async () => undefined,
+  });
+}
+
+interface LoadedOptions {
+  dir: string;
+  mode: "write" | "read";
+  maxEvents: number;
+  compactMinBytes?: number;
+  clock?: Clock;
+  part?: StorePart;
+  warnings: string[];
+  /** releases the lock (taken by the caller) when the store closes */
+  release(): Promise<void>;
+}
+
+/** Loads the current generation and builds the store; a writer cuts a torn tail and opens the log. */
+async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
+  const { dir, maxEvents, warnings } = opts;
+  const queueDir = queueDirOf(dir);
+  const { g, loaded, parts } = await load(queueDir, dir, opts.mode, maxEvents, opts.part);
+  let recovered: StoreInternals["recovered"];
+  if (loaded.torn) {
+    if (opts.mode === "write") {
+      const cut = await cutTornTail(g.wal, loaded.torn);
+      recovered = { truncatedBytes: cut.truncatedBytes, file: cut.file };
+      warnings.push(cut.note);
+    } else {
+      warnings.push(`${g.wal} ends in ${loaded.torn.bytes} bytes of an unfinished write (ignored; a writer will repair it)`);
+    }
+  }
+  if (loaded.discarded > 0) {
+    warnings.push(discardedNote(loaded.discarded));
+  }
+
+  let wal: WalWriter | null = null;
+  if (opts.mode === "write") {
+    await removeFiles(g.leftovers);
+    const fresh = !existsSync(g.wal);
+    wal = await WalWriter.open(g.wal);
+    if (fresh) await syncDir(queueDir);
+  }
+  const store = new DexieQueueStore({
+    dir, queueDir, mode: opts.mode, queue: parts.queue, cacheDb: parts.cache, open: parts.open, history: parts.history,
+    leases: new LeaseTable(),
+    ...(parts.memory ? { memory: parts.memory } : {}),
+    wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
+    compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
+    recovered, warnings,
+    release: opts.release,
+    ...(opts.part ? { part: opts.part } : {}),
+  });
+  const walBytes = wal?.size ?? 0;
+  if (wal && !opts.part && walBytes >= COMPACT_ON_OPEN_BYTES && walBytes > g.snapshotBytes / 2) await store.compact();
+  return store;
 }

@@ -8,6 +8,7 @@ import type { HistoryLog } from "./history-log.ts";
 import type { LeaseTable } from "./lease-table.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
+import type { StorePart } from "./store-parts.ts";
 import type { WalWriter } from "./wal-writer.ts";
 
 export interface StoreInternals {
@@ -30,5 +31,7 @@ export interface StoreInternals {
   clock: Clock;
   recovered?: { truncatedBytes: number; file: string };
   warnings: string[];
+  /** set when only this part of the store is loaded (store-parts.ts): no compaction, no history */
+  part?: StorePart;
   release(): Promise<void>;
 }

@@ -8,6 +8,9 @@
  * (`target.memory`), which skips fake-indexeddb's per-row work. A damaged snapshot or damage
  * inside the log throws StoreCorruptError; a torn log tail is reported for the caller to cut
  * (write mode) or ignore (read mode).
+ *
+ * A part (`target.part`, store-parts.ts) loads only the events of its rows and no history: the
+ * files are read whole, but memory holds one part of the store.
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
@@ -19,6 +22,7 @@ import type { LeaseRecord, LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
+import { inPart, type StorePart } from "./store-parts.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
 import type { Generation } from "./store-files.ts";
 
@@ -31,6 +35,8 @@ export interface LoadTarget {
   history: HistoryLog;
   /** read-only opens: rows go here instead of into Dexie */
   memory?: MemoryEvents;
+  /** load only this part's events (and no history) */
+  part?: StorePart;
 }
 
 export interface LoadResult {
@@ -73,10 +79,11 @@ async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir:
   };
   await readSnapshot(file, { maxEvents, dir }, {
     events: async (rows) => {
-      for (const r of rows) events.push(r);
+      for (const r of rows) if (!t.part || inPart(r, t.part)) events.push(r);
       if (events.length >= CHUNK) await flushEvents();
     },
     history: (rows) => {
+      if (t.part) return;
       for (const h of rows) t.history.add(h);
     },
     cache: async (rows) => {
@@ -96,6 +103,8 @@ class LogFold {
   /** leases logged and not yet ended by a later image of their row */
   readonly leases = new Map<string, Pick<LeaseRecord, "owner" | "until">>();
   private readonly open = new Map<string, LogRecord[]>();
+
+  constructor(private readonly part?: StorePart) {}
 
   add(record: LogRecord): void {
     if (record.k === "commit") {
@@ -120,11 +129,17 @@ class LogFold {
   private fold(r: LogRecord): void {
     if (r.k === "ev") {
       for (const e of r.rows) {
+        if (this.part && !inPart(e, this.part)) continue;
         this.events.set(e.id, e);
         this.leases.delete(e.id);
       }
-    } else if (r.k === "lease") this.foldLease(r);
-    else if (r.k === "hist") for (const h of r.rows) this.history.push(h);
+    } else if (r.k === "lease") {
+      // a part is a writer's: it ignores leases in the log (their holder is gone)
+      if (!this.part) this.foldLease(r);
+    }
+    else if (r.k === "hist") {
+      if (!this.part) for (const h of r.rows) this.history.push(h);
+    }
     else if (r.k === "cache") for (const c of r.rows) this.cache.set(c.key, c);
     else if (r.k === "cachedel") for (const k of r.keys) this.cache.set(k, null);
   }
@@ -183,7 +198,7 @@ export async function loadGeneration(
   opts: { maxEvents: number; dir: string; walExists: boolean; liveLeases?: boolean },
 ): Promise<LoadResult> {
   if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir);
-  const fold = new LogFold();
+  const fold = new LogFold(t.part);
   let torn: LoadResult["torn"];
   if (opts.walExists) {
     const r = await readLog(g.wal, (record, offset) => {

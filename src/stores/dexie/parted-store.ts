@@ -1,0 +1,239 @@
+/**
+ * A local store drained one part at a time (store-parts.ts), so that a drain holds at most one
+ * part's events in memory however large the queue: memory flat in queue size, for the price of
+ * reading the store's files once per part.
+ *
+ * It takes the store's lock for its whole life and keeps one part open. `claim` claims from that
+ * part; once the part has nothing due and nothing of it is still held (claimed and not yet
+ * written back), it closes the part and opens the next: first the parts not yet visited, then
+ * visited ones whose retries or leases have come due. Writes (update, release) and reads (get,
+ * supersededBy) go to the open part, which holds every event the engine holds. What needs the
+ * whole store (enqueue, put, list, scan, history) is refused.
+ *
+ * counts() is exact once every part was visited; parts not yet visited are loaded to count them
+ * (as on a run stopped early). estimatedCounts() answers from the parts seen so far, for progress.
+ */
+import type { EventStatus, QueuedEvent } from "../../core/event.ts";
+import {
+  type ClaimOptions,
+  type Clock,
+  type EnqueueResult,
+  type EventChange,
+  type HistoryEntry,
+  type ListPage,
+  type QueueStore,
+  type StoreCapabilities,
+  systemClock,
+} from "../../core/ports.ts";
+import { UsageError } from "../../errors.ts";
+import type { DexieQueueStore } from "./dexie-queue-store.ts";
+import { acquireLock, releaseLock } from "./lock-file.ts";
+import { emptyCounts } from "./open-events.ts";
+import { openDexieStorePart } from "./open-store.ts";
+import { ensureQueueDir, queueDirOf } from "./store-files.ts";
+import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
+
+export interface OpenPartedStoreOptions {
+  dir: string;
+  parts: number;
+  /** recorded in the lock */
+  command?: string;
+  maxEvents?: number;
+  clock?: Clock;
+}
+
+/** What is known of a part that is not open. */
+interface PartState {
+  counts: Record<EventStatus, number>;
+  /** see DexieQueueStore.dueAt */
+  dueAt: number | undefined;
+}
+
+export class PartedStore implements QueueStore {
+  readonly capabilities: StoreCapabilities = { durable: true, shared: false, readOnly: false };
+  readonly warnings: string[];
+  /** parts opened so far (a part reopened for its retries counts again) */
+  opened = 0;
+  private readonly seen: (PartState | undefined)[];
+  /** ids claimed from the open part and not yet written back */
+  private readonly held = new Set<string>();
+  private closed: Promise<void> | undefined;
+
+  private constructor(
+    readonly dir: string,
+    private current: DexieQueueStore,
+    private index: number,
+    private readonly o: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents">> & { clock: Clock },
+    warnings: string[],
+  ) {
+    this.seen = new Array<PartState | undefined>(o.parts).fill(undefined);
+    this.warnings = warnings;
+  }
+
+  static async open(opts: OpenPartedStoreOptions): Promise<PartedStore> {
+    if (!Number.isInteger(opts.parts) || opts.parts < 1) throw new UsageError(`parts must be an integer >= 1, got ${opts.parts}`);
+    const queueDir = queueDirOf(opts.dir);
+    await ensureQueueDir(queueDir);
+    const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? process.argv.slice(1).join(" ") });
+    try {
+      const o = { parts: opts.parts, maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS, clock: opts.clock ?? systemClock };
+      const first = await openDexieStorePart({ dir: opts.dir, part: { index: 0, count: opts.parts }, maxEvents: o.maxEvents, clock: o.clock });
+      const store = new PartedStore(first.dir, first, 0, o, [...(lock.note ? [lock.note] : []), ...first.warnings]);
+      store.opened = 1;
+      return store;
+    } catch (error) {
+      await releaseLock(queueDir);
+      throw error;
+    }
+  }
+
+  get parts(): number {
+    return this.o.parts;
+  }
+
+  /** The part open now (0-based). */
+  get openPart(): number {
+    return this.index;
+  }
+
+  async claim(options: ClaimOptions): Promise<QueuedEvent[]> {
+    this.assertOpen();
+    for (;;) {
+      const got = await this.current.claim(options);
+      if (got.length > 0) {
+        for (const e of got) this.held.add(e.id);
+        return got;
+      }
+      // events of this part are still out: stay until they are written back
+      if (this.held.size > 0) return [];
+      const next = this.nextPart(options.now ?? this.o.clock.now());
+      if (next === undefined) return [];
+      await this.switchTo(next);
+    }
+  }
+
+  async update(changes: EventChange[]): Promise<{ lost: string[] }> {
+    this.assertOpen();
+    const r = await this.current.update(changes);
+    for (const c of changes) this.held.delete(c.id);
+    return r;
+  }
+
+  async release(ids: string[], owner: string): Promise<void> {
+    this.assertOpen();
+    await this.current.release(ids, owner);
+    for (const id of ids) this.held.delete(id);
+  }
+
+  get(id: string): Promise<QueuedEvent | undefined> {
+    this.assertOpen();
+    return this.current.get(id);
+  }
+
+  getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
+    this.assertOpen();
+    return this.current.getMany(ids);
+  }
+
+  supersededBy(event: QueuedEvent): Promise<string | undefined> {
+    this.assertOpen();
+    return this.current.supersededBy(event);
+  }
+
+  /** Exact counts of the whole store; parts never opened are loaded (one at a time) to count them. */
+  async counts(): Promise<Record<EventStatus, number>> {
+    this.assertOpen();
+    const total = await this.current.counts();
+    for (let i = 0; i < this.o.parts; i++) {
+      if (i === this.index) continue;
+      let state = this.seen[i];
+      if (!state) {
+        const part = await openDexieStorePart({ dir: this.dir, part: { index: i, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
+        try {
+          state = this.seen[i] = { counts: await part.counts(), dueAt: part.dueAt() };
+        } finally {
+          await part.close();
+        }
+      }
+      for (const [s, n] of Object.entries(state.counts)) total[s as EventStatus] += n;
+    }
+    return total;
+  }
+
+  /** Counts of the parts seen so far, with each part not yet opened taken to hold their average. */
+  async estimatedCounts(): Promise<Record<EventStatus, number>> {
+    this.assertOpen();
+    const known = [await this.current.counts(), ...this.seen.filter((s, i) => s !== undefined && i !== this.index).map((s) => s!.counts)];
+    const unseen = this.seen.filter((s, i) => s === undefined && i !== this.index).length;
+    const total = emptyCounts();
+    for (const c of known) for (const [s, n] of Object.entries(c)) total[s as EventStatus] += n;
+    for (const s of Object.keys(total) as EventStatus[]) total[s] += Math.round((total[s] / known.length) * unseen);
+    return total;
+  }
+
+  enqueue(): Promise<EnqueueResult> {
+    return this.refuse("enqueue");
+  }
+
+  put(): Promise<void> {
+    return this.refuse("put");
+  }
+
+  list(): Promise<ListPage> {
+    return this.refuse("list");
+  }
+
+  history(): Promise<HistoryEntry[]> {
+    return this.refuse("history");
+  }
+
+  // eslint-disable-next-line require-yield
+  async *scan(): AsyncIterable<QueuedEvent[]> {
+    await this.refuse("scan");
+  }
+
+  /** Closes the open part and releases the lock. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      try {
+        await this.current.close();
+      } finally {
+        await releaseLock(queueDirOf(this.dir));
+      }
+    })();
+    return this.closed;
+  }
+
+  /** The next part to open: one never opened, else one whose work has come due; undefined if none. */
+  private nextPart(now: number): number | undefined {
+    for (let k = 1; k < this.o.parts; k++) {
+      const i = (this.index + k) % this.o.parts;
+      if (this.seen[i] === undefined) return i;
+    }
+    for (let k = 1; k < this.o.parts; k++) {
+      const i = (this.index + k) % this.o.parts;
+      const due = this.seen[i]!.dueAt;
+      if (due !== undefined && due <= now) return i;
+    }
+    return undefined;
+  }
+
+  private async switchTo(next: number): Promise<void> {
+    const leaving = this.current;
+    this.seen[this.index] = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
+    await leaving.close();
+    this.current = await openDexieStorePart({ dir: this.dir, part: { index: next, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
+    this.index = next;
+    this.seen[next] = undefined;
+    this.opened++;
+    for (const w of this.current.warnings) this.warnings.push(w);
+  }
+
+  private refuse(what: string): Promise<never> {
+    return Promise.reject(new UsageError(`store ${this.dir} is open in ${this.o.parts} parts for a drain: ${what} needs the whole store`));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UsageError(`store ${this.dir} is closed`);
+  }
+}
