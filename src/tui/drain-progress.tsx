@@ -35,11 +35,13 @@ export function DrainProgress({ total, summary, label }: DrainProgressProps) {
   );
 }
 
-/** Mounts the progress view on stderr; returns update / done functions. */
-export function mountDrainProgress(label: string, total: number) {
+/** Mounts the progress view on stderr; returns update / done functions (update may bring a new total). */
+export function mountDrainProgress(label: string, initialTotal: number) {
   let instance: Instance | undefined;
+  let total = initialTotal;
   return {
-    update(summary: DrainSummary) {
+    update(summary: DrainSummary, newTotal?: number) {
+      if (newTotal !== undefined) total = newTotal;
       const node = <DrainProgress label={label} total={total} summary={summary} />;
       if (instance) instance.rerender(node);
       else instance = render(node, { stdout: process.stderr as unknown as NodeJS.WriteStream, patchConsole: false, exitOnCtrlC: false });

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Engine, type EngineHooks } from "../../src/core/engine.ts";
-import type { ApplyResult, Sink, WireEvent } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
-import { PermanentSinkError, RetryableSinkError, SinkSetupError, SinkUnreachableError } from "../../src/errors.ts";
+import { RetryableSinkError, SinkSetupError, SinkUnreachableError } from "../../src/errors.ts";
 import {
   FakeClock,
-  applyBatchToModel,
   applyToModel,
   createModel,
   eventsArbitrary,
@@ -16,38 +14,7 @@ import {
   type ModelState,
 } from "../helpers/fakes.ts";
 import { MemoryQueueStore } from "../helpers/memory-queue-store.ts";
-
-class ModelSink implements Sink {
-  readonly name = "model";
-  readonly capabilities = { supportsTransactions: true, supportsListen: false, supportsDryRun: false };
-  readonly batches: WireEvent[][] = [];
-  parked: { event: WireEvent; current: unknown }[] = [];
-  /** throw this before applying the next n batches */
-  failNext: { error: Error; times: number } | undefined;
-  /** throw a permanent error for any batch containing one of these ids */
-  poison = new Set<string>();
-  constructor(readonly model: ModelState = createModel()) {}
-  async applyBatch(events: WireEvent[]): Promise<ApplyResult[]> {
-    this.batches.push(events);
-    if (this.failNext && this.failNext.times > 0) {
-      this.failNext.times -= 1;
-      throw this.failNext.error;
-    }
-    if (events.some((e) => this.poison.has(e.id))) throw new PermanentSinkError("invalid input syntax", "22P02");
-    return applyBatchToModel(this.model, events);
-  }
-  async dryRun(): Promise<never> {
-    throw new Error("not supported");
-  }
-  async getRow() {
-    return null;
-  }
-  async parkConflicts(items: { event: WireEvent; current: unknown }[]) {
-    this.parked.push(...items);
-    return items.map((it, i) => ({ conflictId: this.parked.length - items.length + i + 1, eventId: it.event.id }));
-  }
-  async close() {}
-}
+import { ModelSink } from "../helpers/model-sink.ts";
 
 function setup(opts: { batchSize?: number; coalesce?: boolean; strategy?: ConflictStrategy; hooks?: EngineHooks; maxAttempts?: number } = {}) {
   const clock = new FakeClock();

@@ -31,6 +31,8 @@ export interface DrainResult extends DrainSummary {
   sink: string;
   drained: boolean;
   left: Record<EventStatus, number>;
+  /** a store drained in parts (--part-size): how many, and how many times one was loaded */
+  parts?: { count: number; loads: number };
 }
 
 /**
@@ -71,8 +73,13 @@ async function drainLocal(store: DrainableStore, opts: DrainOptions, ctx: Comman
   }
 }
 
-/** A store a drain runs on; a store opened in parts estimates its counts for progress. */
-export type DrainableStore = QueueStore & { estimatedCounts?(): Promise<Record<EventStatus, number>> };
+/** A store a drain runs on; a store opened in parts estimates its counts for progress and says how it went. */
+export type DrainableStore = QueueStore & {
+  /** events to settle: those open in the parts loaded so far, and an estimate for the others */
+  estimatedTotal?(): number;
+  readonly parts?: number;
+  readonly opened?: number;
+};
 
 /** Runs one drain with progress (Ink on a TTY, NDJSON on stderr with --json). Sets the exit code. */
 export async function drainWith(
@@ -81,8 +88,9 @@ export async function drainWith(
   ctx: CommandContext,
   opts: { wait?: boolean; signal?: AbortSignal; label: string },
 ): Promise<DrainResult> {
-  const before = store.estimatedCounts ? await store.estimatedCounts() : await store.counts();
-  const total = before.pending + before.failed + before.processing;
+  const before = store.estimatedTotal ? undefined : await store.counts();
+  const totalNow = () => (before ? before.pending + before.failed + before.processing : store.estimatedTotal!());
+  const total = totalNow();
   const ndjson = progressWriter(ctx.json);
   const view = ctx.tty && process.stderr.isTTY ? (await import("../../tui/drain-progress.tsx")).mountDrainProgress(opts.label, total) : undefined;
   let lastEmit = 0;
@@ -92,11 +100,11 @@ export async function drainWith(
     sink,
     hooks: {
       onProgress(summary) {
-        view?.update(summary);
+        view?.update(summary, totalNow());
         const now = Date.now();
         if (ctx.json && now - lastEmit >= 200) {
           lastEmit = now;
-          ndjson({ phase: opts.label, done: summary.settled, total, applied: summary.applied, dead: summary.dead });
+          ndjson({ phase: opts.label, done: summary.settled, total: totalNow(), applied: summary.applied, dead: summary.dead });
         }
       },
     },
@@ -108,9 +116,10 @@ export async function drainWith(
     });
     const left = summary.left ?? (await store.counts());
     const drained = left.pending + left.processing + left.failed + left.dead === 0;
-    if (ctx.json) ndjson({ phase: opts.label, done: summary.settled, total, final: true });
+    if (ctx.json) ndjson({ phase: opts.label, done: summary.settled, total: totalNow(), final: true });
     if (!drained) process.exitCode = ExitCode.NotDrained;
-    return { ...summary, sink: sink.name, drained, left };
+    const parts = store.parts !== undefined ? { parts: { count: store.parts, loads: store.opened ?? 0 } } : {};
+    return { ...summary, sink: sink.name, drained, left, ...parts };
   } finally {
     view?.done();
   }
@@ -162,6 +171,7 @@ export function renderDrain(r: DrainResult | DaemonDrainResult): string {
     ["round trips", `${r.roundTrips} (${r.wireEvents} wire events)`],
     ["throughput", `${r.eventsPerSec} events/s over ${(r.durationMs / 1000).toFixed(2)} s`],
     ["latency", r.latencyMs.p50 === null ? "-" : `enqueue→applied p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99 ?? 0)}`],
+    ...(r.parts ? [["parts", `${r.parts.count} (loaded ${r.parts.loads} times)`] as [string, string]] : []),
     ["left", Object.entries(r.left).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ") || "nothing"],
   ];
   const verdict = r.drained ? "queue drained" : "queue NOT drained (exit 3): see `mudsync queue ls --status failed,dead,pending`";

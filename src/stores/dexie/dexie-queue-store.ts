@@ -120,6 +120,11 @@ export class DexieQueueStore implements QueueStore {
   }
 
   async counts(): Promise<Record<EventStatus, number>> {
+    return this.openCounts();
+  }
+
+  /** counts(), synchronously (a copy of the counts kept in memory). */
+  openCounts(): Record<EventStatus, number> {
     return { ...this.s.open.counts };
   }
 

@@ -10,8 +10,8 @@
  * supersededBy) go to the open part, which holds every event the engine holds. What needs the
  * whole store (enqueue, put, list, scan, history) is refused.
  *
- * counts() is exact once every part was visited; parts not yet visited are loaded to count them
- * (as on a run stopped early). estimatedCounts() answers from the parts seen so far, for progress.
+ * counts() is exact: parts not yet visited are loaded to count them (as on a run stopped early).
+ * estimatedTotal() answers from the parts loaded so far, for progress.
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import {
@@ -28,7 +28,6 @@ import {
 import { UsageError } from "../../errors.ts";
 import type { DexieQueueStore } from "./dexie-queue-store.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
-import { emptyCounts } from "./open-events.ts";
 import { openDexieStorePart } from "./open-store.ts";
 import { ensureQueueDir, queueDirOf } from "./store-files.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
@@ -55,6 +54,8 @@ export class PartedStore implements QueueStore {
   /** parts opened so far (a part reopened for its retries counts again) */
   opened = 0;
   private readonly seen: (PartState | undefined)[];
+  /** open events of each part when it was first loaded */
+  private readonly openAtLoad: (number | undefined)[];
   /** ids claimed from the open part and not yet written back */
   private readonly held = new Set<string>();
   private closed: Promise<void> | undefined;
@@ -67,6 +68,8 @@ export class PartedStore implements QueueStore {
     warnings: string[],
   ) {
     this.seen = new Array<PartState | undefined>(o.parts).fill(undefined);
+    this.openAtLoad = new Array<number | undefined>(o.parts).fill(undefined);
+    this.noteLoaded(index, current);
     this.warnings = warnings;
   }
 
@@ -149,8 +152,10 @@ export class PartedStore implements QueueStore {
       let state = this.seen[i];
       if (!state) {
         const part = await openDexieStorePart({ dir: this.dir, part: { index: i, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
+        this.opened++;
         try {
           state = this.seen[i] = { counts: await part.counts(), dueAt: part.dueAt() };
+          this.noteLoaded(i, part);
         } finally {
           await part.close();
         }
@@ -160,15 +165,14 @@ export class PartedStore implements QueueStore {
     return total;
   }
 
-  /** Counts of the parts seen so far, with each part not yet opened taken to hold their average. */
-  async estimatedCounts(): Promise<Record<EventStatus, number>> {
-    this.assertOpen();
-    const known = [await this.current.counts(), ...this.seen.filter((s, i) => s !== undefined && i !== this.index).map((s) => s!.counts)];
-    const unseen = this.seen.filter((s, i) => s === undefined && i !== this.index).length;
-    const total = emptyCounts();
-    for (const c of known) for (const [s, n] of Object.entries(c)) total[s as EventStatus] += n;
-    for (const s of Object.keys(total) as EventStatus[]) total[s] += Math.round((total[s] / known.length) * unseen);
-    return total;
+  /**
+   * Events to settle, for progress: those open when each part seen so far was first loaded, and
+   * for each part not yet loaded their average. Exact once every part was loaded.
+   */
+  estimatedTotal(): number {
+    const loaded = this.openAtLoad.filter((n) => n !== undefined);
+    const sum = loaded.reduce((a, b) => a + b, 0);
+    return Math.round(sum + (sum / loaded.length) * (this.o.parts - loaded.length));
   }
 
   enqueue(): Promise<EnqueueResult> {
@@ -225,8 +229,15 @@ export class PartedStore implements QueueStore {
     this.current = await openDexieStorePart({ dir: this.dir, part: { index: next, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
     this.index = next;
     this.seen[next] = undefined;
+    this.noteLoaded(next, this.current);
     this.opened++;
     for (const w of this.current.warnings) this.warnings.push(w);
+  }
+
+  private noteLoaded(index: number, part: DexieQueueStore): void {
+    if (this.openAtLoad[index] !== undefined) return;
+    const c = part.openCounts();
+    this.openAtLoad[index] = c.pending + c.failed + c.processing;
   }
 
   private refuse(what: string): Promise<never> {

@@ -1,0 +1,202 @@
+import os from "node:os";
+import path from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Engine } from "../../src/core/engine.ts";
+import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
+import type { Clock } from "../../src/core/ports.ts";
+import { RetryableSinkError, UsageError } from "../../src/errors.ts";
+import { openDexieStore } from "../../src/stores/dexie/index.ts";
+import { openDexieStorePart } from "../../src/stores/dexie/open-store.ts";
+import { PartedStore } from "../../src/stores/dexie/parted-store.ts";
+import { queueDirOf } from "../../src/stores/dexie/store-files.ts";
+import { estimateEvents, inPart, partCount, partOfRow } from "../../src/stores/dexie/store-parts.ts";
+import { applyToModel, createModel, FakeClock, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
+import { ModelSink } from "../helpers/model-sink.ts";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "mudsync-parts-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const T0 = 1_700_000_000_000;
+
+/** `rows` rows with `perRow` edits each (two clients, seq per client), in row order per row. */
+function rowEdits(rows: number, perRow: number): QueuedEvent[] {
+  const out: QueuedEvent[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < perRow; k++) {
+      out.push(makeEvent({ id: `r${r}-e${k}`, entity: "well", entityId: `w${r}`, clientId: "A", seq: k, timestamp: T0 + k * 1000 + r, payload: { [`f${k % 3}`]: k, last: k } }));
+    }
+  }
+  return out;
+}
+
+async function filled(events: QueuedEvent[]): Promise<void> {
+  const store = await openDexieStore({ dir, mode: "write" });
+  try {
+    await store.enqueue(events);
+  } finally {
+    await store.close();
+  }
+}
+
+function engineFor(store: PartedStore, sink: ModelSink, clock: Clock): Engine {
+  return new Engine({
+    store,
+    sink,
+    clock,
+    settings: {
+      batchSize: 7,
+      coalesce: true,
+      leaseMs: 30_000,
+      owner: "test",
+      retry: { baseMs: 1000, maxMs: 30_000, jitter: 0, maxAttempts: 10 },
+      strategyFor: () => "manual",
+    },
+  });
+}
+
+function reference(events: QueuedEvent[]) {
+  const model = createModel();
+  for (const e of [...events].sort(compareRowOrder)) {
+    applyToModel(model, { id: e.id, type: e.type, entity: e.entity, entityId: e.entityId, payload: e.payload, timestamp: e.timestamp, clientId: e.clientId, seq: e.seq });
+  }
+  return modelSnapshot(model);
+}
+
+describe("store parts", () => {
+  it("puts every row in one part, the same one on every call, and spreads rows over the parts", () => {
+    const seen = new Array(4).fill(0);
+    for (let i = 0; i < 400; i++) {
+      const p = partOfRow("well", `w${i}`, 4);
+      expect(partOfRow("well", `w${i}`, 4)).toBe(p);
+      expect(inPart({ entity: "well", entityId: `w${i}` }, { index: p, count: 4 })).toBe(true);
+      expect(inPart({ entity: "well", entityId: `w${i}` }, { index: (p + 1) % 4, count: 4 })).toBe(false);
+      seen[p]++;
+    }
+    for (const n of seen) expect(n).toBeGreaterThan(60);
+    expect(partCount(100_000, 20_000)).toBe(5);
+    expect(partCount(19_000, 20_000)).toBe(1);
+    expect(partCount(100_000, 0)).toBe(1);
+  });
+
+  it("estimates a store's events from its snapshot header and log size, at least as many as it holds", async () => {
+    await filled(rowEdits(50, 4));
+    const store = await openDexieStore({ dir, mode: "write" });
+    await store.compact();
+    await store.close();
+    expect(await estimateEvents(queueDirOf(dir))).toBe(200);
+    await filled([makeEvent({ id: "extra", entityId: "w-extra" })]);
+    expect(await estimateEvents(queueDirOf(dir))).toBeGreaterThanOrEqual(201);
+  });
+
+  it("a part loads only its rows' events and refuses what needs the whole store", async () => {
+    const events = rowEdits(40, 3);
+    await filled(events);
+    const part = await openDexieStorePart({ dir, part: { index: 1, count: 3 } });
+    try {
+      const mine = events.filter((e) => partOfRow(e.entity, e.entityId, 3) === 1);
+      expect((await part.counts()).pending).toBe(mine.length);
+      expect(await part.get(mine[0]!.id)).toMatchObject({ id: mine[0]!.id });
+      const other = events.find((e) => partOfRow(e.entity, e.entityId, 3) !== 1)!;
+      expect(await part.get(other.id)).toBeUndefined();
+      await expect(part.enqueue([makeEvent({ id: "new" })])).rejects.toThrow(/part 2 of 3.*enqueue needs the whole store/);
+      await expect(part.history(mine[0]!.id)).rejects.toThrow(/history needs the whole store/);
+    } finally {
+      await part.close();
+    }
+  });
+
+  it("drains every part, one at a time, to the same rows as applying every event one by one", async () => {
+    const events = rowEdits(60, 5);
+    await filled(events);
+    const clock = new FakeClock(T0 + 100_000);
+    const store = await PartedStore.open({ dir, parts: 4, clock });
+    const sink = new ModelSink();
+    let summary;
+    try {
+      summary = await engineFor(store, sink, clock).drain();
+      expect(store.opened).toBe(4);
+    } finally {
+      await store.close();
+    }
+    expect(summary.settled).toBe(events.length);
+    expect(summary.left).toMatchObject({ pending: 0, processing: 0, failed: 0, dead: 0, completed: events.length });
+    expect(modelSnapshot(sink.model)).toEqual(reference(events));
+    // no batch mixes parts: a batch holds the rows of the part that was open
+    for (const batch of sink.batches) expect(new Set(batch.map((e) => partOfRow(e.entity, e.entityId, 4))).size).toBe(1);
+    // the whole store, opened again, holds every outcome and the history written by the parts
+    const whole = await openDexieStore({ dir, mode: "read" });
+    try {
+      expect(await whole.counts()).toMatchObject({ completed: events.length, pending: 0 });
+      const h = await whole.history("r3-e2");
+      expect(h.map((x) => x.to)).toEqual(["processing", "completed"]);
+    } finally {
+      await whole.close();
+    }
+  });
+
+  it("goes back to a part whose retries come due, with --wait, after the other parts", async () => {
+    const events = rowEdits(20, 2);
+    await filled(events);
+    const clock = new FakeClock(T0 + 100_000);
+    const store = await PartedStore.open({ dir, parts: 3, clock });
+    const sink = new ModelSink();
+    sink.failNext = { error: new RetryableSinkError("server busy", "40001"), times: 1 };
+    const engine = engineFor(store, sink, clock);
+    const stop = new AbortController();
+    let done = false;
+    const run = engine.drain({ wait: true, pollMs: 250, signal: stop.signal }).finally(() => (done = true));
+    // the FakeClock only moves when told: move it while the engine sleeps (at most 60 s of it)
+    for (let i = 0; i < 400 && !done; i++) {
+      if (clock.sleeping > 0) await clock.advance(250);
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    stop.abort();
+    const summary = await run;
+    await store.close();
+    expect(summary.retried).toBeGreaterThan(0);
+    expect(summary.left).toMatchObject({ pending: 0, failed: 0, completed: events.length });
+    expect(store.opened).toBeGreaterThan(3);
+    expect(modelSnapshot(sink.model)).toEqual(reference(events));
+  });
+
+  it("counts the parts it never opened when a run stops early, so nothing looks drained that is not", async () => {
+    const events = rowEdits(30, 2);
+    await filled(events);
+    const clock = new FakeClock(T0 + 100_000);
+    const store = await PartedStore.open({ dir, parts: 3, clock });
+    const stop = new AbortController();
+    const sink = new ModelSink();
+    const engine = new Engine({
+      store,
+      sink,
+      clock,
+      hooks: { onProgress: () => stop.abort() },
+      settings: { batchSize: 5, coalesce: false, leaseMs: 30_000, owner: "test", retry: { baseMs: 1000, maxMs: 30_000, jitter: 0, maxAttempts: 10 }, strategyFor: () => "manual" },
+    });
+    const summary = await engine.drain({ signal: stop.signal });
+    await store.close();
+    expect(store.opened).toBe(1 + 2); // the open part, then the two others loaded to count them
+    expect(summary.left!.pending + summary.left!.completed).toBe(events.length);
+    expect(summary.left!.completed).toBe(summary.settled);
+    expect(summary.left!.pending).toBeGreaterThan(0);
+  });
+
+  it("holds the store's lock while open and refuses writes that need the whole store", async () => {
+    await filled(rowEdits(10, 1));
+    const store = await PartedStore.open({ dir, parts: 2 });
+    try {
+      await expect(openDexieStore({ dir, mode: "write" })).rejects.toThrow(/lock|held/i);
+      await expect(store.enqueue()).rejects.toBeInstanceOf(UsageError);
+    } finally {
+      await store.close();
+    }
+    const again = await openDexieStore({ dir, mode: "write" });
+    await again.close();
+  });
+});
