@@ -9,7 +9,8 @@ import { RetryableSinkError, UsageError } from "../../src/errors.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openDexieStorePart } from "../../src/stores/dexie/open-store.ts";
 import { PartedStore } from "../../src/stores/dexie/parted-store.ts";
-import { queueDirOf } from "../../src/stores/dexie/store-files.ts";
+import { currentGeneration, queueDirOf } from "../../src/stores/dexie/store-files.ts";
+import { splitStore } from "../../src/stores/dexie/store-split.ts";
 import { estimateEvents, inPart, partCount, partOfRow } from "../../src/stores/dexie/store-parts.ts";
 import { applyToModel, createModel, FakeClock, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
 import { ModelSink } from "../helpers/model-sink.ts";
@@ -94,10 +95,49 @@ describe("store parts", () => {
     expect(await estimateEvents(queueDirOf(dir))).toBeGreaterThanOrEqual(201);
   });
 
+  async function split(count: number) {
+    const queueDir = queueDirOf(dir);
+    return splitStore(queueDir, await currentGeneration(queueDir), count, { maxEvents: 1_000_000, dir });
+  }
+
+  it("splits snapshot and log into part files that hold, together, exactly the store's rows", async () => {
+    await filled(rowEdits(30, 3));
+    const store = await openDexieStore({ dir, mode: "write" });
+    await store.compact();
+    // after the snapshot: new events, changed rows, and an atomic group that aborted
+    await store.enqueue(rowEdits(35, 1).slice(30).map((e) => ({ ...e, id: `late-${e.id}` })));
+    await store.update([{ id: "r2-e1", changes: { status: "dead", lastError: "x" } }]);
+    await expect(store.atomic(async () => {
+      await store.enqueue([makeEvent({ id: "aborted", entityId: "w-aborted" })]);
+      throw new Error("stop");
+    })).rejects.toThrow("stop");
+    await store.close();
+    const whole = await openDexieStore({ dir, mode: "read" });
+    const want: QueuedEvent[] = [];
+    for await (const page of whole.scan()) want.push(...page);
+    await whole.close();
+
+    const { files } = await split(3);
+    const got: QueuedEvent[] = [];
+    for (let i = 0; i < 3; i++) {
+      const part = await openDexieStorePart({ dir, part: { index: i, count: 3 }, file: files[i]! });
+      for await (const page of part.scan()) {
+        for (const e of page) expect(partOfRow(e.entity, e.entityId, 3)).toBe(i);
+        got.push(...page);
+      }
+      await part.close();
+    }
+    const byId = (a: QueuedEvent, b: QueuedEvent) => a.id.localeCompare(b.id);
+    expect(got.sort(byId)).toEqual(want.sort(byId));
+    expect(got.find((e) => e.id === "aborted")).toBeUndefined();
+    expect(got.find((e) => e.id === "r2-e1")).toMatchObject({ status: "dead" });
+  });
+
   it("a part loads only its rows' events and refuses what needs the whole store", async () => {
     const events = rowEdits(40, 3);
     await filled(events);
-    const part = await openDexieStorePart({ dir, part: { index: 1, count: 3 } });
+    const { files } = await split(3);
+    const part = await openDexieStorePart({ dir, part: { index: 1, count: 3 }, file: files[1]! });
     try {
       const mine = events.filter((e) => partOfRow(e.entity, e.entityId, 3) === 1);
       expect((await part.counts()).pending).toBe(mine.length);

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Clock, systemClock } from "../../core/ports.ts";
-import { UsageError } from "../../errors.ts";
+import { StoreCorruptError, UsageError } from "../../errors.ts";
 import { openDatabases } from "./databases.ts";
 import { COMPACT_MIN_BYTES, DexieQueueStore } from "./dexie-queue-store.ts";
 import type { StoreInternals } from "./store-internals.ts";
@@ -48,6 +48,8 @@ export interface OpenDexieStoreOptions {
 export interface OpenStorePartOptions {
   dir: string;
   part: StorePart;
+  /** the part's file (store-split.ts): its rows are loaded from there */
+  file: string;
   maxEvents?: number;
   clock?: Clock;
 }
@@ -57,7 +59,7 @@ async function load(
   dir: string,
   mode: "write" | "read",
   maxEvents: number,
-  part?: StorePart,
+  part?: { part: StorePart; file: string },
 ): Promise<{ g: Generation; loaded: LoadResult; parts: LoadTarget }> {
   // a reader can race a writer's compaction; a vanished file means: start again on the new generation
   for (let attempt = 0; ; attempt++) {
@@ -66,13 +68,15 @@ async function load(
       open: new OpenEvents(mode === "write"),
       history: new HistoryLog(),
       ...(mode === "read" ? { memory: new MemoryEvents() } : {}),
-      ...(part ? { part } : {}),
+      ...(part ? { part: part.part } : {}),
     };
     try {
       const g = await currentGeneration(queueDir);
       // a reader shows the writer's leases only while the writer lives
       const liveLeases = mode === "read" && (await readLock(queueDir))?.alive === true;
-      const loaded = await loadGeneration(parts, g, { maxEvents, dir, walExists: existsSync(g.wal), liveLeases });
+      // a part's rows come from its own file (a log of its event records)
+      const from = part ? { gen: g.gen, wal: part.file, snapshotBytes: 0, walBytes: 0, leftovers: [] } : g;
+      const loaded = await loadGeneration(parts, from, { maxEvents, dir, walExists: part !== undefined || existsSync(g.wal), liveLeases });
       return { g, loaded, parts };
     } catch (error) {
       parts.queue.close();
@@ -129,7 +133,7 @@ export async function openDexieStorePart(opts: OpenStorePartOptions): Promise<De
   return openLoaded({
     dir,
     mode: "write",
-    part: opts.part,
+    part: { part: opts.part, file: opts.file },
     maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
     clock: opts.clock,
     warnings: [],
@@ -143,7 +147,7 @@ interface LoadedOptions {
   maxEvents: number;
   compactMinBytes?: number;
   clock?: Clock;
-  part?: StorePart;
+  part?: { part: StorePart; file: string };
   warnings: string[];
   /** releases the lock (taken by the caller) when the store closes */
   release(): Promise<void>;
@@ -155,6 +159,12 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
   const queueDir = queueDirOf(dir);
   const { g, loaded, parts } = await load(queueDir, dir, opts.mode, maxEvents, opts.part);
   let recovered: StoreInternals["recovered"];
+  if (loaded.torn && opts.part) {
+    // written whole by this process before it was read: damage is not a crash's torn write
+    parts.queue.close();
+    parts.cache.close();
+    throw new StoreCorruptError(opts.part.file, `${loaded.torn.reason} at byte offset ${loaded.torn.offset}`);
+  }
   if (loaded.torn) {
     if (opts.mode === "write") {
       const cut = await cutTornTail(g.wal, loaded.torn);
@@ -170,7 +180,8 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
 
   let wal: WalWriter | null = null;
   if (opts.mode === "write") {
-    await removeFiles(g.leftovers);
+    // a part's store leaves the files to its opener (the part files are *.tmp leftovers too)
+    if (!opts.part) await removeFiles(g.leftovers);
     const fresh = !existsSync(g.wal);
     wal = await WalWriter.open(g.wal);
     if (fresh) await syncDir(queueDir);
@@ -183,7 +194,7 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
     compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
     recovered, warnings,
     release: opts.release,
-    ...(opts.part ? { part: opts.part } : {}),
+    ...(opts.part ? { part: opts.part.part } : {}),
   });
   const walBytes = wal?.size ?? 0;
   if (wal && !opts.part && walBytes >= COMPACT_ON_OPEN_BYTES && walBytes > g.snapshotBytes / 2) await store.compact();

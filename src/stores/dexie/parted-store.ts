@@ -3,12 +3,17 @@
  * part's events in memory however large the queue: memory flat in queue size, for the price of
  * reading the store's files once per part.
  *
- * It takes the store's lock for its whole life and keeps one part open. `claim` claims from that
+ * It takes the store's lock for its whole life, splits the store into one scratch file per part
+ * (store-split.ts: one pass over the snapshot and the log) and keeps one part open, loaded from its
+ * file. `claim` claims from that
  * part; once the part has nothing due and nothing of it is still held (claimed and not yet
  * written back), it closes the part and opens the next: first the parts not yet visited, then
  * visited ones whose retries or leases have come due. Writes (update, release) and reads (get,
- * supersededBy) go to the open part, which holds every event the engine holds. What needs the
- * whole store (enqueue, put, list, scan, history) is refused.
+ * supersededBy) go to the open part, which holds every event the engine holds; they reach the
+ * store's log as any writer's do. A part left with events still open (retries, say) has its file
+ * rewritten from its rows, for a later visit. What needs the whole store (enqueue, put, list,
+ * scan, history) is refused. The part files are deleted on close (or, after a crash, by the next
+ * writer: they are leftovers).
  *
  * counts() is exact: parts not yet visited are loaded to count them (as on a run stopped early).
  * estimatedTotal() answers from the parts loaded so far, for progress.
@@ -29,7 +34,8 @@ import { UsageError } from "../../errors.ts";
 import type { DexieQueueStore } from "./dexie-queue-store.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
 import { openDexieStorePart } from "./open-store.ts";
-import { ensureQueueDir, queueDirOf } from "./store-files.ts";
+import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles } from "./store-files.ts";
+import { removePartFiles, rewritePartFile, splitStore } from "./store-split.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 
 export interface OpenPartedStoreOptions {
@@ -66,6 +72,7 @@ export class PartedStore implements QueueStore {
     private index: number,
     private readonly o: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents">> & { clock: Clock },
     warnings: string[],
+    private readonly files: string[],
   ) {
     this.seen = new Array<PartState | undefined>(o.parts).fill(undefined);
     this.openAtLoad = new Array<number | undefined>(o.parts).fill(undefined);
@@ -78,13 +85,19 @@ export class PartedStore implements QueueStore {
     const queueDir = queueDirOf(opts.dir);
     await ensureQueueDir(queueDir);
     const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? process.argv.slice(1).join(" ") });
+    const o = { parts: opts.parts, maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS, clock: opts.clock ?? systemClock };
+    let files: string[] = [];
     try {
-      const o = { parts: opts.parts, maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS, clock: opts.clock ?? systemClock };
-      const first = await openDexieStorePart({ dir: opts.dir, part: { index: 0, count: opts.parts }, maxEvents: o.maxEvents, clock: o.clock });
-      const store = new PartedStore(first.dir, first, 0, o, [...(lock.note ? [lock.note] : []), ...first.warnings]);
+      const g = await currentGeneration(queueDir);
+      await removeFiles(g.leftovers);
+      const split = await splitStore(queueDir, g, opts.parts, { maxEvents: o.maxEvents, dir: opts.dir });
+      files = split.files;
+      const first = await openPart(opts.dir, 0, files, o);
+      const store = new PartedStore(first.dir, first, 0, o, [...(lock.note ? [lock.note] : []), ...split.warnings, ...first.warnings], files);
       store.opened = 1;
       return store;
     } catch (error) {
+      await removePartFiles(files);
       await releaseLock(queueDir);
       throw error;
     }
@@ -151,7 +164,7 @@ export class PartedStore implements QueueStore {
       if (i === this.index) continue;
       let state = this.seen[i];
       if (!state) {
-        const part = await openDexieStorePart({ dir: this.dir, part: { index: i, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
+        const part = await openPart(this.dir, i, this.files, this.o);
         this.opened++;
         try {
           state = this.seen[i] = { counts: await part.counts(), dueAt: part.dueAt() };
@@ -202,6 +215,7 @@ export class PartedStore implements QueueStore {
       try {
         await this.current.close();
       } finally {
+        await removePartFiles(this.files);
         await releaseLock(queueDirOf(this.dir));
       }
     })();
@@ -224,9 +238,12 @@ export class PartedStore implements QueueStore {
 
   private async switchTo(next: number): Promise<void> {
     const leaving = this.current;
-    this.seen[this.index] = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
+    const state: PartState = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
+    // a part with events still open may be loaded again: its file must hold its rows as they are now
+    if (state.dueAt !== undefined) await rewritePartFile(this.files[this.index]!, leaving.scan());
+    this.seen[this.index] = state;
     await leaving.close();
-    this.current = await openDexieStorePart({ dir: this.dir, part: { index: next, count: this.o.parts }, maxEvents: this.o.maxEvents, clock: this.o.clock });
+    this.current = await openPart(this.dir, next, this.files, this.o);
     this.index = next;
     this.seen[next] = undefined;
     this.noteLoaded(next, this.current);
@@ -247,4 +264,8 @@ export class PartedStore implements QueueStore {
   private assertOpen(): void {
     if (this.closed) throw new UsageError(`store ${this.dir} is closed`);
   }
+}
+
+function openPart(dir: string, index: number, files: string[], o: { parts: number; maxEvents: number; clock: Clock }): Promise<DexieQueueStore> {
+  return openDexieStorePart({ dir, part: { index, count: o.parts }, file: files[index]!, maxEvents: o.maxEvents, clock: o.clock });
 }

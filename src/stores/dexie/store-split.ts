@@ -1,0 +1,131 @@
+/**
+ * Splits a store's current generation into one scratch file per part (store-parts.ts), in one
+ * streaming pass, so that opening a part reads its own rows instead of the whole store again.
+ *
+ * A part file is a log (log-record.ts lines) of the part's event records, in the order the
+ * snapshot and the log hold them; records of an atomic group keep their `tx`, and every part gets
+ * the group's commit or abort, so that folding a part file gives the part's rows exactly as
+ * folding the whole store would. History, leases and the cache are left out: a part loads none of
+ * them. A torn tail of the log is cut first, as a writer's open does.
+ *
+ * Part files are `part-<k>-of-<n>.tmp` in the queue directory: a crash leaves them as leftovers
+ * that the next writer deletes (store-files.ts treats `*.tmp` so). They are scratch: the store's
+ * state stays in its snapshot and log, which the split only reads.
+ */
+import { open, rename, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import path from "node:path";
+import type { QueuedEvent } from "../../core/event.ts";
+import { StoreCorruptError } from "../../errors.ts";
+import { encodeRecord, type LogRecord } from "./log-record.ts";
+import { readLog } from "./log-reader.ts";
+import { cutTornTail } from "./recovery.ts";
+import { readSnapshot } from "./snapshot-reader.ts";
+import type { Generation } from "./store-files.ts";
+import { partOfRow } from "./store-parts.ts";
+
+/** bytes buffered per part file before they are written */
+const FLUSH_BYTES = 1024 * 1024;
+
+export const partFilePath = (queueDir: string, index: number, count: number) => path.join(queueDir, `part-${index + 1}-of-${count}.tmp`);
+
+export interface SplitResult {
+  files: string[];
+  /** one-line notes: a torn tail cut */
+  warnings: string[];
+}
+
+class PartWriter {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private constructor(private readonly fh: FileHandle) {}
+
+  static async create(file: string): Promise<PartWriter> {
+    return new PartWriter(await open(file, "w"));
+  }
+
+  async add(record: LogRecord): Promise<void> {
+    const line = encodeRecord(record);
+    this.chunks.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.bytes === 0) return;
+    const data = Buffer.concat(this.chunks, this.bytes);
+    this.chunks = [];
+    this.bytes = 0;
+    await this.fh.write(data);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.fh.close();
+    }
+  }
+}
+
+/** Routes event rows to their parts' writers, one record per part (tx kept). */
+async function route(writers: PartWriter[], rows: QueuedEvent[], tx: string | undefined): Promise<void> {
+  const n = writers.length;
+  const byPart: QueuedEvent[][] = Array.from({ length: n }, () => []);
+  for (const r of rows) byPart[partOfRow(r.entity, r.entityId, n)]!.push(r);
+  for (let k = 0; k < n; k++) {
+    if (byPart[k]!.length) await writers[k]!.add({ k: "ev", rows: byPart[k]!, ...(tx !== undefined ? { tx } : {}) });
+  }
+}
+
+/** Writes the part files of generation g (the caller holds the store's lock). */
+export async function splitStore(queueDir: string, g: Generation, count: number, limits: { maxEvents: number; dir: string }): Promise<SplitResult> {
+  const files = Array.from({ length: count }, (_, k) => partFilePath(queueDir, k, count));
+  const writers: PartWriter[] = [];
+  const warnings: string[] = [];
+  try {
+    for (const f of files) writers.push(await PartWriter.create(f));
+    if (g.snapshot) {
+      await readSnapshot(g.snapshot, limits, {
+        events: (rows) => route(writers, rows, undefined),
+        history: () => undefined,
+        cache: () => undefined,
+      });
+    }
+    const read = await readLog(g.wal, async (record, offset) => {
+      if (record.k === "snapshot" || record.k === "end") throw new StoreCorruptError(g.wal, `unexpected ${record.k} record at byte offset ${offset}`);
+      if (record.k === "ev") await route(writers, record.rows, record.tx);
+      else if (record.k === "commit" || record.k === "abort") for (const w of writers) await w.add(record);
+    }).catch((error: unknown) => {
+      // generation 0 before its first write has no log yet
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (read?.tornAt !== undefined) {
+      const cut = await cutTornTail(g.wal, { offset: read.tornAt, bytes: read.size - read.tornAt, reason: read.tornReason ?? "damaged" });
+      warnings.push(cut.note);
+    }
+    for (const w of writers.splice(0)) await w.close();
+    return { files, warnings };
+  } catch (error) {
+    await Promise.all(writers.map((w) => w.close().catch(() => undefined)));
+    await removePartFiles(files);
+    throw error;
+  }
+}
+
+/** Replaces a part's file with its rows as they are now (the part was drained and may be loaded again). */
+export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEvent[]>): Promise<void> {
+  const tmp = `${file}.new.tmp`;
+  const w = await PartWriter.create(tmp);
+  try {
+    for await (const chunk of rows) if (chunk.length) await w.add({ k: "ev", rows: chunk });
+  } finally {
+    await w.close();
+  }
+  await rename(tmp, file);
+}
+
+export async function removePartFiles(files: string[]): Promise<void> {
+  await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
+}
