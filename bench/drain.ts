@@ -59,6 +59,8 @@ interface DrainRun {
   /** events the server reported as already applied, and settles that found their lease gone: 0 in a fresh drain */
   duplicates: number | null;
   lostLeases: number | null;
+  /** parts the store was drained in (absent: whole) */
+  parts: number | null;
   fillPerSec: number;
 }
 
@@ -103,6 +105,7 @@ async function drainOnce(storeModule: string, n: number, batchSize: number, coal
         applied: pick(summary, ["applied"]),
         duplicates: pick(summary, ["duplicates"]),
         lostLeases: pick(summary, ["lostLeases"]),
+        parts: pick(summary, ["parts", "count"]),
         fillPerSec: fill.result.perSec,
       };
     });
@@ -162,7 +165,7 @@ async function limitPart(report: BenchReport, quick: boolean): Promise<void> {
       label: `queue drain of a ${k(n)}-event store (${n === DEFAULT_MAX_EVENTS ? "the local store's limit" : "--quick: a tenth of the limit"}), batch 1000`,
       value: d.eventsPerSec ?? d.wallEventsPerSec,
       unit: "events/s",
-      note: `peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time (open included); applied ${d.applied ?? "?"}`,
+      note: `peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time (open included); applied ${d.applied ?? "?"}; drained in ${d.parts ?? 1} part(s)`,
     });
     report.add({
       id: "drain.limit.appliedTwice",
@@ -203,6 +206,7 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
     return;
   }
   const rss = new Map<number, number>();
+  let bigParts: number | null = null;
   for (const size of p.batchSizes) {
     const n = p.events[size] ?? 1000;
     const peer = boss.get(size);
@@ -217,7 +221,7 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
           value: rate,
           unit: "events/s",
           baselines: [{ label: `pg-boss fetch + complete, batch ${size}`, value: peer?.jobsPerSec ?? null, unit: "jobs/s" }],
-          note: `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}; store filled at ${Math.round(d.fillPerSec)} events/s`,
+          note: `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}; drained in ${d.parts ?? 1} part(s); store filled at ${Math.round(d.fillPerSec)} events/s`,
         });
         report.add({
           id: `drain.${tag}.vsPgBoss`,
@@ -227,7 +231,10 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
           target: { op: ">=", value: 1 },
           note: "stretch target 2×",
         });
-        if (size === 1000 && coalesce && d.peakRssMb !== null) rss.set(size, d.peakRssMb);
+        if (size === 1000 && coalesce && d.peakRssMb !== null) {
+          rss.set(size, d.peakRssMb);
+          bigParts = d.parts;
+        }
         report.add({ id: `drain.${tag}.peakRssMb`, label: `queue drain peak RSS, batch ${size}, coalescing ${coalesce ? "on" : "off"}`, value: d.peakRssMb, unit: "MB" });
       } catch (err) {
         report.unavailable(`queue drain batch ${size}, coalescing ${coalesce ? "on" : "off"}`, (err as Error).message);
@@ -246,24 +253,24 @@ async function dexieDrainPart(report: BenchReport, p: DrainBenchParams): Promise
         value: small.peakRssMb ? big / small.peakRssMb : null,
         unit: "×",
         target: { op: "<=", value: 1.25 },
-        note: `${Math.round(big)} MB vs ${Math.round(small.peakRssMb ?? 0)} MB; target read as: 4× the queue adds at most 25% peak memory`,
+        note: `${Math.round(big)} MB vs ${Math.round(small.peakRssMb ?? 0)} MB (${bigParts ?? "?"} vs ${small.parts ?? "?"} parts); target read as: 4× the queue adds at most 25% peak memory`,
       });
     } catch (err) {
       report.unavailable("queue drain RSS at a smaller queue", (err as Error).message);
     }
-    // the same two sizes with --low-memory (garbage collected sooner: less memory, more CPU)
+    // the same two sizes with the whole store in memory (--part-size 0), as every drain ran before parts
     try {
-      const lowBig = await drainOnce(located.file, n, 1000, true, ["--low-memory"]);
-      const lowSmall = await drainOnce(located.file, Math.round(n / 4), 1000, true, ["--low-memory"]);
+      const wholeBig = await drainOnce(located.file, n, 1000, true, ["--part-size", "0"]);
+      const wholeSmall = await drainOnce(located.file, Math.round(n / 4), 1000, true, ["--part-size", "0"]);
       report.add({
-        id: "drain.lowMemory.rssGrowth4x",
-        label: `queue drain --low-memory peak RSS, ${k(n)} queued ÷ ${k(Math.round(n / 4))} queued`,
-        value: lowSmall.peakRssMb && lowBig.peakRssMb ? lowBig.peakRssMb / lowSmall.peakRssMb : null,
+        id: "drain.whole.rssGrowth4x",
+        label: `queue drain --part-size 0 (whole store in memory) peak RSS, ${k(n)} queued ÷ ${k(Math.round(n / 4))} queued`,
+        value: wholeSmall.peakRssMb && wholeBig.peakRssMb ? wholeBig.peakRssMb / wholeSmall.peakRssMb : null,
         unit: "×",
-        note: `${Math.round(lowBig.peakRssMb ?? 0)} MB vs ${Math.round(lowSmall.peakRssMb ?? 0)} MB; ${Math.round(lowBig.eventsPerSec ?? lowBig.wallEventsPerSec)} events/s at ${k(n)} (default: ${Math.round(big)} MB)`,
+        note: `${Math.round(wholeBig.peakRssMb ?? 0)} MB vs ${Math.round(wholeSmall.peakRssMb ?? 0)} MB; ${Math.round(wholeBig.eventsPerSec ?? wholeBig.wallEventsPerSec)} events/s at ${k(n)} (in parts: ${Math.round(big)} MB)`,
       });
     } catch (err) {
-      report.unavailable("queue drain --low-memory", (err as Error).message);
+      report.unavailable("queue drain --part-size 0", (err as Error).message);
     }
   }
 }

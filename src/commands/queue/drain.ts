@@ -49,8 +49,9 @@ export function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<Dra
 }
 
 async function drainLocal(store: DrainableStore, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
-  // every settled row is rewritten: keep garbage near the data
-  if (opts.lowMemory) capHeapGrowth();
+  // every settled row is rewritten: keep garbage near the data; in parts, the live heap is one
+  // part's, so the extra collections are cheap and memory stays flat in queue size
+  if (opts.lowMemory || store.parts !== undefined) capHeapGrowth();
   let sink: Sink | undefined;
   const stop = new AbortController();
   const timer = opts.timeoutMs ? setTimeout(() => stop.abort(new Error("timeout")), opts.timeoutMs) : undefined;

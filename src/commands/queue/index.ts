@@ -128,10 +128,10 @@ export function registerQueueCommands(program: Command): void {
     .option("--max-attempts <n>", "failed attempts before an event is dead (default 10)", intArg("--max-attempts", 1))
     .option("--wait", "keep going while failed events wait for their retry time, and while the server cannot be reached (tries again after 1 s, 2 s … at most 30 s)")
     .option("--timeout <duration>", "stop claiming after this long (30s, 5m, 1h); the batch in flight is finished")
-    .option("--low-memory", "collect garbage sooner: less peak memory on a large store (17–31% at 100k events in benchmarks), up to about 20% more CPU")
+    .option("--low-memory", "collect garbage sooner: less peak memory when the whole store is in memory (17–31% at 100k events with --part-size 0), up to about 20% more CPU; a drain in parts always does")
     .option(
       "--part-size <n>",
-      "most events held in memory at once: a larger local store is drained in parts of its rows, one part at a time (default 20000; 0: the whole store at once)",
+      "most events held in memory at once: a larger local store is drained in parts of its rows, one part at a time (default 10000; 0: the whole store at once)",
       intArg("--part-size", 0),
     )
     .addHelpText(

@@ -25,7 +25,7 @@ import type { Generation } from "./store-files.ts";
 import { partOfRow } from "./store-parts.ts";
 
 /** bytes buffered per part file before they are written */
-const FLUSH_BYTES = 1024 * 1024;
+const FLUSH_BYTES = 128 * 1024;
 
 export const partFilePath = (queueDir: string, index: number, count: number) => path.join(queueDir, `part-${index + 1}-of-${count}.tmp`);
 
