@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Engine } from "../../src/core/engine.ts";
+import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
 import type { Clock } from "../../src/core/ports.ts";
 import { RetryableSinkError, UsageError } from "../../src/errors.ts";
@@ -45,20 +45,29 @@ async function filled(events: QueuedEvent[]): Promise<void> {
   }
 }
 
-function engineFor(store: PartedStore, sink: ModelSink, clock: Clock, batchSize = 7): Engine {
+function engineFor(store: PartedStore, sink: ModelSink, clock: Clock, o: { batchSize?: number; coalesce?: boolean; hooks?: EngineHooks } = {}): Engine {
   return new Engine({
     store,
     sink,
     clock,
+    ...(o.hooks ? { hooks: o.hooks } : {}),
     settings: {
-      batchSize,
-      coalesce: true,
+      batchSize: o.batchSize ?? 7,
+      coalesce: o.coalesce ?? true,
       leaseMs: 30_000,
       owner: "test",
       retry: { baseMs: 1000, maxMs: 30_000, jitter: 0, maxAttempts: 10 },
       strategyFor: () => "manual",
     },
   });
+}
+
+/** A store of `rows` rows with `perRow` edits each, opened in `parts` parts on a fake clock. */
+async function partedStore(rows: number, perRow: number, parts: number) {
+  const events = rowEdits(rows, perRow);
+  await filled(events);
+  const clock = new FakeClock(T0 + 100_000);
+  return { events, clock, store: await PartedStore.open({ dir, parts, clock }) };
 }
 
 function reference(events: QueuedEvent[]) {
@@ -152,10 +161,7 @@ describe("store parts", () => {
   });
 
   it("drains every part, one at a time, to the same rows as applying every event one by one", async () => {
-    const events = rowEdits(60, 5);
-    await filled(events);
-    const clock = new FakeClock(T0 + 100_000);
-    const store = await PartedStore.open({ dir, parts: 4, clock });
+    const { events, clock, store } = await partedStore(60, 5, 4);
     const sink = new ModelSink();
     let summary;
     try {
@@ -181,10 +187,7 @@ describe("store parts", () => {
   });
 
   it("goes back to a part whose retries come due, with --wait, after the other parts", async () => {
-    const events = rowEdits(20, 2);
-    await filled(events);
-    const clock = new FakeClock(T0 + 100_000);
-    const store = await PartedStore.open({ dir, parts: 3, clock });
+    const { events, clock, store } = await partedStore(20, 2, 3);
     // the batch holding r5-e0 fails once; the rest of that part is applied meanwhile
     let failed = false;
     const sink = new (class extends ModelSink {
@@ -196,7 +199,7 @@ describe("store parts", () => {
         return super.applyBatch(events);
       }
     })();
-    const engine = engineFor(store, sink, clock, 2);
+    const engine = engineFor(store, sink, clock, { batchSize: 2 });
     const stop = new AbortController();
     let done = false;
     const run = engine.drain({ wait: true, pollMs: 250, signal: stop.signal }).finally(() => (done = true));
@@ -218,19 +221,10 @@ describe("store parts", () => {
   });
 
   it("counts the parts it never opened when a run stops early, so nothing looks drained that is not", async () => {
-    const events = rowEdits(30, 2);
-    await filled(events);
-    const clock = new FakeClock(T0 + 100_000);
-    const store = await PartedStore.open({ dir, parts: 3, clock });
+    const { events, clock, store } = await partedStore(30, 2, 3);
     const stop = new AbortController();
     const sink = new ModelSink();
-    const engine = new Engine({
-      store,
-      sink,
-      clock,
-      hooks: { onProgress: () => stop.abort() },
-      settings: { batchSize: 5, coalesce: false, leaseMs: 30_000, owner: "test", retry: { baseMs: 1000, maxMs: 30_000, jitter: 0, maxAttempts: 10 }, strategyFor: () => "manual" },
-    });
+    const engine = engineFor(store, sink, clock, { batchSize: 5, coalesce: false, hooks: { onProgress: () => stop.abort() } });
     const summary = await engine.drain({ signal: stop.signal });
     await store.close();
     expect(store.opened).toBe(1 + 2); // the open part, then the two others loaded to count them
