@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
@@ -11,6 +11,7 @@ import { openDexieStorePart } from "../../src/stores/dexie/open-store.ts";
 import { PartedStore } from "../../src/stores/dexie/parted-store.ts";
 import { currentGeneration, queueDirOf } from "../../src/stores/dexie/store-files.ts";
 import { splitStore } from "../../src/stores/dexie/store-split.ts";
+import { compactFromParts } from "../../src/stores/dexie/parts-compaction.ts";
 import { estimateEvents, inPart, partCount, partOfRow } from "../../src/stores/dexie/store-parts.ts";
 import { applyToModel, createModel, FakeClock, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
 import { ModelSink } from "../helpers/model-sink.ts";
@@ -63,11 +64,11 @@ function engineFor(store: PartedStore, sink: ModelSink, clock: Clock, o: { batch
 }
 
 /** A store of `rows` rows with `perRow` edits each, opened in `parts` parts on a fake clock. */
-async function partedStore(rows: number, perRow: number, parts: number) {
+async function partedStore(rows: number, perRow: number, parts: number, o: { compactMinBytes?: number } = {}) {
   const events = rowEdits(rows, perRow);
   await filled(events);
   const clock = new FakeClock(T0 + 100_000);
-  return { events, clock, store: await PartedStore.open({ dir, parts, clock }) };
+  return { events, clock, store: await PartedStore.open({ dir, parts, clock, ...o }) };
 }
 
 function reference(events: QueuedEvent[]) {
@@ -245,4 +246,71 @@ describe("store parts", () => {
     const again = await openDexieStore({ dir, mode: "write" });
     await again.close();
   });
+
+  /** Everything a read-only open shows: rows, each event's history, the cache. */
+  async function wholeState() {
+    const store = await openDexieStore({ dir, mode: "read" });
+    try {
+      const rows: QueuedEvent[] = [];
+      for await (const page of store.scan()) rows.push(...page);
+      rows.sort((a, b) => a.id.localeCompare(b.id));
+      const history: Record<string, unknown> = {};
+      for (const r of rows) history[r.id] = await store.history(r.id);
+      const keys = (await store.cache.keysWithPrefix("")).sort();
+      const cache = await Promise.all(keys.map((k) => store.cache.get(k)));
+      return { rows, history, cache };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it("compacts from the part files into a snapshot that holds exactly what the store held", async () => {
+    await filled(rowEdits(25, 2));
+    const store = await openDexieStore({ dir, mode: "write" });
+    const claimed = await store.claim({ limit: 10, leaseMs: 30_000, now: T0 + 50_000, owner: "w1" });
+    await store.update(claimed.map((e) => ({ id: e.id, changes: { status: "completed", completedAt: T0 + 50_001 }, expectOwner: "w1", note: "completed: applied v1" })));
+    await store.cache.set({ key: "a", data: { n: 1 }, timestamp: T0, ttl: 1000, version: 1 });
+    await store.cache.set({ key: "b", data: { n: 2 }, timestamp: T0, ttl: 1000, version: 1 });
+    await store.compact();
+    // after the snapshot: more claims, a cache delete, a committed and an aborted atomic group
+    const more = await store.claim({ limit: 5, leaseMs: 30_000, now: T0 + 60_000, owner: "w2" });
+    await store.update(more.map((e) => ({ id: e.id, changes: { status: "failed", nextAttemptAt: T0 + 70_000, lastError: "busy" }, expectOwner: "w2" })));
+    await store.cache.deleteKeys(["a"]);
+    await store.atomic(async () => {
+      await store.update([{ id: "r20-e1", changes: { status: "dead", lastError: "gave up" }, note: "killed by hand" }]);
+    });
+    await expect(store.atomic(async () => {
+      await store.update([{ id: "r21-e1", changes: { status: "dead" }, note: "never" }]);
+      throw new Error("stop");
+    })).rejects.toThrow("stop");
+    await store.close();
+    const before = await wholeState();
+    expect(before.history["r21-e1"]).toEqual([]);
+
+    const queueDir = queueDirOf(dir);
+    const g = await currentGeneration(queueDir);
+    const { files } = await split(3);
+    const done = await compactFromParts(queueDir, g, files, before.rows.length, { maxEvents: 1_000_000, dir });
+    expect(done.gen).toBe(g.gen + 1);
+    const after = await currentGeneration(queueDir);
+    expect(after).toMatchObject({ gen: g.gen + 1, walBytes: 0 });
+    expect((await readdir(queueDir)).filter((f) => f.startsWith("wal-") || f.startsWith("snapshot-")).sort()).toEqual(
+      [`snapshot-${String(g.gen + 1).padStart(6, "0")}.ndjson`, `wal-${String(g.gen + 1).padStart(6, "0")}.log`],
+    );
+    expect(await wholeState()).toEqual(before);
+  });
+
+  it("a drain in parts compacts the store on close once its log has grown", async () => {
+    const { events, clock, store } = await partedStore(30, 2, 3, { compactMinBytes: 1 });
+    await engineFor(store, new ModelSink(), clock).drain();
+    await store.close();
+    expect(store.warnings).toEqual([]);
+    const g = await currentGeneration(queueDirOf(dir));
+    expect(g).toMatchObject({ gen: 1, walBytes: 0 });
+    expect((await readdir(queueDirOf(dir))).filter((f) => f.startsWith("part-"))).toEqual([]);
+    const state = await wholeState();
+    expect(state.rows.map((r) => r.status)).toEqual(events.map(() => "completed"));
+    expect((state.history["r7-e1"] as { to: string }[]).map((h) => h.to)).toEqual(["processing", "completed"]);
+  });
 });
+

@@ -314,6 +314,11 @@ export class DexieQueueStore implements QueueStore {
 
   // --------------------------------------------------------------- internals
 
+  /** False once closed, or once a failed write left memory and the log out of step. */
+  get healthy(): boolean {
+    return !this.closed && !this.broken;
+  }
+
   /** A part (store-parts.ts) holds some rows and no history: what needs the whole store is refused. */
   private assertWhole(what: string): void {
     const part = this.s.part;

@@ -29,7 +29,7 @@ import { WalWriter } from "./wal-writer.ts";
 export { DEFAULT_MAX_EVENTS };
 
 /** on open, compact when the log is at least this large and larger than half the snapshot */
-const COMPACT_ON_OPEN_BYTES = 8 * 1024 * 1024;
+export const COMPACT_ON_OPEN_BYTES = 8 * 1024 * 1024;
 
 export interface OpenDexieStoreOptions {
   dir: string;

@@ -1,19 +1,19 @@
 /**
  * A local store drained one part at a time (store-parts.ts), so that a drain holds at most one
  * part's events in memory however large the queue: memory flat in queue size, for the price of
- * reading the store's files once per part.
+ * a pass over the store's files to split them, and one to compact them at the end.
  *
  * It takes the store's lock for its whole life, splits the store into one scratch file per part
- * (store-split.ts: one pass over the snapshot and the log) and keeps one part open, loaded from its
- * file. `claim` claims from that
- * part; once the part has nothing due and nothing of it is still held (claimed and not yet
- * written back), it closes the part and opens the next: first the parts not yet visited, then
- * visited ones whose retries or leases have come due. Writes (update, release) and reads (get,
- * supersededBy) go to the open part, which holds every event the engine holds; they reach the
- * store's log as any writer's do. A part left with events still open (retries, say) has its file
- * rewritten from its rows, for a later visit. What needs the whole store (enqueue, put, list,
- * scan, history) is refused. The part files are deleted on close (or, after a crash, by the next
- * writer: they are leftovers).
+ * (store-split.ts) and keeps one part open, loaded from its file. `claim` claims from that part;
+ * once the part has nothing due and nothing of it is still held (claimed and not yet written
+ * back), it closes the part and opens the next: first the parts not yet visited, then visited ones
+ * whose retries or leases have come due. Writes (update, release) and reads (get, supersededBy)
+ * go to the open part, which holds every event the engine holds; they reach the store's log as any
+ * writer's do. A part's file is rewritten from its rows when it is left, for a later visit and for
+ * the compaction on close, which builds the new snapshot from the part files one at a time
+ * (parts-compaction.ts). What needs the whole store (enqueue, put, list, scan, history) is
+ * refused. The part files are deleted on close (after a crash, by the next writer: they are
+ * leftovers).
  *
  * counts() is exact: parts not yet visited are loaded to count them (as on a run stopped early).
  * estimatedTotal() answers from the parts loaded so far, for progress.
@@ -33,7 +33,8 @@ import {
 import { UsageError } from "../../errors.ts";
 import type { DexieQueueStore } from "./dexie-queue-store.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
-import { openDexieStorePart } from "./open-store.ts";
+import { COMPACT_ON_OPEN_BYTES, openDexieStorePart } from "./open-store.ts";
+import { compactFromParts } from "./parts-compaction.ts";
 import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles } from "./store-files.ts";
 import { removePartFiles, rewritePartFile, splitStore } from "./store-split.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
@@ -45,6 +46,8 @@ export interface OpenPartedStoreOptions {
   command?: string;
   maxEvents?: number;
   clock?: Clock;
+  /** compact on close once the log is this large (and larger than half the snapshot); default as on a writer's open */
+  compactMinBytes?: number;
 }
 
 /** What is known of a part that is not open. */
@@ -70,7 +73,7 @@ export class PartedStore implements QueueStore {
     readonly dir: string,
     private current: DexieQueueStore,
     private index: number,
-    private readonly o: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents">> & { clock: Clock },
+    private readonly o: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents" | "compactMinBytes">> & { clock: Clock },
     warnings: string[],
     private readonly files: string[],
   ) {
@@ -85,7 +88,12 @@ export class PartedStore implements QueueStore {
     const queueDir = queueDirOf(opts.dir);
     await ensureQueueDir(queueDir);
     const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? process.argv.slice(1).join(" ") });
-    const o = { parts: opts.parts, maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS, clock: opts.clock ?? systemClock };
+    const o = {
+      parts: opts.parts,
+      maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
+      clock: opts.clock ?? systemClock,
+      compactMinBytes: opts.compactMinBytes ?? COMPACT_ON_OPEN_BYTES,
+    };
     let files: string[] = [];
     try {
       const g = await currentGeneration(queueDir);
@@ -209,14 +217,31 @@ export class PartedStore implements QueueStore {
     await this.refuse("scan");
   }
 
-  /** Closes the open part and releases the lock. Safe to call more than once. */
+  /**
+   * Closes the open part and, when the log has grown large next to the snapshot (the rule of a
+   * writer's open), compacts the store from the part files (parts-compaction.ts); then deletes
+   * the part files and releases the lock. A failed compaction leaves the store as it was and
+   * says so in `warnings`. Safe to call more than once.
+   */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      const queueDir = queueDirOf(this.dir);
       try {
+        let events: number | undefined;
+        if (this.current.healthy) {
+          events = Object.values(await this.counts()).reduce((a, b) => a + b, 0);
+          await rewritePartFile(this.files[this.index]!, this.current.scan());
+        }
         await this.current.close();
+        const g = await currentGeneration(queueDir);
+        if (events !== undefined && g.walBytes >= this.o.compactMinBytes && g.walBytes > g.snapshotBytes / 2) {
+          await compactFromParts(queueDir, g, this.files, events, { maxEvents: this.o.maxEvents, dir: this.dir }).catch((error: unknown) => {
+            this.warnings.push(`compaction of ${this.dir} after the drain failed (the store is as it was): ${(error as Error).message}`);
+          });
+        }
       } finally {
         await removePartFiles(this.files);
-        await releaseLock(queueDirOf(this.dir));
+        await releaseLock(queueDir);
       }
     })();
     return this.closed;
@@ -239,8 +264,8 @@ export class PartedStore implements QueueStore {
   private async switchTo(next: number): Promise<void> {
     const leaving = this.current;
     const state: PartState = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
-    // a part with events still open may be loaded again: its file must hold its rows as they are now
-    if (state.dueAt !== undefined) await rewritePartFile(this.files[this.index]!, leaving.scan());
+    // its file must hold its rows as they are now: for a later visit, and for the compaction on close
+    await rewritePartFile(this.files[this.index]!, leaving.scan());
     this.seen[this.index] = state;
     await leaving.close();
     this.current = await openPart(this.dir, next, this.files, this.o);

@@ -13,7 +13,7 @@ import { readLog } from "./log-reader.ts";
 
 export interface SnapshotVisitor {
   events(rows: QueuedEvent[]): void | Promise<void>;
-  history(rows: HistoryEntry[]): void;
+  history(rows: HistoryEntry[]): void | Promise<void>;
   cache(rows: CacheEntry[]): void | Promise<void>;
 }
 
@@ -40,7 +40,7 @@ export async function readSnapshot(file: string, limits: { maxEvents: number; di
         return;
       case "hist":
         counted.history += record.rows.length;
-        visit.history(record.rows);
+        await visit.history(record.rows);
         return;
       case "cache":
         counted.cache += record.rows.length;

@@ -7,7 +7,7 @@
  * after each), so a crash at any step leaves one complete generation to recover from: a log of
  * the next generation without its snapshot is a leftover, everything in it is in the old log too.
  */
-import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { StoreCorruptError } from "../../errors.ts";
 import { encodeRecord, type LogRecord, SNAPSHOT_FORMAT } from "./log-record.ts";
@@ -100,49 +100,74 @@ export interface SnapshotSource {
 }
 
 /**
- * Writes snapshot `gen` from source into its temp file and fsyncs it; installGeneration makes it
- * current. The end marker counts the rows written (the source may change meanwhile).
+ * Writes snapshot `gen` into its temp file, record by record: the header (with the event count
+ * the caller states) first, the end marker (counting the rows written) and an fsync on finish.
+ * installGeneration makes it current. On abort the temp file is deleted.
  */
+export class SnapshotWriter {
+  readonly tmp: string;
+  private bytes = 0;
+  private readonly written = { events: 0, history: 0, cache: 0 };
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    tmp: string,
+  ) {
+    this.tmp = tmp;
+  }
+
+  static async open(queueDir: string, gen: number, events: number): Promise<SnapshotWriter> {
+    const tmp = `${snapshotPath(queueDir, gen)}.tmp`;
+    const w = new SnapshotWriter(await open(tmp, "w"), tmp);
+    await w.put({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events });
+    return w;
+  }
+
+  async put(record: LogRecord): Promise<void> {
+    if (record.k === "ev") this.written.events += record.rows.length;
+    else if (record.k === "hist") this.written.history += record.rows.length;
+    else if (record.k === "cache") this.written.cache += record.rows.length;
+    const line = encodeRecord(record);
+    this.buffered.push(line);
+    this.bufferedBytes += line.length;
+    if (this.bufferedBytes >= 4 * 1024 * 1024) await this.drain();
+  }
+
+  async finish(): Promise<{ tmp: string; bytes: number }> {
+    await this.put({ k: "end", ...this.written });
+    await this.drain();
+    await this.fh.sync();
+    await this.fh.close();
+    return { tmp: this.tmp, bytes: this.bytes };
+  }
+
+  async abort(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.tmp).catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    if (!this.buffered.length) return;
+    const data = Buffer.concat(this.buffered);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.fh.write(data);
+    this.bytes += data.length;
+  }
+}
+
+/** Writes snapshot `gen` from source into its temp file and fsyncs it (SnapshotWriter). */
 export async function writeSnapshotTemp(queueDir: string, gen: number, source: SnapshotSource): Promise<{ tmp: string; bytes: number }> {
-  const tmp = `${snapshotPath(queueDir, gen)}.tmp`;
-  const fh = await open(tmp, "w");
-  let bytes = 0;
-  const written = { events: 0, history: 0, cache: 0 };
+  const w = await SnapshotWriter.open(queueDir, gen, (await source.counts()).events);
   try {
-    const buffered: Buffer[] = [];
-    let bufferedBytes = 0;
-    const put = async (record: LogRecord) => {
-      const line = encodeRecord(record);
-      buffered.push(line);
-      bufferedBytes += line.length;
-      if (bufferedBytes >= 4 * 1024 * 1024) await drain();
-    };
-    const drain = async () => {
-      if (!buffered.length) return;
-      const data = Buffer.concat(buffered);
-      buffered.length = 0;
-      bufferedBytes = 0;
-      await fh.write(data);
-      bytes += data.length;
-    };
-    const counts = await source.counts();
-    await put({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events: counts.events });
-    for await (const record of source.chunks()) {
-      if (record.k === "ev") written.events += record.rows.length;
-      else if (record.k === "hist") written.history += record.rows.length;
-      else if (record.k === "cache") written.cache += record.rows.length;
-      await put(record);
-    }
-    await put({ k: "end", ...written });
-    await drain();
-    await fh.sync();
+    for await (const record of source.chunks()) await w.put(record);
+    return await w.finish();
   } catch (error) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    await w.abort();
     throw error;
   }
-  await fh.close();
-  return { tmp, bytes };
 }
 
 /**

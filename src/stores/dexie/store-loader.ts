@@ -212,3 +212,11 @@ export async function loadGeneration(
   await fold.apply(t, opts.liveLeases === true);
   return { torn, discarded: fold.uncommitted };
 }
+
+/** The rows a part file (store-split.ts) holds: its records folded, last image of each row winning. */
+export async function foldPartFile(file: string): Promise<QueuedEvent[]> {
+  const fold = new LogFold();
+  const r = await readLog(file, (record) => fold.add(record));
+  if (r.tornAt !== undefined) throw new StoreCorruptError(file, `${r.tornReason ?? "damaged"} at byte offset ${r.tornAt}`);
+  return [...fold.events.values()];
+}
