@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
@@ -311,6 +311,20 @@ describe("store parts", () => {
     const state = await wholeState();
     expect(state.rows.map((r) => r.status)).toEqual(events.map(() => "completed"));
     expect((state.history["r7-e1"] as { to: string }[]).map((h) => h.to)).toEqual(["processing", "completed"]);
+  });
+
+  it("cuts a torn tail of the log before splitting, says so, and drains what was acknowledged", async () => {
+    const events = rowEdits(12, 2);
+    await filled(events);
+    const g = await currentGeneration(queueDirOf(dir));
+    await appendFile(g.wal, '0badc0de {"k":"ev","rows":[{"id":"half-writ');
+    const clock = new FakeClock(T0 + 100_000);
+    const store = await PartedStore.open({ dir, parts: 2, clock });
+    expect(store.warnings).toEqual([expect.stringMatching(/^recovered .*wal-000000\.log: cut 43 bytes of a write interrupted by a crash/)]);
+    const summary = await engineFor(store, new ModelSink(), clock).drain();
+    await store.close();
+    expect(summary.left).toMatchObject({ completed: events.length, pending: 0 });
+    expect((await currentGeneration(queueDirOf(dir))).walBytes).toBeGreaterThan(g.walBytes);
   });
 });
 
