@@ -326,5 +326,21 @@ describe("store parts", () => {
     expect(summary.left).toMatchObject({ completed: events.length, pending: 0 });
     expect((await currentGeneration(queueDirOf(dir))).walBytes).toBeGreaterThan(g.walBytes);
   });
+
+  it("compacts rows as persisted: leases a failed run left behind end with it, as in any store", async () => {
+    const { store } = await partedStore(10, 1, 2, { compactMinBytes: 1 });
+    const got = await store.claim({ limit: 3, leaseMs: 30_000, now: T0 + 100_000, owner: "gone" });
+    expect(got).toHaveLength(3);
+    await store.update([{ id: got[0]!.id, changes: { status: "completed" }, expectOwner: "gone" }]);
+    await store.close();
+    expect((await currentGeneration(queueDirOf(dir))).gen).toBe(1);
+    const state = await wholeState();
+    expect(state.rows.find((r) => r.id === got[0]!.id)).toMatchObject({ status: "completed" });
+    for (const e of got.slice(1)) {
+      const row = state.rows.find((r) => r.id === e.id)!;
+      expect(row.status).toBe("pending");
+      expect(row.leaseOwner).toBeUndefined();
+    }
+  });
 });
 

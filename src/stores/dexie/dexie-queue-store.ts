@@ -128,7 +128,8 @@ export class DexieQueueStore implements QueueStore {
     return { ...this.s.open.counts };
   }
 
-  async *scan(batch = 1000): AsyncIterable<QueuedEvent[]> {
+  /** `withLeases: false` gives the rows as persisted, without the writer's leases laid over them. */
+  async *scan(batch = 1000, withLeases = true): AsyncIterable<QueuedEvent[]> {
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`scan batch must be an integer >= 1, got ${batch}`);
     let last: string | undefined;
     const memory = this.s.memory;
@@ -138,7 +139,7 @@ export class DexieQueueStore implements QueueStore {
       else {
         const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
         page = await coll.limit(batch).toArray();
-        if (this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
+        if (withLeases && this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
       }
       if (page.length === 0) return;
       yield page;
