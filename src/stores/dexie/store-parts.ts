@@ -34,9 +34,10 @@ export function inPart(e: Pick<QueuedEvent, "entity" | "entityId">, part: StoreP
 const LOG_BYTES_PER_EVENT = 300;
 
 /**
- * An upper estimate of the events a queue directory holds, read without loading it: the
- * snapshot header's count plus the log's size at LOG_BYTES_PER_EVENT (a log also holds history
- * and later images of the same rows, so this errs high: parts come out smaller, never larger).
+ * An estimate of the events a queue directory holds, read without loading it: the snapshot
+ * header's count plus the log's size at LOG_BYTES_PER_EVENT. A log also holds history and later
+ * images of the same rows, so this mostly errs high (smaller parts); a log of events much smaller
+ * than LOG_BYTES_PER_EVENT is underestimated, and its parts hold more events, of fewer bytes each.
  */
 export async function estimateEvents(queueDir: string): Promise<number> {
   const g = await currentGeneration(queueDir);
