@@ -48,7 +48,9 @@ export function queueDrain(opts: DrainOptions, ctx: CommandContext): Promise<Dra
   );
 }
 
-async function drainLocal(store: DrainableStore, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+async function drainLocal(store: DrainableStore & { readonly warnings: readonly string[] }, opts: DrainOptions, ctx: CommandContext): Promise<DrainResult> {
+  // what open said is printed already; what the run or the close adds (a failed compaction) is printed at the end
+  const printed = store.warnings.length;
   // every settled row is rewritten: keep garbage near the data; in parts, the live heap is one
   // part's, so the extra collections are cheap and memory stays flat in queue size
   if (opts.lowMemory || store.parts !== undefined) capHeapGrowth();
@@ -71,6 +73,7 @@ async function drainLocal(store: DrainableStore, opts: DrainOptions, ctx: Comman
     process.off("SIGTERM", onSignal);
     await sink?.close();
     await store.close();
+    for (const w of store.warnings.slice(printed)) process.stderr.write(`mudsync: warning: ${w}\n`);
   }
 }
 

@@ -274,7 +274,7 @@ export class PartedStore implements QueueStore {
     this.seen[next] = undefined;
     this.noteLoaded(next, this.current);
     this.opened++;
-    for (const w of this.current.warnings) this.warnings.push(w);
+    // a later part's own notes (records of an unfinished atomic write it ignored) repeat the first's
   }
 
   private noteLoaded(index: number, part: DexieQueueStore): void {
