@@ -22,7 +22,7 @@ export async function claimEvents(
   const open = s.open;
   const chosen = await planClaim({ open, now: o.now, limit: o.limit, pendingPage: async (after, size) => open.pendingAfter(after, size) });
   if (chosen.length === 0) return null;
-  const rows = await s.queue.events.bulkGet(chosen.map((c) => c.id));
+  const rows = await (s.memory ?? s.queue.events).bulkGet(chosen.map((c) => c.id));
   return takeLeases(s, rows, o, group);
 }
 

@@ -48,6 +48,7 @@ import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { assertStorable } from "./storable-event.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { tooLargeMessage } from "./store-loader.ts";
+import type { MemoryEvents } from "./memory-events.ts";
 import { UndoLog } from "./undo-log.ts";
 import { type Applied, WriteSerializer } from "./write-serializer.ts";
 
@@ -87,7 +88,12 @@ export class DexieQueueStore implements QueueStore {
   constructor(internals: StoreInternals) {
     this.s = internals;
     this.leases = internals.leases;
-    this.source = internals.memory ?? leasedSource(this.recent.readThrough(dexieSource(internals.queue.events)), internals.leases);
+    const memory = internals.memory;
+    this.source = memory
+      ? internals.mode === "read"
+        ? memory
+        : leasedSource(memory, internals.leases)
+      : leasedSource(this.recent.readThrough(dexieSource(internals.queue.events)), internals.leases);
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;
@@ -139,8 +145,8 @@ export class DexieQueueStore implements QueueStore {
       else {
         const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
         page = await coll.limit(batch).toArray();
-        if (withLeases && this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
       }
+      if (withLeases && this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
       if (page.length === 0) return;
       yield page;
       if (page.length < batch) return;
@@ -245,6 +251,7 @@ export class DexieQueueStore implements QueueStore {
    */
   async atomic<T>(fn: () => Promise<T>): Promise<T> {
     this.assertWritable();
+    this.assertWhole("atomic");
     if (this.txScope.getStore() !== undefined) return fn();
     const tx = `${randomBytes(6).toString("hex")}`;
     // a group never runs across a compaction: its rows could reach the snapshot and then abort
@@ -355,6 +362,8 @@ export class DexieQueueStore implements QueueStore {
     /** `own`: the new images are the store's objects (built by it, not the caller's) */
     fn: () => Promise<{ value: T; rows: QueuedEvent[]; befores: (QueuedEvent | undefined)[]; hist: HistoryEntry[]; own?: boolean }>,
   ): Promise<T> {
+    const memory = this.s.memory;
+    if (memory) return this.writeMemoryRows(memory, fn);
     return this.write(async (tx) => {
       let durable: Promise<void> | undefined;
       const r = await this.s.queue
@@ -377,13 +386,34 @@ export class DexieQueueStore implements QueueStore {
     });
   }
 
-  /** Persisted rows of ids: the images the writer saw last, the others from Dexie. */
+  /**
+   * writeRows for a part (rows held as plain objects, MemoryEvents): the new images are logged
+   * and then stored as they are, which is safe because they are the store's own (update builds
+   * them; put, the one write of the caller's objects, is refused in a part).
+   */
+  private writeMemoryRows<T>(
+    memory: MemoryEvents,
+    fn: () => Promise<{ value: T; rows: QueuedEvent[]; befores: (QueuedEvent | undefined)[]; hist: HistoryEntry[]; own?: boolean }>,
+  ): Promise<T> {
+    return this.write(async (tx) => {
+      const r = await fn();
+      if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: this.settled() };
+      if (r.rows.length > 0 && !r.own) throw new MudsyncError(`store ${this.dir}: a part stores only images it built`);
+      const durable = this.logEvents(r.rows, r.hist, tx);
+      for (const row of r.rows) memory.set(row);
+      this.trackEvents(r.rows, r.befores, r.hist, tx, durable);
+      this.recent.wrote(r.rows);
+      return { value: r.value, durable };
+    });
+  }
+
+  /** Persisted rows of ids: the images the writer saw last, the others from Dexie (or a part's plain rows). */
   private async readRows(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
     const rows = ids.map((id) => this.recent.get(id));
     const missing: number[] = [];
     rows.forEach((r, i) => r === undefined && missing.push(i));
     if (missing.length === 0) return rows;
-    const read = await this.s.queue.events.bulkGet(missing.map((i) => ids[i]!));
+    const read = await (this.s.memory ?? this.s.queue.events).bulkGet(missing.map((i) => ids[i]!));
     missing.forEach((at, k) => (rows[at] = read[k]));
     return rows;
   }

@@ -67,7 +67,8 @@ async function load(
       ...(await openDatabases()),
       open: new OpenEvents(mode === "write"),
       history: new HistoryLog(),
-      ...(mode === "read" ? { memory: new MemoryEvents() } : {}),
+      // a reader, and a part (its rows are the drain's own, never listed), hold plain rows, not Dexie's
+      ...(mode === "read" || part ? { memory: new MemoryEvents() } : {}),
       ...(part ? { part: part.part } : {}),
     };
     try {
