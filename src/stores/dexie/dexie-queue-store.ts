@@ -6,7 +6,8 @@
  * resolves only once the log is fsync'd (group commit). Writes run one at a time through a
  * WriteSerializer; reads go straight to Dexie (an update first looks at the rows the writer saw
  * last, recent-rows.ts), or, in a store opened read-only, to the plain rows of MemoryEvents (same
- * answers, without fake-indexeddb's cost of loading). Opening, recovery and locking are in
+ * answers, without fake-indexeddb's cost of loading). A part of a store (store-parts.ts), opened
+ * by a drain, holds its rows in MemoryEvents too and writes them there. Opening, recovery and locking are in
  * open-store.ts.
  *
  * Leases are held in memory (lease-table.ts): the store has one writer, so a lease lives exactly

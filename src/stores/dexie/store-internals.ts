@@ -18,7 +18,7 @@ export interface StoreInternals {
   queue: EventQueueDB;
   cacheDb: CacheDB;
   open: OpenEvents;
-  /** read-only stores: the events, held here instead of in Dexie */
+  /** read-only stores and parts (store-parts.ts): the events, held here instead of in Dexie */
   memory?: MemoryEvents;
   history: HistoryLog;
   /** the writer's leases (in memory only; empty in a read-only store) */

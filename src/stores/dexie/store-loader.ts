@@ -4,13 +4,12 @@
  * atomic group only once its commit is read) and applied. The in-memory indexes and history are
  * rebuilt along the way. Lease records add their claims' history; a read-only open whose writer
  * still lives also lays the leases over the rows (a writer ignores them: their holder is gone).
- * A read-only open loads the rows into MemoryEvents instead of Dexie
+ * A read-only open, and a part, load the rows into MemoryEvents instead of Dexie
  * (`target.memory`), which skips fake-indexeddb's per-row work. A damaged snapshot or damage
  * inside the log throws StoreCorruptError; a torn log tail is reported for the caller to cut
  * (write mode) or ignore (read mode).
  *
- * A part (`target.part`, store-parts.ts) loads only the events of its rows and no history: the
- * files are read whole, but memory holds one part of the store.
+ * A part (`target.part`, store-parts.ts) loads only the events of its rows and no history.
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
