@@ -8,6 +8,7 @@
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { HistoryEntry } from "../../core/ports.ts";
+import type { LeaseRecord } from "./log-record.ts";
 
 export interface Lease {
   owner: string;
@@ -25,6 +26,16 @@ export function leasedImage(row: QueuedEvent, lease: Pick<Lease, "owner" | "unti
 export function claimEntry(id: string, at: number, owner: string, from: EventStatus, prevOwner: string | undefined): HistoryEntry {
   const expired = from === "processing" ? `; lease of ${prevOwner ?? "an unknown worker"} expired` : "";
   return { eventId: id, at, from, to: "processing", note: `claimed by ${owner}${expired}` };
+}
+
+/** The history entries a claim's lease record stands for (none for a lease logged without `at`). */
+export function claimEntries(r: LeaseRecord): HistoryEntry[] {
+  const at = r.at;
+  if (at === undefined) return [];
+  return r.ids.map((id) => {
+    const [from, prevOwner] = r.from?.[id] ?? ["pending", null];
+    return claimEntry(id, at, r.owner, from, prevOwner ?? undefined);
+  });
 }
 
 export class LeaseTable {

@@ -95,3 +95,21 @@ export async function readLog(
     await fh.close();
   }
 }
+
+/**
+ * The first record of a file if its first line (within `maxBytes`) is an intact record, else
+ * undefined: for a look at a snapshot's header without reading the file.
+ */
+export async function readFirstRecord(file: string, maxBytes = 64 * 1024): Promise<LogRecord | undefined> {
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(maxBytes);
+    const { bytesRead } = await fh.read(buf, 0, maxBytes, 0);
+    const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
+    if (nl < 0) return undefined;
+    const check = checkLine(buf, 0, nl);
+    return check.ok ? check.record : undefined;
+  } finally {
+    await fh.close();
+  }
+}

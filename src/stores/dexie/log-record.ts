@@ -45,6 +45,36 @@ export interface LeaseRecord {
 
 export const SNAPSHOT_FORMAT = "mudsync-queue-snapshot";
 
+/**
+ * Holds back the records of atomic groups while a log is read: `route` answers the records that
+ * count now, in log order: a record outside any group at once, a group's records when its commit
+ * is read, none for an abort. What is still held at the end never committed.
+ */
+export class AtomicGroups {
+  private readonly open = new Map<string, LogRecord[]>();
+
+  route(record: LogRecord): readonly LogRecord[] {
+    if (record.k === "commit" || record.k === "abort") {
+      const held = this.open.get(record.tx) ?? [];
+      this.open.delete(record.tx);
+      return record.k === "commit" ? held : [];
+    }
+    const tx = "tx" in record ? record.tx : undefined;
+    if (tx === undefined) return [record];
+    let list = this.open.get(tx);
+    if (!list) this.open.set(tx, (list = []));
+    list.push(record);
+    return [];
+  }
+
+  /** records of groups that never committed */
+  get held(): number {
+    let n = 0;
+    for (const list of this.open.values()) n += list.length;
+    return n;
+  }
+}
+
 /** Encodes one record as a checksummed line (with its trailing newline). */
 export function encodeRecord(record: LogRecord): Buffer {
   const json = JSON.stringify(record);

@@ -36,7 +36,7 @@ import { acquireLock, releaseLock } from "./lock-file.ts";
 import { COMPACT_ON_OPEN_BYTES, openDexieStorePart } from "./open-store.ts";
 import { compactFromParts } from "./parts-compaction.ts";
 import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles } from "./store-files.ts";
-import { removePartFiles, rewritePartFile, splitStore } from "./store-split.ts";
+import { rewritePartFile, splitStore } from "./store-split.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 
 export interface OpenPartedStoreOptions {
@@ -105,7 +105,7 @@ export class PartedStore implements QueueStore {
       store.opened = 1;
       return store;
     } catch (error) {
-      await removePartFiles(files);
+      await removeFiles(files);
       await releaseLock(queueDir);
       throw error;
     }
@@ -241,7 +241,7 @@ export class PartedStore implements QueueStore {
           });
         }
       } finally {
-        await removePartFiles(this.files);
+        await removeFiles(this.files);
         await releaseLock(queueDir);
       }
     })();

@@ -10,8 +10,8 @@
  */
 import type { CacheEntry } from "../../core/ports.ts";
 import { StoreCorruptError } from "../../errors.ts";
-import { claimEntry } from "./lease-table.ts";
-import type { LogRecord } from "./log-record.ts";
+import { claimEntries } from "./lease-table.ts";
+import { AtomicGroups, type LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
 import { type Generation, installGeneration, removeFiles, SnapshotWriter } from "./store-files.ts";
@@ -49,25 +49,15 @@ export async function compactFromParts(
     }
     const take = async (r: LogRecord): Promise<void> => {
       if (r.k === "hist") await w.put({ k: "hist", rows: r.rows });
-      else if (r.k === "lease" && r.at !== undefined) {
-        const at = r.at;
-        await w.put({ k: "hist", rows: r.ids.map((id) => claimEntry(id, at, r.owner, r.from?.[id]?.[0] ?? "pending", r.from?.[id]?.[1] ?? undefined)) });
-      } else if (r.k === "cache") for (const c of r.rows) cache.set(c.key, c);
+      else if (r.k === "lease" && r.at !== undefined) await w.put({ k: "hist", rows: claimEntries(r) });
+      else if (r.k === "cache") for (const c of r.rows) cache.set(c.key, c);
       else if (r.k === "cachedel") for (const k of r.keys) cache.set(k, null);
+      // "ev": the rows come from the part files
     };
-    const groups = new Map<string, LogRecord[]>();
+    const groups = new AtomicGroups();
     const read = await readLog(g.wal, async (r, offset) => {
       if (r.k === "snapshot" || r.k === "end") throw new StoreCorruptError(g.wal, `unexpected ${r.k} record at byte offset ${offset}`);
-      if (r.k === "commit") {
-        for (const x of groups.get(r.tx) ?? []) await take(x);
-        groups.delete(r.tx);
-      } else if (r.k === "abort") groups.delete(r.tx);
-      else if (r.k === "ev") return; // the rows come from the part files
-      else if (r.tx !== undefined) {
-        let list = groups.get(r.tx);
-        if (!list) groups.set(r.tx, (list = []));
-        list.push(r);
-      } else await take(r);
+      for (const x of groups.route(r)) await take(x);
     });
     if (read.tornAt !== undefined) throw new StoreCorruptError(g.wal, `${read.tornReason ?? "damaged"} at byte offset ${read.tornAt}`);
     const entries = [...cache.values()].filter((c): c is CacheEntry => c !== null);

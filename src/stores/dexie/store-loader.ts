@@ -16,8 +16,8 @@ import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
 import { StoreCorruptError } from "../../errors.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
 import type { HistoryLog } from "./history-log.ts";
-import { claimEntry, leasedImage } from "./lease-table.ts";
-import type { LeaseRecord, LogRecord } from "./log-record.ts";
+import { claimEntries, leasedImage } from "./lease-table.ts";
+import { AtomicGroups, type LeaseRecord, type LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
@@ -101,28 +101,12 @@ class LogFold {
   readonly history: HistoryEntry[] = [];
   /** leases logged and not yet ended by a later image of their row */
   readonly leases = new Map<string, Pick<LeaseRecord, "owner" | "until">>();
-  private readonly open = new Map<string, LogRecord[]>();
+  private readonly groups = new AtomicGroups();
 
   constructor(private readonly part?: StorePart) {}
 
   add(record: LogRecord): void {
-    if (record.k === "commit") {
-      for (const r of this.open.get(record.tx) ?? []) this.fold(r);
-      this.open.delete(record.tx);
-      return;
-    }
-    if (record.k === "abort") {
-      this.open.delete(record.tx);
-      return;
-    }
-    const tx = "tx" in record ? record.tx : undefined;
-    if (tx !== undefined) {
-      let list = this.open.get(tx);
-      if (!list) this.open.set(tx, (list = []));
-      list.push(record);
-      return;
-    }
-    this.fold(record);
+    for (const r of this.groups.route(record)) this.fold(r);
   }
 
   private fold(r: LogRecord): void {
@@ -144,20 +128,13 @@ class LogFold {
   }
 
   private foldLease(r: LeaseRecord): void {
+    for (const h of claimEntries(r)) this.history.push(h);
     const lease = { owner: r.owner, until: r.until };
-    for (const id of r.ids) {
-      if (r.at !== undefined) {
-        const [from, prevOwner] = r.from?.[id] ?? ["pending", null];
-        this.history.push(claimEntry(id, r.at, r.owner, from, prevOwner ?? undefined));
-      }
-      this.leases.set(id, lease);
-    }
+    for (const id of r.ids) this.leases.set(id, lease);
   }
 
   get uncommitted(): number {
-    let n = 0;
-    for (const list of this.open.values()) n += list.length;
-    return n;
+    return this.groups.held;
   }
 
   async apply(t: LoadTarget, liveLeases: boolean): Promise<void> {

@@ -5,9 +5,8 @@
  * supersession) holds inside a part. A part is opened as a writer of the whole store's files: its
  * writes go to the store's log as usual; only what it loads is limited (store-loader.ts).
  */
-import { open } from "node:fs/promises";
 import type { QueuedEvent } from "../../core/event.ts";
-import { recordProblem, type LogRecord } from "./log-record.ts";
+import { readFirstRecord } from "./log-reader.ts";
 import { currentGeneration } from "./store-files.ts";
 
 export interface StorePart {
@@ -48,24 +47,8 @@ export async function estimateEvents(queueDir: string): Promise<number> {
 
 /** The event count in a snapshot's header line, or undefined if it cannot be read (the loader will say why). */
 async function snapshotHeaderEvents(file: string): Promise<number | undefined> {
-  const fh = await open(file, "r");
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const end = buf.subarray(0, bytesRead).indexOf(0x0a);
-    if (end < 10) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(buf.toString("utf8", 9, end));
-    } catch {
-      return undefined;
-    }
-    if (recordProblem(value)) return undefined;
-    const record = value as LogRecord;
-    return record.k === "snapshot" ? record.events : undefined;
-  } finally {
-    await fh.close();
-  }
+  const record = await readFirstRecord(file);
+  return record?.k === "snapshot" ? record.events : undefined;
 }
 
 /** How many parts hold at most `partEvents` events each (by the estimate); 1 when 0 or the store is small. */

@@ -12,7 +12,7 @@
  * that the next writer deletes (store-files.ts treats `*.tmp` so). They are scratch: the store's
  * state stays in its snapshot and log, which the split only reads.
  */
-import { open, rename, unlink } from "node:fs/promises";
+import { open, rename } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { QueuedEvent } from "../../core/event.ts";
@@ -21,7 +21,7 @@ import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import { cutTornTail } from "./recovery.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
-import type { Generation } from "./store-files.ts";
+import { type Generation, removeFiles } from "./store-files.ts";
 import { partOfRow } from "./store-parts.ts";
 
 /** bytes buffered per part file before they are written */
@@ -109,7 +109,7 @@ export async function splitStore(queueDir: string, g: Generation, count: number,
     return { files, warnings };
   } catch (error) {
     await Promise.all(writers.map((w) => w.close().catch(() => undefined)));
-    await removePartFiles(files);
+    await removeFiles(files);
     throw error;
   }
 }
@@ -124,8 +124,4 @@ export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEv
     await w.close();
   }
   await rename(tmp, file);
-}
-
-export async function removePartFiles(files: string[]): Promise<void> {
-  await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
 }
