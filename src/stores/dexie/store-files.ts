@@ -99,29 +99,69 @@ export interface SnapshotSource {
   counts(): Promise<{ events: number; history: number; cache: number }>;
 }
 
+/** Writes records to a new file as log lines, buffered: `flushBytes` at a time. */
+export class RecordFileWriter {
+  /** bytes written to the file so far */
+  written = 0;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+
+  private constructor(
+    readonly file: string,
+    private readonly fh: FileHandle,
+    private readonly flushBytes: number,
+  ) {}
+
+  static async create(file: string, flushBytes: number): Promise<RecordFileWriter> {
+    return new RecordFileWriter(file, await open(file, "w"), flushBytes);
+  }
+
+  async add(record: LogRecord): Promise<void> {
+    const line = encodeRecord(record);
+    this.buffered.push(line);
+    this.bufferedBytes += line.length;
+    if (this.bufferedBytes >= this.flushBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.bufferedBytes === 0) return;
+    const data = Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.fh.write(data);
+    this.written += data.length;
+  }
+
+  /** Writes what is buffered and closes the file, after an fsync when `sync`. */
+  async close(sync = false): Promise<void> {
+    try {
+      await this.flush();
+      if (sync) await this.fh.sync();
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  /** Closes the file without writing what is buffered and deletes it. */
+  async abort(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.file).catch(() => undefined);
+  }
+}
+
 /**
  * Writes snapshot `gen` into its temp file, record by record: the header (with the event count
  * the caller states) first, the end marker (counting the rows written) and an fsync on finish.
  * installGeneration makes it current. On abort the temp file is deleted.
  */
 export class SnapshotWriter {
-  readonly tmp: string;
-  private bytes = 0;
   private readonly written = { events: 0, history: 0, cache: 0 };
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
 
-  private constructor(
-    private readonly fh: FileHandle,
-    tmp: string,
-  ) {
-    this.tmp = tmp;
-  }
+  private constructor(private readonly out: RecordFileWriter) {}
 
   static async open(queueDir: string, gen: number, events: number): Promise<SnapshotWriter> {
-    const tmp = `${snapshotPath(queueDir, gen)}.tmp`;
-    const w = new SnapshotWriter(await open(tmp, "w"), tmp);
-    await w.put({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events });
+    const w = new SnapshotWriter(await RecordFileWriter.create(`${snapshotPath(queueDir, gen)}.tmp`, 4 * 1024 * 1024));
+    await w.out.add({ k: "snapshot", format: SNAPSHOT_FORMAT, version: 1, gen, createdAt: Date.now(), events });
     return w;
   }
 
@@ -129,32 +169,17 @@ export class SnapshotWriter {
     if (record.k === "ev") this.written.events += record.rows.length;
     else if (record.k === "hist") this.written.history += record.rows.length;
     else if (record.k === "cache") this.written.cache += record.rows.length;
-    const line = encodeRecord(record);
-    this.buffered.push(line);
-    this.bufferedBytes += line.length;
-    if (this.bufferedBytes >= 4 * 1024 * 1024) await this.drain();
+    await this.out.add(record);
   }
 
   async finish(): Promise<{ tmp: string; bytes: number }> {
-    await this.put({ k: "end", ...this.written });
-    await this.drain();
-    await this.fh.sync();
-    await this.fh.close();
-    return { tmp: this.tmp, bytes: this.bytes };
+    await this.out.add({ k: "end", ...this.written });
+    await this.out.close(true);
+    return { tmp: this.out.file, bytes: this.out.written };
   }
 
-  async abort(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
-    await unlink(this.tmp).catch(() => undefined);
-  }
-
-  private async drain(): Promise<void> {
-    if (!this.buffered.length) return;
-    const data = Buffer.concat(this.buffered);
-    this.buffered = [];
-    this.bufferedBytes = 0;
-    await this.fh.write(data);
-    this.bytes += data.length;
+  abort(): Promise<void> {
+    return this.out.abort();
   }
 }
 

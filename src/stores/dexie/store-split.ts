@@ -12,16 +12,14 @@
  * that the next writer deletes (store-files.ts treats `*.tmp` so). They are scratch: the store's
  * state stays in its snapshot and log, which the split only reads.
  */
-import { open, rename } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 import path from "node:path";
 import type { QueuedEvent } from "../../core/event.ts";
 import { StoreCorruptError } from "../../errors.ts";
-import { encodeRecord, type LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
 import { cutTornTail } from "./recovery.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
-import { type Generation, removeFiles } from "./store-files.ts";
+import { type Generation, RecordFileWriter, removeFiles } from "./store-files.ts";
 import { partOfRow } from "./store-parts.ts";
 
 /** bytes buffered per part file before they are written */
@@ -35,41 +33,8 @@ export interface SplitResult {
   warnings: string[];
 }
 
-class PartWriter {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  private constructor(private readonly fh: FileHandle) {}
-
-  static async create(file: string): Promise<PartWriter> {
-    return new PartWriter(await open(file, "w"));
-  }
-
-  async add(record: LogRecord): Promise<void> {
-    const line = encodeRecord(record);
-    this.chunks.push(line);
-    this.bytes += line.length;
-    if (this.bytes >= FLUSH_BYTES) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.bytes === 0) return;
-    const data = Buffer.concat(this.chunks, this.bytes);
-    this.chunks = [];
-    this.bytes = 0;
-    await this.fh.write(data);
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.flush();
-    } finally {
-      await this.fh.close();
-    }
-  }
-}
-
 /** Routes event rows to their parts' writers, one record per part (tx kept). */
-async function route(writers: PartWriter[], rows: QueuedEvent[], tx: string | undefined): Promise<void> {
+async function route(writers: RecordFileWriter[], rows: QueuedEvent[], tx: string | undefined): Promise<void> {
   const n = writers.length;
   const byPart: QueuedEvent[][] = Array.from({ length: n }, () => []);
   for (const r of rows) byPart[partOfRow(r.entity, r.entityId, n)]!.push(r);
@@ -81,10 +46,10 @@ async function route(writers: PartWriter[], rows: QueuedEvent[], tx: string | un
 /** Writes the part files of generation g (the caller holds the store's lock). */
 export async function splitStore(queueDir: string, g: Generation, count: number, limits: { maxEvents: number; dir: string }): Promise<SplitResult> {
   const files = Array.from({ length: count }, (_, k) => partFilePath(queueDir, k, count));
-  const writers: PartWriter[] = [];
+  const writers: RecordFileWriter[] = [];
   const warnings: string[] = [];
   try {
-    for (const f of files) writers.push(await PartWriter.create(f));
+    for (const f of files) writers.push(await RecordFileWriter.create(f, FLUSH_BYTES));
     if (g.snapshot) {
       await readSnapshot(g.snapshot, limits, {
         events: (rows) => route(writers, rows, undefined),
@@ -117,7 +82,7 @@ export async function splitStore(queueDir: string, g: Generation, count: number,
 /** Replaces a part's file with its rows as they are now (the part was drained and may be loaded again). */
 export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEvent[]>): Promise<void> {
   const tmp = `${file}.new.tmp`;
-  const w = await PartWriter.create(tmp);
+  const w = await RecordFileWriter.create(tmp, FLUSH_BYTES);
   try {
     for await (const chunk of rows) if (chunk.length) await w.add({ k: "ev", rows: chunk });
   } finally {
