@@ -161,6 +161,31 @@ describe("store parts", () => {
     }
   });
 
+  it("a part hands out the caller's own copies: changing a claimed event reaches neither the stored row nor its file", async () => {
+    const events = rowEdits(12, 2);
+    await filled(events);
+    const { files } = await split(2);
+    const part = await openDexieStorePart({ dir, part: { index: 0, count: 2 }, file: files[0]! });
+    try {
+      const [first] = await part.claim({ limit: 1, now: T0 + 100_000, leaseMs: 30_000, owner: "test" });
+      const stored = events.find((e) => e.id === first!.id)!;
+      first!.payload.last = "changed by the caller";
+      first!.entityId = "elsewhere";
+      const seen = await part.get(first!.id);
+      expect(seen).toMatchObject({ status: "processing", entityId: stored.entityId, payload: stored.payload });
+      // the settle builds the new image from the stored one, not from the caller's object
+      await part.update([{ id: first!.id, changes: { status: "completed" }, expectOwner: "test" }]);
+      const rows: QueuedEvent[] = [];
+      for await (const page of part.persistedPages(1000)) rows.push(...page);
+      expect(rows.find((r) => r.id === first!.id)).toMatchObject({ status: "completed", entityId: stored.entityId, payload: stored.payload });
+      const [again] = await part.getMany([first!.id]);
+      again!.payload.last = "changed again";
+      expect((await part.get(first!.id))!.payload).toEqual(stored.payload);
+    } finally {
+      await part.close();
+    }
+  });
+
   it("drains every part, one at a time, to the same rows as applying every event one by one", async () => {
     const { events, clock, store } = await partedStore(60, 5, 4);
     const sink = new ModelSink();

@@ -22,7 +22,9 @@ export async function claimEvents(
   const open = s.open;
   const chosen = await planClaim({ open, now: o.now, limit: o.limit, pendingPage: async (after, size) => open.pendingAfter(after, size) });
   if (chosen.length === 0) return null;
-  const rows = await (s.memory ?? s.queue.events).bulkGet(chosen.map((c) => c.id));
+  const ids = chosen.map((c) => c.id);
+  // plain rows are never changed in place, so a lease may hold the stored image itself
+  const rows = s.memory ? s.memory.peekMany(ids) : await s.queue.events.bulkGet(ids);
   return takeLeases(s, rows, o, group);
 }
 

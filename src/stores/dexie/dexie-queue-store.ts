@@ -135,19 +135,31 @@ export class DexieQueueStore implements QueueStore {
     return { ...this.s.open.counts };
   }
 
-  /** `withLeases: false` gives the rows as persisted, without the writer's leases laid over them. */
-  async *scan(batch = 1000, withLeases = true): AsyncIterable<QueuedEvent[]> {
+  async *scan(batch = 1000): AsyncIterable<QueuedEvent[]> {
+    yield* this.pages(batch, false);
+  }
+
+  /**
+   * The rows as persisted, without the writer's leases laid over them, in pages of `batch`. Rows
+   * held in memory (a part, a read-only open) are the stored images themselves, not copies: for
+   * writing out at once (a part's file), never to change or keep.
+   */
+  persistedPages(batch = 1000): AsyncIterable<QueuedEvent[]> {
+    return this.pages(batch, true);
+  }
+
+  private async *pages(batch: number, persisted: boolean): AsyncIterable<QueuedEvent[]> {
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`scan batch must be an integer >= 1, got ${batch}`);
     let last: string | undefined;
     const memory = this.s.memory;
     for (;;) {
       let page: QueuedEvent[];
-      if (memory) page = await memory.pageAfter(last, batch);
+      if (memory) page = await memory.pageAfter(last, batch, !persisted);
       else {
         const coll = last === undefined ? this.s.queue.events.toCollection() : this.s.queue.events.where(":id").above(last);
         page = await coll.limit(batch).toArray();
       }
-      if (withLeases && this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
+      if (!persisted && this.leases.size > 0) page = page.map((r) => this.leases.overlay(r));
       if (page.length === 0) return;
       yield page;
       if (page.length < batch) return;
@@ -414,7 +426,9 @@ export class DexieQueueStore implements QueueStore {
     const missing: number[] = [];
     rows.forEach((r, i) => r === undefined && missing.push(i));
     if (missing.length === 0) return rows;
-    const read = await (this.s.memory ?? this.s.queue.events).bulkGet(missing.map((i) => ids[i]!));
+    const want = missing.map((i) => ids[i]!);
+    // plain rows are replaced, never changed in place: the stored images serve as they are
+    const read = this.s.memory ? this.s.memory.peekMany(want) : await this.s.queue.events.bulkGet(want);
     missing.forEach((at, k) => (rows[at] = read[k]));
     return rows;
   }

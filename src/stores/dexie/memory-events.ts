@@ -4,11 +4,12 @@
  * structured clone and four B-tree inserts per row. The orders Dexie's indexes give (primary key;
  * `timestamp` and `[status+timestamp]`, ties by id) are sorted arrays built on first use and
  * searched by bisection, so list pages and scans return exactly what the Dexie path returns.
- * Rows handed out are copies, as Dexie's are.
+ * Rows handed out are copies, as Dexie's are (row-copy.ts: the strings shared, the objects not).
  */
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { EventSource } from "./event-source.ts";
 import { comparePosition, type PageRequest, type Position } from "./index-pager.ts";
+import { detachedCopy } from "./row-copy.ts";
 
 const byPosition = (a: QueuedEvent, b: QueuedEvent): number =>
   a.timestamp !== b.timestamp ? a.timestamp - b.timestamp : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -40,6 +41,11 @@ export class MemoryEvents implements EventSource {
     return this.rows.get(id);
   }
 
+  /** The stored images of ids (not copies: for a writer that builds new images from them and never changes these). */
+  peekMany(ids: string[]): (QueuedEvent | undefined)[] {
+    return ids.map((id) => this.rows.get(id));
+  }
+
   set(row: QueuedEvent): void {
     this.rows.set(row.id, row);
     if (this.sorted.size) this.sorted = new Map();
@@ -49,7 +55,7 @@ export class MemoryEvents implements EventSource {
   async bulkGet(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
     return ids.map((id) => {
       const row = this.rows.get(id);
-      return row === undefined ? undefined : structuredClone(row);
+      return row === undefined ? undefined : detachedCopy(row);
     });
   }
 
@@ -76,8 +82,11 @@ export class MemoryEvents implements EventSource {
     return out;
   }
 
-  /** Up to `limit` rows in primary-key order after id `after`. */
-  async pageAfter(after: string | undefined, limit: number): Promise<QueuedEvent[]> {
+  /**
+   * Up to `limit` rows in primary-key order after id `after`. `copy: false` hands out the stored
+   * images themselves, for a caller that only writes them out at once (never changes or keeps them).
+   */
+  async pageAfter(after: string | undefined, limit: number, copy = true): Promise<QueuedEvent[]> {
     if (!this.ids) this.ids = [...this.rows.keys()].sort();
     const ids = this.ids;
     let lo = 0;
@@ -89,7 +98,8 @@ export class MemoryEvents implements EventSource {
         else hi = mid;
       }
     }
-    return this.bulkGet(ids.slice(lo, lo + limit)) as Promise<QueuedEvent[]>;
+    const page = ids.slice(lo, lo + limit);
+    return copy ? ((await this.bulkGet(page)) as QueuedEvent[]) : page.map((id) => this.rows.get(id)!);
   }
 
   private sortedFor(status: EventStatus | undefined): QueuedEvent[] {

@@ -231,7 +231,7 @@ export class PartedStore implements QueueStore {
         if (this.current.healthy) {
           events = Object.values(await this.counts()).reduce((a, b) => a + b, 0);
           // as persisted: leases left by a run that failed end with the process, as in any store
-          await rewritePartFile(this.files[this.index]!, this.current.scan(1000, false));
+          await rewritePartFile(this.files[this.index]!, this.current.persistedPages(1000));
         }
         await this.current.close();
         const g = await currentGeneration(queueDir);
@@ -266,7 +266,7 @@ export class PartedStore implements QueueStore {
     const leaving = this.current;
     const state: PartState = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
     // its file must hold its rows as they are now: for a later visit, and for the compaction on close
-    await rewritePartFile(this.files[this.index]!, leaving.scan(1000, false));
+    await rewritePartFile(this.files[this.index]!, leaving.persistedPages(1000));
     this.seen[this.index] = state;
     await leaving.close();
     this.current = await openPart(this.dir, next, this.files, this.o);
