@@ -20,14 +20,31 @@ export interface ReadResult {
   tornReason?: string;
 }
 
-type LineCheck = { ok: true; record: LogRecord } | { ok: false; reason: string };
+export interface ReadOptions {
+  /**
+   * Kinds of record not to hand out. Their lines are still checked (checksum, place in the file)
+   * but not decoded: a line is known to be of a kind when it starts as encodeRecord writes that
+   * kind (`{"k":"hist",`); any other line is decoded and handed out whatever its kind.
+   */
+  skip?: Iterable<LogRecord["k"]>;
+}
 
-function checkLine(buf: Buffer, start: number, end: number): LineCheck {
+type LineCheck = { ok: true; record: LogRecord | undefined } | { ok: false; reason: string };
+
+/** The opening bytes of a line's JSON for each kind to skip. */
+const skipPrefixes = (kinds: Iterable<string>): Buffer[] => [...kinds].flatMap((k) => [`{"k":"${k}",`, `{"k":"${k}"}`].map((p) => Buffer.from(p, "latin1")));
+
+function startsWith(buf: Buffer, at: number, end: number, prefix: Buffer): boolean {
+  return end - at >= prefix.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+}
+
+function checkLine(buf: Buffer, start: number, end: number, skip: Buffer[] = []): LineCheck {
   if (end - start < 11 || buf[start + 8] !== 0x20) return { ok: false, reason: "malformed line" };
   const want = Number.parseInt(buf.toString("latin1", start, start + 8), 16);
   if (!Number.isFinite(want) || crc32(buf, start + 9, end) !== want) {
     return { ok: false, reason: "checksum mismatch" };
   }
+  for (const prefix of skip) if (startsWith(buf, start + 9, end, prefix)) return { ok: true, record: undefined };
   let value: unknown;
   try {
     value = JSON.parse(buf.toString("utf8", start + 9, end));
@@ -39,13 +56,16 @@ function checkLine(buf: Buffer, start: number, end: number): LineCheck {
 }
 
 /**
- * Calls onRecord for every good record in file order. Stops handing records out at the first bad
- * line; the rest of the file decides whether that line was a torn tail or damage.
+ * Calls onRecord for every good record in file order (but those `options.skip` leaves out). Stops
+ * handing records out at the first bad line; the rest of the file decides whether that line was a
+ * torn tail or damage.
  */
 export async function readLog(
   file: string,
   onRecord: (record: LogRecord, offset: number) => void | Promise<void>,
+  options: ReadOptions = {},
 ): Promise<ReadResult> {
+  const skip = skipPrefixes(options.skip ?? []);
   const fh = await open(file, "r");
   try {
     const size = (await fh.stat()).size;
@@ -69,12 +89,12 @@ export async function readLog(
       for (;;) {
         const nl = buf.indexOf(0x0a, pos);
         if (nl < 0 || nl >= filled) break;
-        const check = checkLine(buf, pos, nl);
+        const check = checkLine(buf, pos, nl, skip);
         if (check.ok) {
           if (bad) {
             throw new StoreCorruptError(file, `${bad.reason} at byte offset ${bad.offset}, followed by intact records`);
           }
-          const r = onRecord(check.record, base + pos);
+          const r = check.record && onRecord(check.record, base + pos);
           if (r) await r;
         } else if (!bad) {
           bad = { offset: base + pos, reason: check.reason };

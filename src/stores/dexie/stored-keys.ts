@@ -50,7 +50,6 @@ export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; d
           keys.events.add(ownString(r.id));
         }
       },
-      history: () => undefined,
       cache: (rows) => {
         for (const c of rows) keys.cache.add(ownString(c.key));
       },
