@@ -7,9 +7,8 @@
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { ClaimOptions } from "../../core/ports.ts";
 import { planClaim } from "./claim-planner.ts";
-import { claimEntry, leasedImage } from "./lease-table.ts";
+import { claimEntry, leasedCopy } from "./lease-table.ts";
 import type { LeaseRecord } from "./log-record.ts";
-import { detachedCopy } from "./row-copy.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import type { UndoLog } from "./undo-log.ts";
 
@@ -56,9 +55,9 @@ function takeLeases(
     s.history.add(h);
     undo?.historyEntry(h);
     record.ids.push(row.id);
-    events.push(leasedImage(row, lease));
+    // the caller gets its own copy: the lease keeps the row image that settling builds on
+    events.push(leasedCopy(row, lease));
   }
   if (others) record.from = from;
-  // the caller gets its own copies: the lease keeps the row image that settling builds on
-  return { events: events.map(detachedCopy), record };
+  return { events, record };
 }

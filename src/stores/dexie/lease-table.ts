@@ -9,6 +9,7 @@
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { HistoryEntry } from "../../core/ports.ts";
 import type { LeaseRecord } from "./log-record.ts";
+import { detachedCopy } from "./row-copy.ts";
 
 export interface Lease {
   owner: string;
@@ -20,6 +21,15 @@ export interface Lease {
 /** The row as a reader of the writer sees it while leased. */
 export function leasedImage(row: QueuedEvent, lease: Pick<Lease, "owner" | "until">): QueuedEvent {
   return { ...row, status: "processing", leaseUntil: lease.until, leaseOwner: lease.owner };
+}
+
+/** leasedImage as a detached copy the caller may change (one copy of the row, not a spread and a copy). */
+export function leasedCopy(row: QueuedEvent, lease: Pick<Lease, "owner" | "until">): QueuedEvent {
+  const leased = detachedCopy(row);
+  leased.status = "processing";
+  leased.leaseUntil = lease.until;
+  leased.leaseOwner = lease.owner;
+  return leased;
 }
 
 /** The history entry of a claim, built the same way by the writer and by the log loader. */
