@@ -11,7 +11,11 @@ import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
 import { StoreCorruptError, StoreTooLargeError } from "../../errors.ts";
 import { readLog } from "./log-reader.ts";
 
-/** What to do with each kind of row; a kind left out is not decoded (readLog's `skip`), nor counted. */
+/**
+ * What to do with each kind of row. The lines of a kind left out are checksummed but not decoded
+ * (readLog's `skip`): their rows are not counted against the end marker, and such a line after the
+ * end marker goes unnoticed.
+ */
 export interface SnapshotVisitor {
   events?(rows: QueuedEvent[]): void | Promise<void>;
   history?(rows: HistoryEntry[]): void | Promise<void>;

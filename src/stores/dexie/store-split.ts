@@ -51,7 +51,7 @@ export async function splitStore(queueDir: string, g: Generation, count: number,
   try {
     for (const f of files) writers.push(await RecordFileWriter.create(f, FLUSH_BYTES));
     if (g.snapshot) {
-      // history and cache rows are not read at all (a part holds neither)
+      // history and cache lines are checksummed, not decoded (a part holds neither)
       await readSnapshot(g.snapshot, limits, { events: (rows) => route(writers, rows, undefined) });
     }
     const read = await readLog(g.wal, async (record, offset) => {
