@@ -118,3 +118,20 @@ describe("reading record files with kinds skipped", () => {
     await expect(readSnapshot(tmp, limits, { history: () => undefined })).rejects.toThrow(/checksum mismatch/);
   });
 });
+
+describe("encodeRecord", () => {
+  it("writes the bytes of JSON.stringify(record) under their checksum, whatever the number of rows", () => {
+    for (const n of [0, 1, 63, 64, 65, 200]) {
+      const rows = Array.from({ length: n }, (_, i) => makeEvent({ id: `e${i}`, payload: { name: `Ölfeld – ${i} 🛢`, depth: i / 3 } }));
+      for (const record of [{ k: "ev", rows }, { k: "ev", rows, tx: "t1" }] as LogRecord[]) {
+        const json = Buffer.from(JSON.stringify(record), "utf8");
+        const line = encodeRecord(record);
+        expect(line.subarray(9, -1).equals(json)).toBe(true);
+        expect(line.toString("latin1", 0, 9)).toBe(`${crc32Hex(json)} `);
+        expect(line.at(-1)).toBe(0x0a);
+      }
+    }
+    const lease: LogRecord = { k: "lease", ids: ["a"], owner: "w", until: 5 };
+    expect(encodeRecord(lease).subarray(9, -1).toString("utf8")).toBe(JSON.stringify(lease));
+  });
+});
