@@ -41,7 +41,7 @@ import { DurabilityWatch } from "./durability-watch.ts";
 import { applyChanges } from "./event-changes.ts";
 import { dexieSource, type EventSource } from "./event-source.ts";
 import { insertEvents } from "./insert-events.ts";
-import { type LeaseTable, leasedImage } from "./lease-table.ts";
+import type { LeaseTable } from "./lease-table.ts";
 import { leasedSource } from "./leased-source.ts";
 import { listEvents } from "./list-events.ts";
 import { RecentRows } from "./recent-rows.ts";
@@ -480,7 +480,8 @@ export class DexieQueueStore implements QueueStore {
     rows.forEach((r, i) => {
       const before = befores[i];
       const lease = this.leases.get(r.id);
-      this.s.open.track(before && lease ? leasedImage(before, lease) : before, r);
+      // a leased row was counted as processing (its whole leased image is not needed for that)
+      this.s.open.track(before && lease ? { id: before.id, entity: before.entity, entityId: before.entityId, status: "processing" } : before, r);
       if (lease) {
         undo?.lease(r.id, lease);
         this.leases.delete(r.id);

@@ -36,6 +36,9 @@ export function emptyCounts(): Record<EventStatus, number> {
   return Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])) as Record<EventStatus, number>;
 }
 
+/** What the indexes read of an event's image before a change: where it was counted. */
+export type CountedAs = Pick<QueuedEvent, "id" | "entity" | "entityId" | "status">;
+
 export class OpenEvents {
   readonly counts = emptyCounts();
   readonly byId = new Map<string, OpenInfo>();
@@ -50,8 +53,8 @@ export class OpenEvents {
   /** `forClaims: false` (read-only stores) keeps only counts and completedByRow: nothing claims there */
   constructor(private readonly forClaims = true) {}
 
-  /** Accounts for one row changing from before to after (either may be absent). */
-  track(before: QueuedEvent | undefined, after: QueuedEvent | undefined): void {
+  /** Accounts for one row changing from before to after (either may be absent; of before, only what says where it was counted is read). */
+  track(before: CountedAs | undefined, after: QueuedEvent | undefined): void {
     const info = before && after ? this.byId.get(before.id) : undefined;
     const sameRow = info !== undefined && after!.id === info.id && after!.entity === before!.entity && after!.entityId === before!.entityId;
     // the common step of a batch (an open event marked processing or failed): its record is
@@ -66,7 +69,7 @@ export class OpenEvents {
   }
 
   /** An open event's record moved to an open status other than pending (no pending-order entry to add). */
-  private update(info: OpenInfo, before: QueuedEvent, after: QueuedEvent): void {
+  private update(info: OpenInfo, before: CountedAs, after: QueuedEvent): void {
     if (before.status in this.counts) this.counts[before.status]--;
     this.counts[after.status]++;
     if (info.status === "pending") this.pending.left();
@@ -106,7 +109,7 @@ export class OpenEvents {
     return this.pending.after(after, size);
   }
 
-  private remove(e: QueuedEvent): void {
+  private remove(e: CountedAs): void {
     if (e.status in this.counts) this.counts[e.status]--;
     if (e.status === "completed") {
       const done = this.completedByRow.get(rowKey(e));
