@@ -13,11 +13,11 @@ import type { PgBossResult } from "./tasks/pgboss.ts";
 import { cliCommandAvailable } from "./lib/cli-availability.ts";
 import type { FillStoreParams } from "./tasks/fill-store.ts";
 import { locateExport } from "./lib/find-export.ts";
-import { medianOf, pgBossOnce } from "./lib/pgboss-once.ts";
+import { pgBossOnce } from "./lib/pgboss-once.ts";
 import type { BenchReport } from "./lib/report.ts";
 import { firstErrorLine, runCli } from "./lib/run-measured.ts";
 import { runTask } from "./lib/run-task.ts";
-import { perSecond, sizeLabel as k } from "./lib/stats.ts";
+import { medianOf, perSecond, sizeLabel as k } from "./lib/stats.ts";
 import { withTempDir } from "./lib/temp-dir.ts";
 import { DEFAULT_MAX_EVENTS } from "../src/stores/dexie/store-limits.ts";
 
@@ -192,7 +192,6 @@ export async function dexieDrainPart(report: BenchReport, p: LocalDrainParams): 
         }
       }
     }
-    const repsNote = reps > 1 ? `median of ${reps} reps; ` : "";
     const bossRate = medianOf(boss.map((b) => b.r.jobsPerSec));
     if (boss.length) {
       const r = boss.at(-1)!.r;
@@ -201,7 +200,7 @@ export async function dexieDrainPart(report: BenchReport, p: LocalDrainParams): 
         label: `pg-boss ${k(n)} jobs, fetch + complete at batch ${size}`,
         value: bossRate,
         unit: "jobs/s",
-        note: `${repsNote}${reps > 1 ? `reps ${boss.map((b) => Math.round(b.r.jobsPerSec)).join(", ")} jobs/s; last rep: ` : ""}insert ${Math.round(r.insertPerSec)} jobs/s; ${r.roundTrips} round trips; latency p50 ${Math.round(r.latencyP50Ms)} ms, p99 ${Math.round(r.latencyP99Ms)} ms; peak RSS ${Math.round(boss.at(-1)!.peakRssMb ?? 0)} MB`,
+        note: `${repsLead(reps, boss.map((b) => b.r.jobsPerSec), "jobs/s")}insert ${Math.round(r.insertPerSec)} jobs/s; ${r.roundTrips} round trips; latency p50 ${Math.round(r.latencyP50Ms)} ms, p99 ${Math.round(r.latencyP99Ms)} ms; peak RSS ${Math.round(boss.at(-1)!.peakRssMb ?? 0)} MB`,
       });
     }
     for (const { mode, words } of MODES) {
@@ -216,7 +215,7 @@ export async function dexieDrainPart(report: BenchReport, p: LocalDrainParams): 
         unit: "events/s",
         baselines: [{ label: `pg-boss fetch + complete, batch ${size}`, value: bossRate, unit: "jobs/s" }],
         note:
-          `${repsNote}${reps > 1 ? `reps ${rs.map((x) => Math.round(rateOf(x))).join(", ")} events/s; last rep: ` : ""}` +
+          repsLead(reps, rs.map(rateOf), "events/s") +
           `${d.roundTrips ?? "?"} round trips; latency p50 ${d.p50 ?? "?"} ms, p99 ${d.p99 ?? "?"} ms; peak RSS ${Math.round(d.peakRssMb ?? 0)} MB; ${Math.round(d.wallEventsPerSec)} events/s over the process's wall time; applied ${d.applied ?? "?"}; drained in ${d.parts ?? 1} part(s); store filled at ${Math.round(d.fillPerSec)} events/s`,
       });
       report.add({
@@ -236,6 +235,10 @@ export async function dexieDrainPart(report: BenchReport, p: LocalDrainParams): 
 }
 
 const rateOf = (d: DrainRun): number => d.eventsPerSec ?? d.wallEventsPerSec;
+
+/** How a figure's note opens when it is the median of reps: each rep's rate, then the last rep's details. */
+const repsLead = (reps: number, rates: number[], unit: string): string =>
+  reps > 1 ? `median of ${reps} reps; reps ${rates.map((x) => Math.round(x)).join(", ")} ${unit}; last rep: ` : "";
 
 /** RSS flat in queue size: the batch-1000 coalescing drain again on a queue a quarter the size, in parts and whole. */
 async function rssPart(report: BenchReport, file: string, n: number, big: DrainRun): Promise<void> {

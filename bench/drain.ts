@@ -11,11 +11,11 @@ import { dexieDrainPart, limitPart, type LocalDrainParams } from "./drain-local.
 import type { PgBossResult } from "./tasks/pgboss.ts";
 import type { QueueDaemonsParams, QueueDaemonsResult } from "./tasks/queue-daemons.ts";
 import { locateExport } from "./lib/find-export.ts";
-import { medianOf, pgBossOnce } from "./lib/pgboss-once.ts";
+import { pgBossOnce } from "./lib/pgboss-once.ts";
 import type { BenchReport } from "./lib/report.ts";
 import { firstErrorLine, runCli } from "./lib/run-measured.ts";
 import { runTask } from "./lib/run-task.ts";
-import { sizeLabel as k } from "./lib/stats.ts";
+import { medianOf, sizeLabel as k } from "./lib/stats.ts";
 
 export interface DrainBenchParams extends LocalDrainParams {
   /** the Postgres queue store drained by daemons: each rep runs pg-boss, 1 daemon, 2 daemons */

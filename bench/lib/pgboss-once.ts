@@ -1,8 +1,7 @@
-/** One pg-boss run (bench/tasks/pgboss.ts) on a fresh database, dropped after; and the median the drain parts take over reps. */
+/** One pg-boss run (bench/tasks/pgboss.ts) on a fresh database, dropped after. */
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import type { PgBossParams, PgBossResult } from "../tasks/pgboss.ts";
 import { runTask } from "./run-task.ts";
-import { median } from "./stats.ts";
 
 export async function pgBossOnce(n: number, batchSize: number, analyze = false): Promise<{ r: PgBossResult; peakRssMb: number | null }> {
   const database = await createTestDatabase("mudsync_bench_pgboss");
@@ -12,10 +11,4 @@ export async function pgBossOnce(n: number, batchSize: number, analyze = false):
   } finally {
     await database.drop();
   }
-}
-
-/** Median of the known values; null when there are none. */
-export function medianOf(xs: (number | null | undefined)[]): number | null {
-  const known = xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
-  return known.length ? median(known) : null;
 }

@@ -17,6 +17,12 @@ export function median(samples: readonly number[]): number {
   return percentile(samples, 50);
 }
 
+/** Median of the known values (nulls and non-finite values left out); null when there are none. */
+export function medianOf(xs: readonly (number | null | undefined)[]): number | null {
+  const known = xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+  return known.length ? median(known) : null;
+}
+
 /** Runs fn once and returns its result with the elapsed wall time in ms. */
 export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
   const t0 = now();
