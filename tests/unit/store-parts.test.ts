@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine, type EngineHooks } from "../../src/core/engine.ts";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
@@ -10,7 +10,7 @@ import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openDexieStorePart } from "../../src/stores/dexie/open-store.ts";
 import { PartedStore } from "../../src/stores/dexie/parted-store.ts";
 import { currentGeneration, queueDirOf } from "../../src/stores/dexie/store-files.ts";
-import { splitStore } from "../../src/stores/dexie/store-split.ts";
+import { rewritePartFile, splitStore } from "../../src/stores/dexie/store-split.ts";
 import { compactFromParts } from "../../src/stores/dexie/parts-compaction.ts";
 import { estimateEvents, inPart, partCount, partOfRow } from "../../src/stores/dexie/store-parts.ts";
 import { applyToModel, createModel, FakeClock, makeEvent, modelSnapshot } from "../helpers/fakes.ts";
@@ -367,5 +367,17 @@ describe("store parts", () => {
       expect(row.leaseOwner).toBeUndefined();
     }
   });
-});
 
+  it("a part file whose rewrite fails stays as it was, and the half-written copy is removed", async () => {
+    await filled(rowEdits(12, 2));
+    const { files } = await split(2);
+    const before = await readFile(files[0]!);
+    async function* failing(): AsyncIterable<QueuedEvent[]> {
+      yield rowEdits(3, 1);
+      throw new Error("disk gone");
+    }
+    await expect(rewritePartFile(files[0]!, failing())).rejects.toThrow("disk gone");
+    expect(await readFile(files[0]!)).toEqual(before);
+    expect((await readdir(queueDirOf(dir))).filter((f) => f.endsWith(".new.tmp"))).toEqual([]);
+  });
+});

@@ -82,8 +82,12 @@ export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEv
   const w = await RecordFileWriter.create(tmp, FLUSH_BYTES);
   try {
     for await (const chunk of rows) if (chunk.length) await w.add({ k: "ev", rows: chunk });
-  } finally {
     await w.close();
+  } catch (error) {
+    // the part's file stays as it was; the half-written copy goes
+    await w.close().catch(() => undefined);
+    await removeFiles([tmp]);
+    throw error;
   }
   await rename(tmp, file);
 }
