@@ -1,11 +1,13 @@
 /**
- * `npx tsx bench/lib/fused-loops.ts [events] [loops] [listen] [keep]`: the fused statement without daemons.
+ * `npx tsx bench/lib/fused-loops.ts [events] [loops] [listen] [checkpoint] [keep]`: the fused statement without daemons.
  * A fresh database is migrated (sink and queue), filled with `events` pending events, vacuumed and
  * analyzed; then `loops` concurrent loops run the queue store's fused claim-apply-settle until
  * nothing is left, and the wall time, events/s and the backends' CPU per 1000 events are printed
  * as JSON. Isolates the server's cost per event from the daemons' (HTTP, logging, engine).
  * With `listen`, each loop also has a connection LISTENing to the change feed, as each daemon has;
- * with `keep`, the database is left for inspection and its URL printed.
+ * with `checkpoint`, the timed part starts right after a CHECKPOINT, as in the daemons' bench task
+ * (every page's first change after it writes the whole page to the WAL); with `keep`, the
+ * database is left for inspection and its URL printed.
  */
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import { openPostgresQueueStore } from "../../src/stores/postgres/index.ts";
@@ -21,6 +23,7 @@ const n = Number(process.argv[2] ?? 100_000);
 const loops = Number(process.argv[3] ?? 2);
 const keep = process.argv.includes("keep");
 const listen = process.argv.includes("listen");
+const checkpoint = process.argv.includes("checkpoint");
 const db = await createTestDatabase("mudsync_fused_loops");
 try {
   const sink = new PgClient({ url: db.url, max: 1 });
@@ -47,6 +50,8 @@ try {
     }
   }
   const fused = await Promise.all(stores.map((s) => s.fusedWith("mudsync")));
+  // as the daemons' and pg-boss's bench tasks: the timed part starts right after a checkpoint
+  if (checkpoint) await admin.query("checkpoint");
   const cpu0 = await databaseCpu(admin);
   const t0 = now();
   let statements = 0;
