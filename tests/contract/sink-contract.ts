@@ -302,6 +302,35 @@ export function sinkContract(name: string, factory: () => Promise<SinkTarget>, p
       expect(await count("select count(*) as n from information_schema.tables where table_name = 'x'", [])).toBe(0);
     });
 
+    it("stores row data with lz4 where the server has it (pglz otherwise), registered tables included, and reads it back whole", async () => {
+      const method = profile.lz4 ? "lz4" : "pglz";
+      const attcompression = async (table: string, column: string) =>
+        (await inspect.query<{ c: string }>(
+          `select a.attcompression::text as c from pg_attribute a where a.attrelid = format('%I.%I', $1::text, $2::text)::regclass and a.attname = $3`,
+          [profile.schema, table, column],
+        )).rows[0]?.c;
+      const columns: [string, string][] = [["charts", "data_source_config"], ["wells", "doc"], ["polygons", "doc"], ["curves", "doc"]];
+      for (const [table, column] of columns) {
+        expect([table, await attcompression(table, column)]).toEqual([table, profile.lz4 ? "l" : ""]);
+      }
+      // a chart whose entries are well over the TOAST threshold (~2 kB) is compressed on write
+      const k = ids("lz4");
+      const entries = Array.from({ length: 80 }, (_, i) => ({ id: `source-${i}`, label: `gamma ray, run ${i % 7}`, on: i % 3 === 0 }));
+      const r = await sink.applyBatch(entries.map((payload, i) => ev({ id: k.ev(i), type: "add", entity: "chart_data_source", entityId: k.row(1), payload, seq: i })));
+      expect(r.every((x) => x.outcome === "applied")).toBe(true);
+      const stored = await inspect.query<{ m: string | null }>(`select pg_column_compression(data_source_config) as m from ${q}.charts where id = $1`, [k.row(1)]);
+      expect(stored.rows[0]?.m).toBe(method);
+      expect((await serverRow("chart_data_source", k.row(1)))?.data).toEqual(entries);
+      // register_entity: a table it creates gets the same method; a table that already existed keeps its own
+      const created = `lz4 new ${Date.now().toString(36)}`;
+      const existing = `lz4 own ${Date.now().toString(36)}`;
+      await inspect.query(`create table ${q}."${existing}" (id text primary key, doc jsonb not null, version bigint not null, updated_at timestamptz not null default now(), updated_by text)`, []);
+      await inspect.query(`select ${q}.register_entity($1, $2, 'document')`, [`${created} entity`, created]);
+      await inspect.query(`select ${q}.register_entity($1, $2, 'document')`, [`${existing} entity`, existing]);
+      expect(await attcompression(created, "doc")).toBe(profile.lz4 ? "l" : "");
+      expect(await attcompression(existing, "doc")).toBe("");
+    });
+
     it("getRow reads what the server holds: every entity, null when missing, usage error when unknown", async () => {
       const k = ids("read");
       const s = "émoji 🛢️ '); --";

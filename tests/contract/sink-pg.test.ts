@@ -34,6 +34,7 @@ describe.runIf(await realPgAvailable())("real PostgreSQL", () => {
       capabilities: { supportsTransactions: true, supportsListen: true, supportsDryRun: true },
       parksConflicts: true,
       concurrent: true,
+      lz4: true,
     },
   );
 });

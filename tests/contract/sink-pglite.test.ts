@@ -17,5 +17,6 @@ sinkContract(
     capabilities: { supportsTransactions: true, supportsListen: true, supportsDryRun: true },
     parksConflicts: true,
     concurrent: false,
+    lz4: false,
   },
 );

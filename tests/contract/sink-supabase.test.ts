@@ -64,6 +64,7 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
       parksConflicts: false,
       // PGlite serialises the stand-in's transactions; the real server runs them side by side
       concurrent: kind === "pg",
+      lz4: kind === "pg",
       author: CONTRACT_USER,
       deletesByKeyOnly: true,
     },

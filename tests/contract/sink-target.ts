@@ -29,6 +29,8 @@ export interface SinkProfile {
   author?: string;
   /** the feed reports a delete with only entity, id and op (Supabase Realtime without REPLICA IDENTITY FULL) */
   deletesByKeyOnly?: boolean;
+  /** the server was built with lz4 (the real server; not PGlite): row data is compressed with it */
+  lz4: boolean;
 }
 
 let seq = 0;
