@@ -5,10 +5,13 @@
 import { describe } from "vitest";
 import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
-import { createTestDatabase, realPgAvailable } from "../helpers/pg.ts";
+import { createTestDatabase, realPgAvailable, realPgHasLz4 } from "../helpers/pg.ts";
 import { sinkContract } from "./sink-contract.ts";
 
-describe.runIf(await realPgAvailable())("real PostgreSQL", () => {
+const available = await realPgAvailable();
+const lz4 = available && (await realPgHasLz4());
+
+describe.runIf(available)("real PostgreSQL", () => {
   sinkContract(
     "pg",
     async () => {
@@ -34,7 +37,7 @@ describe.runIf(await realPgAvailable())("real PostgreSQL", () => {
       capabilities: { supportsTransactions: true, supportsListen: true, supportsDryRun: true },
       parksConflicts: true,
       concurrent: true,
-      lz4: true,
+      lz4,
     },
   );
 });

@@ -12,7 +12,7 @@ import { PermanentSinkError, RetryableSinkError, SinkError, SinkSetupError, Usag
 import { BUILTIN_ENTITY_TABLES } from "../../src/realtime/builtin-entity-tables.ts";
 import { SupabaseRealtimeFeed } from "../../src/realtime/supabase-realtime.ts";
 import { SupabaseSink } from "../../src/sinks/supabase/supabase-sink.ts";
-import { realPgAvailable } from "../helpers/pg.ts";
+import { realPgAvailable, realPgHasLz4 } from "../helpers/pg.ts";
 import { signJwt } from "../servers/jwt.ts";
 import { enableCurveOwnerRls, startSupabaseStack, type SupabaseStack } from "../servers/supabase-stack.ts";
 import { sinkContract } from "./sink-contract.ts";
@@ -35,8 +35,8 @@ async function thrown(p: Promise<unknown>): Promise<SinkError | UsageError> {
   throw new Error("expected the call to fail");
 }
 
-/** The contract run and the Supabase-specific tests over one stack (one database, one PGlite at most). */
-function supabaseSuite(kind: "pglite" | "pg"): void {
+/** The contract run and the Supabase-specific tests over one stack (one database, one PGlite at most); `lz4`: its server has lz4. */
+function supabaseSuite(kind: "pglite" | "pg", lz4 = false): void {
   let started: Promise<SupabaseStack> | undefined;
   const stackOnce = () => (started ??= startSupabaseStack(kind));
   afterAll(async () => {
@@ -64,7 +64,7 @@ function supabaseSuite(kind: "pglite" | "pg"): void {
       parksConflicts: false,
       // PGlite serialises the stand-in's transactions; the real server runs them side by side
       concurrent: kind === "pg",
-      lz4: kind === "pg",
+      lz4,
       author: CONTRACT_USER,
       deletesByKeyOnly: true,
     },
@@ -255,6 +255,9 @@ describe("supabase sink over PGlite", () => {
   supabaseSuite("pglite");
 });
 
-describe.runIf(await realPgAvailable())("supabase sink over the real PostgreSQL", () => {
-  supabaseSuite("pg");
+const available = await realPgAvailable();
+const lz4 = available && (await realPgHasLz4());
+
+describe.runIf(available)("supabase sink over the real PostgreSQL", () => {
+  supabaseSuite("pg", lz4);
 });

@@ -29,6 +29,25 @@ export function realPgAvailable(): Promise<boolean> {
   return availability;
 }
 
+/**
+ * Whether the real server was built with lz4 (a temporary table with an lz4 column): Debian's and
+ * most packaged builds are, so there the sink's lz4 migration is checked; on a build without it,
+ * its pglz fallback.
+ */
+export async function realPgHasLz4(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    await client.query("create temporary table mudsync_lz4_probe (v jsonb compression lz4)");
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === "0A000") return false;
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 function withDatabase(url: string, db: string): string {
   const u = new URL(url);
   u.pathname = `/${db}`;
