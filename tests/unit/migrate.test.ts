@@ -15,7 +15,7 @@ import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpe
 describe("migration files", () => {
   it("loads the numbered files in order with sha256 checksums", () => {
     const ms = loadMigrations();
-    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -41,7 +41,7 @@ describe("migration files", () => {
 
 const ALL = [
   "001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_typed_parse.sql", "005_audit_per_batch.sql", "006_entity_tables.sql", "007_row_locks.sql",
-  "008_fold_filter.sql", "009_lz4_documents.sql",
+  "008_fold_filter.sql", "009_lz4_documents.sql", "010_fold_mask.sql",
 ];
 
 describe.runIf(await realPgAvailable())("migrate on the real server", () => {
@@ -93,46 +93,68 @@ describe.runIf(await realPgAvailable())("migrate on the real server", () => {
     }
   });
 
-  it("008 rewrites apply_batch's fold filter in place, and refuses a definition changed by hand", async () => {
+  it("008 and 010 rewrite apply_batch's fold filter in place, the fold still folds, and a definition changed by hand stops them", async () => {
     const c = new PgClient({ url: db.url });
     clients.push(c);
     const dir = mkdtempSync(path.join(tmpdir(), "mudsync-mig-"));
     const def = async (schema: string) =>
       (await c.query<{ d: string }>(`select pg_get_functiondef('${schema}.apply_batch(jsonb)'::regprocedure) as d`)).rows[0]!.d;
+    // two rows with several events each, between single-event rows
+    const ev = (id: string, type: string, chart: string, src: string) =>
+      ({ id, type, entity: "chart_data_source", entityId: chart, payload: { id: src }, timestamp: Number(id.slice(1)) });
+    const batch = [
+      ev("e1", "add", "c1", "s1"), ev("e2", "add", "c2", "s1"), ev("e3", "add", "c1", "s2"),
+      ev("e4", "add", "c3", "s9"), ev("e5", "remove", "c1", "s1"), ev("e6", "add", "c2", "s3"),
+    ];
+    const folds = async (schema: string) => {
+      await c.query("begin");
+      try {
+        const { rows } = await c.query<{ r: { id: string; outcome: string; version: number }[] }>(
+          `select ${schema}.apply_batch($1::jsonb) as r`, [JSON.stringify(batch)],
+        );
+        expect(rows[0]!.r.map((x) => [x.id, x.outcome, x.version])).toEqual([
+          ["e1", "applied", 1], ["e2", "applied", 1], ["e3", "applied", 2], ["e4", "applied", 1], ["e5", "applied", 3], ["e6", "applied", 2],
+        ]);
+        const charts = await c.query<{ id: string; ids: string[] }>(
+          `select id, array(select x->>'id' from jsonb_array_elements(data_source_config) x) as ids from ${schema}.charts order by id`,
+        );
+        expect(charts.rows).toEqual([{ id: "c1", ids: ["s2"] }, { id: "c2", ids: ["s1", "s3"] }, { id: "c3", ids: ["s9"] }]);
+      } finally {
+        await c.query("rollback");
+      }
+    };
     try {
       for (const m of loadMigrations().filter((x) => x.id <= 7)) writeFileSync(path.join(dir, m.name), m.sql);
-      for (const schema of ["fold_kept", "fold_changed"]) await migrate(c, { schema, dir });
+      for (const schema of ["fold_kept", "fold_changed", "fold_late"]) await migrate(c, { schema, dir });
+      for (const m of loadMigrations().filter((x) => x.id === 8)) writeFileSync(path.join(dir, m.name), m.sql);
       // an operator's own edit of the fold's join
       const changed = (await def("fold_changed")).replace("ON fi.idx = e.idx", "ON e.idx = fi.idx");
       await c.exec(changed);
-      await expect(migrate(c, { schema: "fold_changed" })).rejects.toThrow(
+      await expect(migrate(c, { schema: "fold_changed", dir })).rejects.toThrow(
         /008_fold_filter\.sql failed: migration 008: fold_changed\.apply_batch\(jsonb\) is not the definition this migration expects/,
       );
-      expect((await migrationStatus(c, { schema: "fold_changed" })).pending.map((m) => m.name)).toEqual(ALL.slice(7));
+      expect((await migrationStatus(c, { schema: "fold_changed", dir })).pending.map((m) => m.name)).toEqual(["008_fold_filter.sql"]);
       expect(await def("fold_changed")).toBe(changed);
 
-      expect((await migrate(c, { schema: "fold_kept" })).ran).toEqual(ALL.slice(7));
-      const after = await def("fold_kept");
-      expect(after).toContain("WHERE e.idx = ANY (fold_idx) AND e.reason IS NULL");
-      expect(after).not.toContain("unnest(fold_idx)");
-      expect(after).toContain("force_generic_plan");
-      // the fold still runs: two rows with several events each, between single-event rows
-      const ev = (id: string, type: string, chart: string, src: string) =>
-        ({ id, type, entity: "chart_data_source", entityId: chart, payload: { id: src }, timestamp: Number(id.slice(1)) });
-      const batch = [
-        ev("e1", "add", "c1", "s1"), ev("e2", "add", "c2", "s1"), ev("e3", "add", "c1", "s2"),
-        ev("e4", "add", "c3", "s9"), ev("e5", "remove", "c1", "s1"), ev("e6", "add", "c2", "s3"),
-      ];
-      const { rows } = await c.query<{ r: { id: string; outcome: string; version: number }[] }>(
-        "select fold_kept.apply_batch($1::jsonb) as r", [JSON.stringify(batch)],
+      for (const schema of ["fold_kept", "fold_late"]) expect((await migrate(c, { schema, dir })).ran).toEqual(["008_fold_filter.sql"]);
+      const after008 = await def("fold_kept");
+      expect(after008).toContain("WHERE e.idx = ANY (fold_idx) AND e.reason IS NULL");
+      expect(after008).not.toContain("unnest(fold_idx)");
+      await folds("fold_kept");
+
+      // 010: the same fold, through a mask by position
+      const changed008 = (await def("fold_late")).replace("WHERE e.idx = ANY (fold_idx) AND", "WHERE fold_idx @> ARRAY[e.idx] AND");
+      await c.exec(changed008);
+      await expect(migrate(c, { schema: "fold_late" })).rejects.toThrow(
+        /010_fold_mask\.sql failed: migration 010: fold_late\.apply_batch\(jsonb\) is not the definition this migration expects \(edit 3 of 3 does not apply\)/,
       );
-      expect(rows[0]!.r.map((x) => [x.id, x.outcome, x.version])).toEqual([
-        ["e1", "applied", 1], ["e2", "applied", 1], ["e3", "applied", 2], ["e4", "applied", 1], ["e5", "applied", 3], ["e6", "applied", 2],
-      ]);
-      const charts = await c.query<{ id: string; ids: string[] }>(
-        "select id, array(select x->>'id' from jsonb_array_elements(data_source_config) x) as ids from fold_kept.charts order by id",
-      );
-      expect(charts.rows).toEqual([{ id: "c1", ids: ["s2"] }, { id: "c2", ids: ["s1", "s3"] }, { id: "c3", ids: ["s9"] }]);
+      expect(await def("fold_late")).toBe(changed008);
+      expect((await migrate(c, { schema: "fold_kept" })).ran).toEqual(ALL.slice(8));
+      const after010 = await def("fold_kept");
+      expect(after010).toContain("WHERE fold_mask[e.idx] AND e.reason IS NULL");
+      expect(after010).not.toContain("= ANY (fold_idx)");
+      expect(after010).toContain("force_generic_plan");
+      await folds("fold_kept");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
