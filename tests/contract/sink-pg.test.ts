@@ -8,10 +8,9 @@ import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { createTestDatabase, realPgAvailable, realPgHasLz4 } from "../helpers/pg.ts";
 import { sinkContract } from "./sink-contract.ts";
 
-const available = await realPgAvailable();
-const lz4 = available && (await realPgHasLz4());
+const lz4 = await realPgHasLz4();
 
-describe.runIf(available)("real PostgreSQL", () => {
+describe.runIf(await realPgAvailable())("real PostgreSQL", () => {
   sinkContract(
     "pg",
     async () => {

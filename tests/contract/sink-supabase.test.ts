@@ -255,9 +255,8 @@ describe("supabase sink over PGlite", () => {
   supabaseSuite("pglite");
 });
 
-const available = await realPgAvailable();
-const lz4 = available && (await realPgHasLz4());
+const lz4 = await realPgHasLz4();
 
-describe.runIf(available)("supabase sink over the real PostgreSQL", () => {
+describe.runIf(await realPgAvailable())("supabase sink over the real PostgreSQL", () => {
   supabaseSuite("pg", lz4);
 });

@@ -8,11 +8,17 @@ import pg from "pg";
 export const PG_ADMIN_URL = process.env.MUDSYNC_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 let availability: Promise<boolean> | undefined;
+let lz4Support: Promise<boolean> | undefined;
+
+/** A client of the admin database that gives up connecting after 3 s (for the probes below). */
+function probeClient(): pg.Client {
+  return new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+}
 
 /** Whether the real server answers. In CI an unreachable server throws instead of returning false. */
 export function realPgAvailable(): Promise<boolean> {
   availability ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+    const client = probeClient();
     try {
       await client.connect();
       await client.query("select 1");
@@ -30,22 +36,26 @@ export function realPgAvailable(): Promise<boolean> {
 }
 
 /**
- * Whether the real server was built with lz4 (a temporary table with an lz4 column): Debian's and
- * most packaged builds are, so there the sink's lz4 migration is checked; on a build without it,
- * its pglz fallback.
+ * Whether the real server answers and was built with lz4 (a temporary table with an lz4 column):
+ * Debian's and most packaged builds are, so there the sink's lz4 migration is checked; on a build
+ * without it, its pglz fallback.
  */
-export async function realPgHasLz4(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    await client.query("create temporary table mudsync_lz4_probe (v jsonb compression lz4)");
-    return true;
-  } catch (err) {
-    if ((err as { code?: string }).code === "0A000") return false;
-    throw err;
-  } finally {
-    await client.end().catch(() => {});
-  }
+export function realPgHasLz4(): Promise<boolean> {
+  lz4Support ??= (async () => {
+    if (!(await realPgAvailable())) return false;
+    const client = probeClient();
+    await client.connect();
+    try {
+      await client.query("create temporary table mudsync_lz4_probe (v jsonb compression lz4)");
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === "0A000") return false;
+      throw err;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  })();
+  return lz4Support;
 }
 
 function withDatabase(url: string, db: string): string {
