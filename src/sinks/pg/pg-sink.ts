@@ -2,7 +2,7 @@
  * The Postgres sink: every write goes through `<schema>.apply_batch` (one query per batch), reads
  * through `<schema>.get_row`. It works over any SqlClient, so the PGlite sink extends it.
  */
-import { PermanentSinkError, SinkSetupError, UsageError } from "../../errors.ts";
+import { MudsyncError, PermanentSinkError, SinkSetupError, UsageError } from "../../errors.ts";
 import type {
   ApplyResult,
   ChangeFeed,
@@ -99,11 +99,11 @@ export class PgSink implements Sink, ChangeFeed {
   }
 
   migrate(): Promise<MigrateResult> {
-    return migrate(this.client, { schema: this.options.schema });
+    return this.run("migrating", () => migrate(this.client, { schema: this.options.schema }));
   }
 
   migrationStatus(): Promise<MigrationState> {
-    return migrationStatus(this.client, { schema: this.options.schema });
+    return this.run("reading the migration state", () => migrationStatus(this.client, { schema: this.options.schema }));
   }
 
   async serverVersion(): Promise<string> {
@@ -117,7 +117,8 @@ export class PgSink implements Sink, ChangeFeed {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof UsageError) throw err;
+      // already a domain error (a bad flag, a changed migration file, a classified sink error)
+      if (err instanceof MudsyncError) throw err;
       const code = (err as { code?: unknown } | null)?.code;
       if (code === "42883" || code === "3F000" || code === "42P01") {
         throw new SinkSetupError(
