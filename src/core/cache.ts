@@ -7,6 +7,7 @@
  */
 import type { CacheEntry, CacheStore, Clock } from "./ports.ts";
 import { compileGlob } from "./glob.ts";
+import { rowCacheKey } from "./cache-keys.ts";
 
 export const DEFAULT_TTL_MS = 300_000;
 
@@ -81,13 +82,13 @@ export class TtlCache {
     return keys.length;
   }
 
-  /** Deletes entries expired at `now` (default: the clock's now); returns how many. */
   /**
    * Invalidates the entries of one row, with no pattern syntax (row ids may hold `*` or `?`): the
-   * key `<entity>:<id>` itself and every key under it (`<entity>:<id>:…`), not `<entity>:<id>0`.
+   * app's key of the row (cache-keys.ts: `chart:<id>` for `chart_data_source`, else `<entity>:<id>`)
+   * and every key under it (`<key>:…`), not `<key>0`.
    */
   async invalidateRow(entity: string, id: string): Promise<number> {
-    const key = `${entity}:${id}`;
+    const key = rowCacheKey(entity, id);
     const under = `${key}:`;
     const belongs = (k: string) => k === key || k.startsWith(under);
     for (const [k, flight] of this.inflight) if (belongs(k)) flight.stale = true;
@@ -96,6 +97,7 @@ export class TtlCache {
     return keys.length;
   }
 
+  /** Deletes entries expired at `now` (default: the clock's now); returns how many. */
   async purgeExpired(now: number = this.clock.now()): Promise<number> {
     const keys = await this.store.expiredKeys(now);
     if (keys.length > 0) await this.store.deleteKeys(keys);

@@ -1,10 +1,12 @@
 /**
  * What the daemon does with a realtime row change: invalidates the cache entries of that row
- * (`<entity>:<id>` and the keys under it) and, when optimistic edits are layered on the row, confirms the server's state
+ * (the app's key of the row, see core/cache-keys.ts, and the keys under it) and, when optimistic
+ * edits are layered on the row (under the same key), confirms the server's state
  * (read back through the sink) so committed edits fold in and pending ones are re-applied on top.
  * A failure here is logged and never stops the feed.
  */
 import type { TtlCache } from "../core/cache.ts";
+import { rowCacheKey } from "../core/cache-keys.ts";
 import type { OptimisticStateManager } from "../core/optimistic.ts";
 import type { RowChange, Sink } from "../core/ports.ts";
 import type { DaemonLogger } from "./logger.ts";
@@ -18,7 +20,7 @@ export interface RowSyncDeps {
 
 export function rowSync(deps: RowSyncDeps): (change: RowChange) => Promise<void> | void {
   return (change) => {
-    const key = `${change.entity}:${change.id}`;
+    const key = rowCacheKey(change.entity, change.id);
     // the common case on a busy feed: nothing cached, no edit layered on the row
     if (!deps.cache && deps.optimistic.pending(key).length === 0) {
       if (deps.logger.isLevelEnabled("debug")) {

@@ -53,6 +53,19 @@ describe("rowSync (the daemon's reaction to a realtime change)", () => {
     expect(optimistic.pending("well:w1")).toHaveLength(1);
   });
 
+  it("a chart_data_source change reaches the app's chart:<id> key: cache entries and optimistic edits", async () => {
+    const server: RowState = { entity: "chart_data_source", id: "c1", version: 4, data: [{ id: "curve-a" }] };
+    const { store, cache, optimistic, sync, reads } = setup(server);
+    await cache.set("chart:c1", { data_source_config: [] });
+    await cache.set("chart:c1:selection", ["curve-a"]);
+    await cache.set("chart_data_source:c1", "not the app's key");
+    optimistic.apply("chart:c1", (cur) => ({ ...(cur ?? {}), mine: true }), "e1");
+    await sync({ entity: "chart_data_source", id: "c1", version: 4, op: "update" });
+    expect([...store.entries.keys()]).toEqual(["chart_data_source:c1"]);
+    expect(reads).toEqual(["chart_data_source:c1"]); // the row is read back by its entity name
+    expect(optimistic.confirmedVersion("chart:c1")).toBe(4);
+  });
+
   it("a failing read is logged and does not throw (the feed goes on)", async () => {
     const { optimistic, cache } = setup(null);
     const sync = rowSync({
