@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- drain` (issue 4): `mudsync queue drain` of N queued events into the real
+ * `npm run bench -- drain`: `mudsync queue drain` of N queued events into the real
  * server for batch sizes 1/100/1000 × coalescing on/off (events/s, round trips, p50/p99
  * enqueue→applied latency, peak RSS), next to pg-boss doing the same work on the same server:
  * batch insert, then batch fetch + complete. Then the shared Postgres queue store drained by one

@@ -10,9 +10,9 @@ import { renderTable } from "./lib/render-table.ts";
 type Runner = (report: BenchReport, quick: boolean, only?: string) => Promise<void>;
 
 const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }> = {
-  store: { about: "durable Dexie queue store and queue CLI (issue 2)", load: async () => (await import("./store.ts")).runStoreBench },
-  sink: { about: "apply_batch vs multi-row INSERT vs COPY on PostgreSQL and PGlite (issue 3)", load: async () => (await import("./sink.ts")).runSinkBench },
-  drain: { about: "queue drain into PostgreSQL next to pg-boss (issue 4)", load: async () => (await import("./drain.ts")).runDrainBench },
+  store: { about: "durable Dexie queue store and queue CLI", load: async () => (await import("./store.ts")).runStoreBench },
+  sink: { about: "apply_batch vs multi-row INSERT vs COPY on PostgreSQL and PGlite", load: async () => (await import("./sink.ts")).runSinkBench },
+  drain: { about: "queue drain into PostgreSQL next to pg-boss", load: async () => (await import("./drain.ts")).runDrainBench },
 };
 
 function usage(): string {

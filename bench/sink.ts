@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sink` (issue 3): events/s through `<schema>.apply_batch` at batch sizes
+ * `npm run bench -- sink`: events/s through `<schema>.apply_batch` at batch sizes
  * 1/10/100/1000 on the real server (a fresh database, dropped after) and on PGlite, next to the
  * same document rows written by one multi-row INSERT and by one COPY per batch, in the same run.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- store` (issue 2): the durable Dexie queue store and the queue CLI, every figure
+ * `npm run bench -- store`: the durable Dexie queue store and the queue CLI, every figure
  * next to plain Dexie on in-memory fake-indexeddb measured in the same run.
  */
 import path from "node:path";

@@ -5,18 +5,14 @@
  * garbage in the old generation.
  *
  * By default V8 puts the next full-GC limit at up to 4x the live heap when the collector keeps up
- * easily, which it does here: a drain of 100k queued events measured ~255 MB live but a ~750 MB
- * heap (~920 MB RSS) at its peak, 25k events ~75-100 MB live and a ~245 MB heap. That is garbage
- * waiting, not data. The cap trades memory for full collections: measured on 100k events (busy
- * machine, 3 runs each) peak RSS / process CPU was ~950 MB / 15 s with V8's default, ~615 MB /
- * 18 s at 100 (2x live) and ~530 MB / 23 s at 50 (1.5x live).
+ * easily, which it does here, so a drain's heap peaks at several times its live data: garbage
+ * waiting, not data. The cap trades memory for full collections.
  *
  * For a drain of the whole store it is opt-in (`queue drain --low-memory`): the extra
  * collections of a large live heap cost throughput, and the drain's default is speed. A drain in
  * parts (store-parts.ts) always caps: its live heap is one part's, so a full collection is cheap,
- * and without the cap its peak grew with the queue after all (garbage, not data: the heap after
- * a collection between parts stayed at ~63 MB through a 100k drain while RSS climbed part after
- * part from ~345 to ~530 MB).
+ * and without the cap its peak grew with the queue after all (garbage, not data: the live heap
+ * between parts stays flat while RSS climbs part after part).
  *
  * `--heap-growing-percent` is read each time V8 computes the next limit, so setting it while
  * running takes effect at the next full collection. A value given to node itself wins
@@ -24,7 +20,10 @@
  */
 import v8 from "node:v8";
 
-/** next full-GC limit = live heap × (1 + this / 100) */
+/**
+ * next full-GC limit = live heap × (1 + this / 100). At 100 (2x live) a drain keeps most of the
+ * memory that 50 saves, for much less extra CPU.
+ */
 export const DRAIN_HEAP_GROWING_PERCENT = 100;
 
 let applied = false;

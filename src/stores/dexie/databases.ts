@@ -5,13 +5,13 @@
  *
  * Version 1 is the app's schema and stays the only one for `events`: with fake-indexeddb every
  * extra index costs on every write (an absent field in a compound index costs a thrown
- * DataError per row), which measured 2-3x slower loads and batch marks. The lookups the app's
+ * DataError per row), which made loads and batch marks 2-3x slower. The lookups the app's
  * indexes do not serve (rows of an entity, due retries, expired leases, history) are kept by
  * the store in memory (see open-events.ts) and rebuilt on open.
  *
  * Dexie's liveQuery machinery (its cache middleware and the Observability middleware that
  * records mutated key ranges) is switched off: nothing subscribes to these private databases,
- * and it cost ~15% of small write transactions (measured side by side).
+ * and it cost about 15% of a small write transaction.
  */
 import { Dexie, type Table } from "dexie";
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";

@@ -5,8 +5,8 @@
  * A drain adds two entries per event (claimed, settled), so this grows with the queue and is
  * kept lean: an entry is stored without its event id (the map key holds it), statuses and
  * repeated notes ("claimed by host:pid", "completed: applied v1") share one string each instead
- * of a copy per entry, and an event's list is exactly as long as its entries. Measured on a
- * 100k-event drain: ~290 instead of ~580 bytes of heap per event.
+ * of a copy per entry, and an event's list is exactly as long as its entries: about half the heap
+ * per event of plain entry objects.
  */
 import { EVENT_STATUSES, type EventStatus } from "../../core/event.ts";
 import type { HistoryEntry } from "../../core/ports.ts";

@@ -2,7 +2,7 @@
  * The Dexie half of enqueue: inserts the new events of one or more merged enqueue calls in one
  * transaction and says, per call, which ids it inserted and which were already stored. Stored ids
  * are found by the insert itself (a ConstraintError per such row, which Dexie's bulkAdd reports
- * without aborting the transaction) rather than by a lookup first, which measured ~10% of an
+ * without aborting the transaction) rather than by a lookup first, which cost about 10% of an
  * import. Near the size limit they are looked up first, so only really new events count.
  */
 import type { QueuedEvent } from "../../core/event.ts";

@@ -95,8 +95,8 @@ function put(text: string, at: number): number {
 /**
  * Encodes one record as a checksummed line (with its trailing newline). The rows of a record are
  * stringified ROWS_PER_PIECE at a time: JSON.stringify of a whole record of a thousand rows builds
- * its text from pieces that V8 joins on the string's first use, which cost 2.5 times what
- * encoding the rows piece by piece does (a 100k-event log: 420-540 ms against 160-280 ms). The
+ * its text from pieces that V8 joins on the string's first use, which costs about 2.5 times what
+ * encoding the rows piece by piece does. The
  * bytes are those of JSON.stringify(record) for records built as the store builds them (`k`,
  * `rows`, then the other fields).
  */

@@ -10,9 +10,9 @@
  *    try-lock, the preferred one first (callers alternate it); when both are taken it starts
  *    with half 0 as if it held it (its row locks still skip what others hold). Two
  *    workers then lock disjoint rows' events instead of locking events of rows the other holds,
- *    which neither could use until the other commits (measured on 40k events: two workers made 71-82
- *    transactions and spent ~25% more server CPU per event than one; with halves 43-45, the same
- *    CPU as one). It only steers the choice: safety comes from the row locks below.
+ *    which neither could use until the other commits (costing them more transactions and server
+ *    CPU per event than one worker alone; see docs/postgres-queue.md). It only steers the choice:
+ *    safety comes from the row locks below.
  * 1. `win_*` lock the oldest due events of each claimable status straight from its partial index,
  *    FOR UPDATE SKIP LOCKED with a LIMIT (pending ones of this half first, then of the other half
  *    if that left room): the scan walks past events another transaction holds
@@ -55,10 +55,7 @@ import { appendHistory, eventColumnsJson, fieldColumns } from "./event-row.ts";
  * transaction ends; every candidate locked and not kept is a lock written for nothing, and its
  * row is probed for nothing. With the halves, a worker rarely meets rows another holds: alone it
  * locks exactly the limit; when its last batch came back short (others hold rows), 1.25× the
- * limit. Measured on 100k events at batch 1000 against 1.25× / 2× (server CPU per 1000 events,
- * alternating runs): 1 daemon 69.8-70.0 ms against 71.6-72.1 ms, same 100 round trips; 2 daemons
- * 73.3-74.9 against 76.7-77.4, 50-52 round trips each either way; 3 daemons 92-95 against
- * 98-104, with fewer round trips (43-50 against 38-50 each); 4 daemons 115 against 130.
+ * limit. A larger window did not save round trips and cost server CPU per event.
  */
 export const FUSED_WINDOW_FACTOR = { alone: 1, crowded: 1.25 } as const;
 
@@ -107,7 +104,8 @@ function needsEngine(j: string): string {
  * event, each row in row order): a settled event as `[id, kind ('completed' | 'dead'), outcome,
  * version, ts]`, an event handed to the engine as an object with `id, kind: 'engine', version,
  * ts`, the event's columns (event-row.ts) and its apply result (`result`, or null). One JSON value
- * instead of a row per event: reading 1000 rows of 13 columns cost the daemon ~2.5 ms per batch.
+ * instead of a row per event: decoding a row of 13 columns per event was a visible share of the
+ * daemon's time per batch.
  */
 export function fusedSql(queueSchema: string, sinkSchema: string): string {
   const events = `"${queueSchema}".events`;
