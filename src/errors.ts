@@ -84,6 +84,21 @@ export class StoreCorruptError extends MudsyncError {
   }
 }
 
+/**
+ * A --store path that cannot be a store: a read-only command given a store that does not exist
+ * (a mistyped path must not read as an empty queue), or a path that is a file.
+ */
+export class StorePathError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`store ${dir} ${reason}`, options);
+  }
+}
+
 export class StoreTooLargeError extends MudsyncError {
   override readonly exitCode = ExitCode.Unavailable;
 }

@@ -5,6 +5,9 @@
  * `mudsync: warning:` line each.
  */
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { StorePathError } from "../../errors.ts";
 import { type DexieQueueStore, openDexieStore } from "../../stores/dexie/index.ts";
 import { PartedStore } from "../../stores/dexie/parted-store.ts";
 import { estimateEvents, partCount } from "../../stores/dexie/store-parts.ts";
@@ -14,6 +17,7 @@ import type { CommandContext } from "../shared/context.ts";
 export type LocalQueueStore = DexieQueueStore;
 
 export async function openQueueStore(ctx: CommandContext, mode: "read" | "write", command: string): Promise<LocalQueueStore> {
+  if (mode === "read") await assertStoreExists(ctx.config.store);
   const store = await openDexieStore({ dir: ctx.config.store, mode, command });
   warn(store.warnings);
   return store;
@@ -39,6 +43,26 @@ export async function openDrainStore(ctx: CommandContext, partEvents = DEFAULT_P
   const store = await PartedStore.open({ dir: ctx.config.store, parts, command: "queue drain" });
   warn(store.warnings);
   return store;
+}
+
+/**
+ * A read-only command shows a store as it is and creates nothing, so a --store that names no
+ * store (a typo, a file) is refused instead of reading as an empty queue. Writers create it.
+ */
+export async function assertStoreExists(storeDir: string): Promise<void> {
+  if (!storeDir) return; // openDexieStore says that a path is expected
+  const dir = path.resolve(storeDir);
+  const found = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined;
+    throw error;
+  });
+  if (!found) {
+    throw new StorePathError(dir, "does not exist; expected a store directory made by `queue import` or `queue enqueue` (check --store and MUDSYNC_STORE)");
+  }
+  if (!found.isDirectory()) throw new StorePathError(dir, "is a file; expected a store directory");
+  if (!existsSync(queueDirOf(dir))) {
+    throw new StorePathError(dir, `holds no event queue (no ${queueDirOf(dir)}); \`queue import\` or \`queue enqueue\` create it`);
+  }
 }
 
 function warn(warnings: readonly string[]): void {

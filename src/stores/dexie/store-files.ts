@@ -9,7 +9,7 @@
  */
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { StoreCorruptError } from "../../errors.ts";
+import { StoreCorruptError, StorePathError } from "../../errors.ts";
 import { encodeRecord, type LogRecord, SNAPSHOT_FORMAT } from "./log-record.ts";
 
 const SNAPSHOT_RE = /^snapshot-(\d{6,})\.ndjson$/;
@@ -79,8 +79,22 @@ export async function currentGeneration(queueDir: string): Promise<Generation> {
   };
 }
 
+/** Creates the queue directory (and the store directory) when missing. */
 export async function ensureQueueDir(queueDir: string): Promise<void> {
-  await mkdir(queueDir, { recursive: true });
+  try {
+    await mkdir(queueDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const dir = path.dirname(queueDir);
+    if (code === "ENOTDIR") {
+      throw new StorePathError(dir, "is not a directory (it, or a directory above it, is a file)", { cause: error });
+    }
+    if (code === "EEXIST") throw new StorePathError(dir, `holds a file where its queue directory belongs (${queueDir})`, { cause: error });
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      throw new StorePathError(dir, `cannot be created or written (${code})`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** fsyncs a directory so that a rename or a new file in it survives a crash. */
