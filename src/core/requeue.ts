@@ -24,3 +24,12 @@ export function requeueChange(event: Pick<QueuedEvent, "id" | "status">, note: s
     note: `${note} from ${event.status}`,
   };
 }
+
+/**
+ * The change that puts back every field `requeueChange` replaced, from the event as it was before
+ * (a replay whose drain could not reach the server leaves the events as they were).
+ */
+export function undoRequeueChange(before: QueuedEvent, note: string): EventChange {
+  const fields = Object.keys(requeueChange(before, "", 0).changes) as (keyof QueuedEvent)[];
+  return { id: before.id, changes: Object.fromEntries(fields.map((f) => [f, before[f]])) as Partial<QueuedEvent>, note };
+}

@@ -7,8 +7,8 @@
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent } from "../../core/event.ts";
 import type { DryRunReport, EventChange } from "../../core/ports.ts";
 import { planBatches } from "../../core/batcher.ts";
-import { requeueChange } from "../../core/requeue.ts";
-import { EventNotFoundError, UsageError } from "../../errors.ts";
+import { requeueChange, undoRequeueChange } from "../../core/requeue.ts";
+import { EventNotFoundError, SinkSetupError, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
 import { table } from "../shared/output.ts";
@@ -78,7 +78,9 @@ async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<Re
       const now = Date.now();
       const changes: EventChange[] = chosen.map((e) => requeueChange(e, "replay", now));
       await store.update(changes);
-      const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" });
+      const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" }).catch(async (err: unknown) => {
+        throw await undoIfServerUnusable(err, store, chosen, now);
+      });
       return { dryRun: false, chosen: chosen.length, requeued: changes.length, drain };
     } finally {
       await sink.close();
@@ -86,6 +88,22 @@ async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<Re
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A replay whose drain could not use the server (unreachable, or not set up) must change nothing:
+ * the chosen events still exactly as the requeue left them get their fields back. Events the
+ * drain did settle before the server went away keep their outcome. Returns the error to throw.
+ */
+async function undoIfServerUnusable(err: unknown, store: LocalQueueStore, chosen: QueuedEvent[], requeuedAt: number): Promise<unknown> {
+  if (!(err instanceof SinkUnreachableError || err instanceof SinkSetupError)) return err;
+  const now = await store.getMany(chosen.map((e) => e.id));
+  const untouched = chosen.filter((_, i) => now[i]?.status === "pending" && now[i]?.replayedAt === requeuedAt);
+  await store.update(untouched.map((e) => undoRequeueChange(e, "replay undone: server not usable")));
+  const note = `; replay undone: ${untouched.length} of the ${chosen.length} chosen events were put back as they were`;
+  return err instanceof SinkUnreachableError
+    ? new SinkUnreachableError(`${err.message}${note}`, err.code, { cause: err })
+    : new SinkSetupError(`${err.message}${note}`, err.code, { cause: err });
 }
 
 async function choose(store: LocalQueueStore, opts: ReplayOptions): Promise<QueuedEvent[]> {
