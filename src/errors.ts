@@ -108,6 +108,14 @@ export class StoreUnavailableError extends MudsyncError {
   override readonly exitCode = ExitCode.Unavailable;
 }
 
+/**
+ * A `--queue` URL whose database holds no shared queue that this mudsync can read (no such
+ * database, no queue schema, or a queue schema not yet migrated to this version): bad input.
+ */
+export class QueueNotFoundError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+}
+
 export class EventNotFoundError extends MudsyncError {
   override readonly exitCode = ExitCode.BadInput;
   constructor(readonly eventId: string) {

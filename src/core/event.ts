@@ -56,6 +56,21 @@ export const newEventSchema = queuedEventSchema.extend({
 });
 export type NewEvent = z.infer<typeof newEventSchema>;
 
+const FIELD_ORDER: readonly string[] = Object.keys(queuedEventSchema.shape);
+
+/**
+ * The event with its fields in the schema's order (the browser app's fields first), then any
+ * unknown fields by name: a stable order for people whatever order a store keeps them in (a
+ * local store keeps the order they were written in, Postgres jsonb orders keys by length).
+ */
+export function inFieldOrder(e: QueuedEvent): QueuedEvent {
+  const from = e as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of FIELD_ORDER) if (k in from) out[k] = from[k];
+  for (const k of Object.keys(from).sort()) if (!(k in out)) out[k] = from[k];
+  return out as QueuedEvent;
+}
+
 /** The row an event edits: events of one row keep their order everywhere. */
 export function rowKey(e: Pick<QueuedEvent, "entity" | "entityId">): string {
   return `${e.entity}:${e.entityId}`;

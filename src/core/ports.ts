@@ -120,6 +120,12 @@ export interface QueueStore {
   close(): Promise<void>;
 }
 
+/**
+ * The read side of a queue store: what the inspection commands (`queue ls`, `show`, `stats`) use,
+ * so that they read a local store and the shared Postgres queue through one interface.
+ */
+export type QueueReader = Pick<QueueStore, "get" | "getMany" | "list" | "counts" | "scan" | "history" | "close">;
+
 // ---------------------------------------------------------------- cache store
 
 export interface CacheEntry<T = unknown> {

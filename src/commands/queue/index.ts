@@ -6,6 +6,11 @@ import { STRATEGIES } from "../../config/strategies.ts";
 
 const STATUSES = "pending, processing, completed, failed, dead";
 
+const QUEUE_READ_HELP = "read the shared Postgres queue at this postgres:// URL instead of the store (read-only, no daemon needed)";
+const QUEUE_READ_NOTE =
+  "\nWith --queue the shared queue is read in one read-only transaction: nothing is created, migrated or changed. " +
+  "A database without a mudsync queue (or with an older one) is exit 2, a server that cannot be reached exit 5.";
+
 export function registerQueueCommands(program: Command): void {
   const queue = program
     .command("queue")
@@ -54,7 +59,8 @@ export function registerQueueCommands(program: Command): void {
     .option("--after <cursor>", 'continue after this cursor (the "next" of the previous page)')
     .addOption(new Option("--order <order>", "newest or oldest first").choices(["newest", "oldest"]).default("newest"))
     .option("--file <dump>", "read a dexie export directly instead of the store (streamed; keeps only the page)")
-    .addHelpText("after", '\nWith --json prints {"counts": {status: n}, "events": [...], "next": cursor|null}.')
+    .option("--queue <url>", QUEUE_READ_HELP)
+    .addHelpText("after", '\nWith --json prints {"counts": {status: n}, "events": [...], "next": cursor|null}.' + QUEUE_READ_NOTE)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { queueLs, renderLs, lsJson } = await import("./ls.ts");
@@ -67,10 +73,12 @@ export function registerQueueCommands(program: Command): void {
     .command("show")
     .description("show one event: every field, the payload pretty-printed, and its status history if recorded")
     .argument("<id>", "event id")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .option("--queue <url>", QUEUE_READ_HELP)
+    .addHelpText("after", QUEUE_READ_NOTE)
+    .action(async (id: string, opts: { queue?: string }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { queueShow, renderShow } = await import("./show.ts");
-      emit(await queueShow({ id }, ctx), renderShow, ctx);
+      emit(await queueShow({ id, queue: opts.queue }, ctx), renderShow, ctx);
     });
 
   queue
@@ -80,7 +88,9 @@ export function registerQueueCommands(program: Command): void {
         "failed events by retry count, payload size percentiles",
     )
     .option("--file <dump>", "compute them on a dexie export directly instead of the store")
-    .action(async (opts: { file?: string }, cmd: Command) => {
+    .option("--queue <url>", QUEUE_READ_HELP)
+    .addHelpText("after", QUEUE_READ_NOTE)
+    .action(async (opts: { file?: string; queue?: string }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { queueStats, renderStats } = await import("./stats.ts");
       emit(await queueStats(opts, ctx), renderStats, ctx);
@@ -153,14 +163,14 @@ export function registerQueueCommands(program: Command): void {
     .command("replay")
     .description(
       "move chosen events back to pending (attempts reset) and drain them; events the server already applied come back " +
-        "as duplicates. With --dry-run nothing changes anywhere: the events are applied in a server transaction that is " +
-        "rolled back and every touched row is shown before and after. When a running daemon holds the store, the events " +
+        "as duplicates. With --dry-run nothing changes anywhere: the same drain (batching, conflict strategy) runs in a " +
+        "server transaction that is rolled back, and each event's outcome and each changed field are shown. When a running daemon holds the store, the events " +
         "are chosen read-only and the daemon requeues and drains them (POST /v1/retry, /v1/drain-now).",
     )
     .option("--status <list>", `which events, comma-separated (${STATUSES}; default failed,dead)`)
     .option("--ids <list>", "exactly these event ids, comma-separated")
     .option("--entity <name>", "only events of this entity")
-    .option("--dry-run", "apply inside a rolled-back transaction and show rows before/after; changes nothing")
+    .option("--dry-run", "drain inside a rolled-back transaction: what each event would become and which fields of which rows would change; changes nothing (the store's other due events are drained with them, as in the real replay)")
     .option("--wait", "keep draining while failed events wait for their retry time")
     .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
     .action(async (opts: { status?: string; ids?: string; entity?: string; dryRun?: boolean; wait?: boolean }, cmd: Command) => {

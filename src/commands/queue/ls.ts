@@ -1,13 +1,14 @@
 /**
- * `mudsync queue ls`: one page of events from the local store (paged by index through the store's
- * `list`, never loading the whole queue) or, with `--file`, from an export read directly.
+ * `mudsync queue ls`: one page of events from the local store or, with `--queue postgres://…`, the
+ * shared Postgres queue (paged by index through the reader's `list`, never loading the whole
+ * queue), or with `--file` from an export read directly.
  */
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent, rowKey } from "../../core/event.ts";
 import { UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { formatAge, table } from "../shared/output.ts";
 import { listFilePage } from "./file-page.ts";
-import { withQueueStore } from "./open-store.ts";
+import { withQueueReader } from "./open-reader.ts";
 import { parseOrder, parseSince, parseStatuses } from "./parse-flags.ts";
 
 export interface LsOptions {
@@ -18,6 +19,8 @@ export interface LsOptions {
   after?: string;
   order?: string;
   file?: string;
+  /** postgres://… URL of a shared queue, read instead of the local store */
+  queue?: string;
 }
 
 export interface LsResult {
@@ -44,12 +47,13 @@ export async function queueLs(opts: LsOptions, ctx: CommandContext, now = Date.n
     ...(opts.after !== undefined ? { after: opts.after } : {}),
   };
   if (opts.file) {
+    if (opts.queue !== undefined) throw new UsageError("queue ls reads either --file or --queue, not both");
     const page = await listFilePage(opts.file, query);
     return { ...page, now, source: opts.file };
   }
-  return withQueueStore(ctx, "read", "queue ls", async (store) => {
+  return withQueueReader(ctx, opts.queue, "queue ls", async (store, source) => {
     const [counts, page] = await Promise.all([store.counts(), store.list(query)]);
-    return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next, now, source: ctx.config.store };
+    return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next, now, source };
   });
 }
 

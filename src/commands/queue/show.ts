@@ -1,13 +1,14 @@
 /**
  * `mudsync queue show ID`: the whole event with its payload pretty-printed and its status history
- * when the store recorded one. An unknown id is bad input (exit 2).
+ * when the store recorded one, from the local store or the shared Postgres queue (`--queue`). An
+ * unknown id is bad input (exit 2).
  */
-import { type QueuedEvent, rowKey } from "../../core/event.ts";
+import { inFieldOrder, type QueuedEvent, rowKey } from "../../core/event.ts";
 import type { HistoryEntry } from "../../core/ports.ts";
 import { EventNotFoundError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { formatAge } from "../shared/output.ts";
-import { withQueueStore } from "./open-store.ts";
+import { withQueueReader } from "./open-reader.ts";
 
 export interface ShowResult {
   event: QueuedEvent;
@@ -15,8 +16,8 @@ export interface ShowResult {
   now: number;
 }
 
-export async function queueShow(opts: { id: string }, ctx: CommandContext, now = Date.now()): Promise<ShowResult> {
-  return withQueueStore(ctx, "read", "queue show", async (store) => {
+export async function queueShow(opts: { id: string; queue?: string }, ctx: CommandContext, now = Date.now()): Promise<ShowResult> {
+  return withQueueReader(ctx, opts.queue, "queue show", async (store) => {
     const event = await store.get(opts.id);
     if (!event) throw new EventNotFoundError(opts.id);
     const history = await store.history(opts.id);
@@ -27,7 +28,8 @@ export async function queueShow(opts: { id: string }, ctx: CommandContext, now =
 const TIME_FIELDS = new Set(["timestamp", "nextAttemptAt", "leaseUntil", "deadAt", "completedAt"]);
 
 export function renderShow(r: ShowResult): string {
-  const e = r.event;
+  // fields in one fixed order, whatever order the store kept them in
+  const e = inFieldOrder(r.event);
   const lines = [`event ${e.id}`, `  row:        ${rowKey(e)}`, `  type:       ${e.type}`, `  status:     ${e.status}`];
   for (const [key, value] of Object.entries(e)) {
     if (["id", "type", "status", "entity", "entityId", "payload"].includes(key)) continue;

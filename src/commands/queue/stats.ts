@@ -1,30 +1,33 @@
 /**
  * `mudsync queue stats`: what a support engineer asks first about a stuck queue, computed with a
- * batched scan of the store (or a stream of an export with `--file`), never loading all events.
+ * batched scan of the local store or the shared Postgres queue (`--queue`), or a stream of an
+ * export with `--file`, never loading all events.
  */
 import { EVENT_STATUSES, type QueuedEvent } from "../../core/event.ts";
 import { DexieExportReader } from "../../io/dexie-export/reader.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { formatAge, table } from "../shared/output.ts";
-import { withQueueStore } from "./open-store.ts";
+import { UsageError } from "../../errors.ts";
+import { withQueueReader } from "./open-reader.ts";
 import { type QueueStats, StatsAccumulator } from "./stats-accumulator.ts";
 
 export interface StatsResult extends QueueStats {
   source: string;
 }
 
-export async function queueStats(opts: { file?: string }, ctx: CommandContext, now = Date.now()): Promise<StatsResult> {
+export async function queueStats(opts: { file?: string; queue?: string }, ctx: CommandContext, now = Date.now()): Promise<StatsResult> {
   const acc = new StatsAccumulator(now);
   if (opts.file) {
+    if (opts.queue !== undefined) throw new UsageError("queue stats reads either --file or --queue, not both");
     const reader = new DexieExportReader(opts.file);
     for await (const item of reader.rows()) {
       if (item.type === "row" && item.table === "events") acc.add(item.value as QueuedEvent);
     }
     return { source: opts.file, ...acc.result() };
   }
-  return withQueueStore(ctx, "read", "queue stats", async (store) => {
+  return withQueueReader(ctx, opts.queue, "queue stats", async (store, source) => {
     for await (const batch of store.scan(1000)) for (const e of batch) acc.add(e);
-    return { source: ctx.config.store, ...acc.result() };
+    return { source, ...acc.result() };
   });
 }
 

@@ -1,22 +1,20 @@
 /**
  * Opens the shared Postgres queue store (`--queue postgres://…`): checks the URL and schema name,
  * brings the queue schema up to date with the project's migrator (its own migration files, recorded
- * in `<schema>.migrations`), and returns the store over a small connection pool.
+ * in `<schema>.migrations`), and returns the store over a small connection pool. The read-only
+ * reader for the inspection commands (queue-reader.ts) opens without migrating.
  */
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { systemClock, type Clock } from "../../core/ports.ts";
-import { MudsyncError, StoreUnavailableError, UsageError } from "../../errors.ts";
+import { MudsyncError, StoreUnavailableError } from "../../errors.ts";
 import { migrate } from "../../sinks/migrate.ts";
 import { PgClient, redactUrl } from "../../sinks/pg/pg-client.ts";
 import { PostgresQueueStore } from "./postgres-queue-store.ts";
+import { checkQueueTarget, QUEUE_MIGRATIONS_DIR } from "./queue-target.ts";
 
 export { PostgresQueueStore } from "./postgres-queue-store.ts";
-
-export const DEFAULT_QUEUE_SCHEMA = "mudsync_queue";
-export const QUEUE_MIGRATIONS_DIR = fileURLToPath(new URL("./sql/", import.meta.url));
-
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+export { openPostgresQueueReader, PostgresQueueReader } from "./queue-reader.ts";
+export { DEFAULT_QUEUE_SCHEMA, QUEUE_MIGRATIONS_DIR } from "./queue-target.ts";
 
 export interface PostgresQueueStoreOptions {
   /** postgres:// or postgresql:// URL of the server holding the queue */
@@ -34,17 +32,6 @@ export interface PostgresQueueStoreOptions {
   connectTimeoutMs?: number;
 }
 
-function checkOptions(options: PostgresQueueStoreOptions): string {
-  if (!/^postgres(ql)?:\/\//.test(options.url)) {
-    throw new UsageError(`--queue "${redactUrl(options.url)}": expected a postgres:// or postgresql:// URL`);
-  }
-  const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
-  if (!SCHEMA_RE.test(schema)) {
-    throw new UsageError(`queue schema "${schema}": expected a lower-case SQL identifier (letters, digits, _)`);
-  }
-  return schema;
-}
-
 function unavailable(url: string, err: unknown): Error {
   if (err instanceof MudsyncError) return err;
   const e = err as { code?: string; message?: string };
@@ -56,7 +43,7 @@ function unavailable(url: string, err: unknown): Error {
 
 /** Opens (and by default migrates) the shared queue; throws StoreUnavailableError if unreachable. */
 export async function openPostgresQueueStore(options: PostgresQueueStoreOptions): Promise<PostgresQueueStore> {
-  const schema = checkOptions(options);
+  const schema = checkQueueTarget(options.url, options.schema);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   if (options.migrate !== false) {
     const client = new PgClient({ url: options.url, max: 1, connectTimeoutMs });

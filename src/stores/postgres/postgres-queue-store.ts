@@ -8,7 +8,7 @@
  */
 import type pg from "pg";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
-import { EVENT_STATUSES, parseEvent } from "../../core/event.ts";
+import { parseEvent } from "../../core/event.ts";
 import type {
   ClaimOptions,
   Clock,
@@ -24,17 +24,9 @@ import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.
 import { BulkAnalyze } from "./bulk-analyze.ts";
 import { claimParams, claimSql } from "./claim-sql.ts";
 import { PostgresFusedBatches } from "./fused-batches.ts";
-import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
+import { PostgresQueueReads } from "./queue-reads.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
-import {
-  eventColumns,
-  historyEntry,
-  parseHistory,
-  INSERT_COLUMNS,
-  insertValues,
-  rowToEvent,
-  type EventRow,
-} from "./event-row.ts";
+import { INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
 
 /** Validates events before they reach the table; names the first bad one. */
 function validated(events: QueuedEvent[], op: string): QueuedEvent[] {
@@ -54,6 +46,7 @@ export class PostgresQueueStore implements QueueStore {
   private readonly claimText: string;
   private readonly updateText: string;
   private readonly bulkAnalyze: BulkAnalyze;
+  private readonly reads: PostgresQueueReads;
   private closed = false;
 
   constructor(
@@ -65,6 +58,7 @@ export class PostgresQueueStore implements QueueStore {
     this.claimText = claimSql(schema);
     this.updateText = updateSql(schema);
     this.bulkAnalyze = new BulkAnalyze(pool, this.events);
+    this.reads = new PostgresQueueReads(pool, schema);
   }
 
   async enqueue(events: QueuedEvent[]): Promise<EnqueueResult> {
@@ -105,89 +99,24 @@ export class PostgresQueueStore implements QueueStore {
     await this.bulkAnalyze.wrote(last.size);
   }
 
-  async get(id: string): Promise<QueuedEvent | undefined> {
-    return (await this.getMany([id]))[0];
+  get(id: string): Promise<QueuedEvent | undefined> {
+    return this.reads.get(id);
   }
 
-  async getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
-    if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<EventRow & { id: string }>({
-      name: `mudsync_q_get_${this.schema}`,
-      text: `SELECT e.id, ${eventColumns("e")} FROM ${this.events} e WHERE e.id = ANY($1::text[])`,
-      values: [ids],
-    });
-    const byId = new Map(rows.map((r) => [r.id, rowToEvent(r)]));
-    return ids.map((id) => byId.get(id));
+  getMany(ids: string[]): Promise<(QueuedEvent | undefined)[]> {
+    return this.reads.getMany(ids);
   }
 
-  async list(query: ListQuery): Promise<ListPage> {
-    if (!Number.isInteger(query.limit) || query.limit < 1) {
-      throw new UsageError(`list limit ${query.limit}: expected a positive integer`);
-    }
-    const where: string[] = [];
-    const values: unknown[] = [];
-    const param = (v: unknown) => {
-      values.push(v);
-      return `$${values.length}`;
-    };
-    if (query.entity !== undefined) where.push(`entity = ${param(query.entity)}`);
-    if (query.since !== undefined) where.push(`ts >= ${param(query.since)}`);
-    const desc = query.order === "desc";
-    if (query.after !== undefined) {
-      const at = decodeListCursor(query.after);
-      where.push(`(ts, pos) ${desc ? "<" : ">"} (${param(at.ts)}::double precision, ${param(at.pos)}::bigint)`);
-    }
-    const dir = desc ? "DESC" : "ASC";
-    const limit = param(query.limit + 1);
-    const pageSql = (statusCond: string | undefined) => {
-      const conds = statusCond ? [statusCond, ...where] : where;
-      return `SELECT ${eventColumns("e")}, e.ts, e.pos FROM ${this.events} e
-       ${conds.length > 0 ? `WHERE ${conds.join(" AND ")}` : ""}
-       ORDER BY e.ts ${dir}, e.pos ${dir} LIMIT ${limit}`;
-    };
-    // one page per status, merged: a status given as a literal lets the claim's partial index
-    // (pending, failed, processing) walk only its own events, where one scan in time order would
-    // step over every settled event before them (the daemon asks for the head of a large queue often)
-    const statuses = query.statuses === undefined ? undefined : [...new Set(query.statuses)];
-    for (const s of statuses ?? []) {
-      if (!EVENT_STATUSES.includes(s)) throw new UsageError(`list status "${String(s)}": expected one of ${EVENT_STATUSES.join(", ")}`);
-    }
-    const text =
-      statuses === undefined
-        ? pageSql(undefined)
-        : statuses.length === 0
-          ? pageSql("false")
-          : `SELECT * FROM (${statuses.map((s) => `(${pageSql(`e.status = '${s}'`)})`).join(" UNION ALL ")}) u
-             ORDER BY u.ts ${dir}, u.pos ${dir} LIMIT ${limit}`;
-    const { rows } = await this.pool.query<EventRow & { ts: number; pos: string }>(text, values);
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const tail = page[page.length - 1];
-    return { events: page.map(rowToEvent), next: more && tail ? encodeListCursor({ ts: tail.ts, pos: tail.pos }) : null };
+  list(query: ListQuery): Promise<ListPage> {
+    return this.reads.list(query);
   }
 
-  async counts(): Promise<Record<EventStatus, number>> {
-    const { rows } = await this.pool.query<{ status: EventStatus; n: string }>(
-      `SELECT status, count(*) AS n FROM ${this.events} GROUP BY status`,
-    );
-    const out = Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])) as Record<EventStatus, number>;
-    for (const r of rows) out[r.status] = Number(r.n);
-    return out;
+  counts(): Promise<Record<EventStatus, number>> {
+    return this.reads.counts();
   }
 
-  async *scan(batch = 500): AsyncIterable<QueuedEvent[]> {
-    let after: string | null = null;
-    for (;;) {
-      const { rows }: { rows: (EventRow & { id: string })[] } = await this.pool.query({
-        name: `mudsync_q_scan_${this.schema}`,
-        text: `SELECT e.id, ${eventColumns("e")} FROM ${this.events} e WHERE $1::text IS NULL OR e.id > $1::text ORDER BY e.id LIMIT $2`,
-        values: [after, batch],
-      });
-      if (rows.length === 0) return;
-      yield rows.map(rowToEvent);
-      if (rows.length < batch) return;
-      after = rows[rows.length - 1]!.id;
-    }
+  scan(batch = 500): AsyncIterable<QueuedEvent[]> {
+    return this.reads.scan(batch);
   }
 
   async claim(options: ClaimOptions): Promise<QueuedEvent[]> {
@@ -209,9 +138,8 @@ export class PostgresQueueStore implements QueueStore {
     return { lost: rows.map((r) => r.id) };
   }
 
-  async history(id: string): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<{ history: string }>(`SELECT history FROM ${this.events} WHERE id = $1`, [id]);
-    return parseHistory(rows[0]?.history ?? "").map((h) => historyEntry(id, h));
+  history(id: string): Promise<HistoryEntry[]> {
+    return this.reads.history(id);
   }
 
   /**
