@@ -4,7 +4,8 @@
  * until SIGTERM/SIGINT (the first finishes the batch in flight and exits 0, a second forces exit
  * 130). `--once` drains what is due and exits like `queue drain` (0 drained, 3 not).
  *
- * Startup order: the control API listens first, so the address (a real port when 0 was asked for)
+ * Startup order: a local store held by another process is refused first, before anything is
+ * bound or logged; then the control API listens, so the address (a real port when 0 was asked for)
  * is known when the store's lock is taken and can be recorded in it for other commands to find.
  * Until the store and sink are open, routes answer 503.
  */
@@ -51,6 +52,10 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
   const corsOrigin = opts.corsOrigin === undefined ? undefined : checkOrigin(opts.corsOrigin);
   const serve = !opts.once || opts.listen !== undefined || opts.socket !== undefined;
   const addr = serve ? resolveListen(opts, ctx.cwd) : undefined;
+  if (opts.queue === undefined) {
+    const { assertStoreUnlocked } = await import("../stores/dexie/index.ts");
+    await assertStoreUnlocked(ctx.config.store);
+  }
   const logger = createDaemonLogger(ctx.config.logLevel);
   const owner = `daemon:${ownerName()}`;
 

@@ -2,7 +2,7 @@
  * The Dexie-backed durable local queue store: `openDexieStore` and the store's types.
  * `<dir>/queue/` holds the snapshot, the write-ahead log and the writer's LOCK.
  */
-import { readLock, type LockInfo } from "./lock-file.ts";
+import { assertUnlocked, readLock, type LockInfo } from "./lock-file.ts";
 import { queueDirOf } from "./store-files.ts";
 
 export { openDexieStore, DEFAULT_MAX_EVENTS, type OpenDexieStoreOptions } from "./open-store.ts";
@@ -14,4 +14,9 @@ export { EVENTS_SCHEMA, CACHE_SCHEMA } from "./databases.ts";
 /** Who holds the store's write lock, if anyone (alive: false for a stale lock). */
 export function lockInfo(dir: string): Promise<(LockInfo & { alive: boolean }) | undefined> {
   return readLock(queueDirOf(dir));
+}
+
+/** Throws StoreLockedError when a live process holds the store's write lock (takes nothing). */
+export function assertStoreUnlocked(dir: string): Promise<void> {
+  return assertUnlocked(queueDirOf(dir));
 }

@@ -72,6 +72,17 @@ async function createExclusive(file: string, info: LockInfo): Promise<boolean> {
 }
 
 /**
+ * Throws StoreLockedError when a live process holds the lock, as acquireLock would, without taking
+ * it: for a writer that must refuse before it starts anything else (the daemon, before it binds
+ * its control address). acquireLock still decides when two writers start at the same moment.
+ */
+export async function assertUnlocked(queueDir: string): Promise<void> {
+  const holder = await readLock(queueDir);
+  const leftover = holder?.pid === process.pid && !heldHere.has(path.resolve(queueDir));
+  if (holder?.alive && !leftover) throw new StoreLockedError(path.dirname(queueDir), holder.pid, describe(holder));
+}
+
+/**
  * Takes the lock for this process. Returns a note when a stale lock was taken over.
  * Throws StoreLockedError when a live process holds it.
  */
