@@ -102,25 +102,48 @@ export function resolveConflict(input: ConflictInput): ConflictDecision {
     case "manual":
       return { kind: "park", audit: audit("park", "parked for manual resolution") };
     case "merge": {
-      const lists = input.entryListEntities ?? DEFAULT_COALESCE_RULES.entryListEntities;
-      const m = lists.has(event.entity)
-        ? mergeEntryEvent(event, entriesOf(current.data), input.base === undefined ? undefined : entriesOf(input.base))
-        : mergeDocumentEvent(event, docOf(current.data), input.base === undefined ? undefined : docOf(input.base));
-      return m.kind === "resubmit"
-        ? resubmit(m.payload, m.reason, m.conflicts)
-        : drop(m.rollback, m.reason);
+      const m = mergeRow(event, current.data, input.base, input.entryListEntities);
+      if (m.kind === "drop") return drop(m.rollback, m.reason);
+      if (m.kind === "remove") return resubmit(event.payload, m.reason);
+      return resubmit(resubmitPayload(event, m.full, current.data, input.entryListEntities), m.reason, m.conflicts);
     }
     default:
       throw new Error(`unknown conflict strategy ${String(strategy satisfies never)}`);
   }
 }
 
-type MergeOutcome =
-  | { kind: "resubmit"; payload: Doc; reason: string; conflicts: string[] }
+/**
+ * The three-way merge of one conflicting event with the row, as whole values: `write` holds the
+ * complete merged document (or, for entry lists, the complete merged entry); `remove` says the
+ * local removal stands; `drop` that the local edit has nothing left to apply.
+ */
+export type RowMerge =
+  | { kind: "write"; full: Doc; reason: string; conflicts: string[] }
+  | { kind: "remove"; reason: string }
   | { kind: "drop"; rollback: boolean; reason: string };
 
-function keep(payload: Doc, reason: string, conflicts: string[] = []): MergeOutcome {
-  return { kind: "resubmit", payload, reason, conflicts };
+/** Merges `event` into the row `remote` (its data; null/undefined = no row) given the base when known. */
+export function mergeRow(event: WireEvent, remote: unknown, base: unknown, entryListEntities?: ReadonlySet<string>): RowMerge {
+  return isEntryList(event.entity, entryListEntities)
+    ? mergeEntryEvent(event, entriesOf(remote), base === undefined ? undefined : entriesOf(base))
+    : mergeDocumentEvent(event, docOf(remote), base === undefined ? undefined : docOf(base));
+}
+
+export function isEntryList(entity: string, entryListEntities?: ReadonlySet<string>): boolean {
+  return (entryListEntities ?? DEFAULT_COALESCE_RULES.entryListEntities).has(entity);
+}
+
+/** What an event resubmitted after a merge carries: an add the whole value, an update only what differs. */
+function resubmitPayload(event: WireEvent, full: Doc, remote: unknown, entryListEntities?: ReadonlySet<string>): Doc {
+  if (event.type !== "update") return full;
+  if (!isEntryList(event.entity, entryListEntities)) return changedFields(full, docOf(remote) ?? {});
+  const id = entryId(full);
+  const r = entriesOf(remote).find((e) => entryId(e) === id) ?? {};
+  return { ...changedFields(full, r), id };
+}
+
+function write(full: Doc, reason: string, conflicts: string[] = []): RowMerge {
+  return { kind: "write", full, reason, conflicts };
 }
 
 function rebase(event: WireEvent, payload: Doc, current: ConflictInput["current"]): WireEvent {
@@ -129,31 +152,29 @@ function rebase(event: WireEvent, payload: Doc, current: ConflictInput["current"
   return rowGone ? { ...rest, payload } : { ...rest, payload, baseVersion: current.version };
 }
 
-function mergeDocumentEvent(event: WireEvent, remote: Doc | undefined, base: Doc | undefined): MergeOutcome {
+function mergeDocumentEvent(event: WireEvent, remote: Doc | undefined, base: Doc | undefined): RowMerge {
   if (event.type === "remove") {
     return remote
-      ? keep(event.payload, "local removal kept over remote changes")
+      ? { kind: "remove", reason: "local removal kept over remote changes" }
       : { kind: "drop", rollback: false, reason: "row already removed" };
   }
   if (!remote) {
     return event.type === "add"
-      ? keep(event.payload, "row missing remotely; local add re-applied")
+      ? write(event.payload, "row missing remotely; local add re-applied")
       : { kind: "drop", rollback: true, reason: "row removed remotely; an update does not bring it back" };
   }
   if (event.type === "add") {
-    // add replaces the whole document: send the full merge
     const m = mergeDocuments(base ?? {}, event.payload, remote);
-    return keep(m.merged, "three-way merge of the document", m.conflicts);
+    return write(m.merged, "three-way merge of the document", m.conflicts);
   }
   const b = base ?? remote;
   const m = mergeDocuments(b, { ...b, ...event.payload }, remote);
-  const diff = changedFields(m.merged, remote);
-  return Object.keys(diff).length === 0
+  return Object.keys(changedFields(m.merged, remote)).length === 0
     ? { kind: "drop", rollback: false, reason: "remote already has the local changes" }
-    : keep(diff, "three-way merge of the document", m.conflicts);
+    : write(m.merged, "three-way merge of the document", m.conflicts);
 }
 
-function mergeEntryEvent(event: WireEvent, remote: Doc[], base: Doc[] | undefined): MergeOutcome {
+function mergeEntryEvent(event: WireEvent, remote: Doc[], base: Doc[] | undefined): RowMerge {
   const id = entryId(event.payload);
   if (id === undefined) {
     return { kind: "drop", rollback: true, reason: "event has no entry id to merge by" };
@@ -164,25 +185,24 @@ function mergeEntryEvent(event: WireEvent, remote: Doc[], base: Doc[] | undefine
   const label = `entry ${JSON.stringify(id satisfies EntryId)}`;
   if (event.type === "remove") {
     return r
-      ? keep(event.payload, `${label} deselected locally; stays deselected`)
+      ? { kind: "remove", reason: `${label} deselected locally; stays deselected` }
       : { kind: "drop", rollback: false, reason: `${label} already removed` };
   }
   if (!r) {
     if (event.type === "update" || b) {
       return { kind: "drop", rollback: true, reason: `${label} deselected remotely; it does not come back` };
     }
-    return keep(event.payload, `${label} newly selected locally`);
+    return write(event.payload, `${label} newly selected locally`);
   }
   if (event.type === "add") {
     const m = mergeDocuments(b ?? {}, event.payload, r);
-    return keep(m.merged, `${label} merged field-wise`, m.conflicts);
+    return write(m.merged, `${label} merged field-wise`, m.conflicts);
   }
   const be = b ?? r;
   const m = mergeDocuments(be, { ...be, ...event.payload }, r);
-  const diff = changedFields(m.merged, r);
-  return Object.keys(diff).length === 0
+  return Object.keys(changedFields(m.merged, r)).length === 0
     ? { kind: "drop", rollback: false, reason: `remote ${label} already has the local changes` }
-    : keep({ ...diff, id }, `${label} merged field-wise`, m.conflicts);
+    : write(m.merged, `${label} merged field-wise`, m.conflicts);
 }
 
 /** Top-level fields of `merged` whose value differs from `remote` (what an update must send). */
@@ -192,11 +212,11 @@ function changedFields(merged: Doc, remote: Doc): Doc {
   return out;
 }
 
-function docOf(data: unknown): Doc | undefined {
+export function docOf(data: unknown): Doc | undefined {
   return isPlainObject(data) ? data : undefined;
 }
 
-function entriesOf(data: unknown): Doc[] {
+export function entriesOf(data: unknown): Doc[] {
   const list = Array.isArray(data) ? data : isPlainObject(data) ? data["data_source_config"] : undefined;
   return Array.isArray(list) ? list.filter(isPlainObject) : [];
 }

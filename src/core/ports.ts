@@ -240,7 +240,11 @@ export interface Sink {
   listConflicts?(query?: { status?: "open" | "resolved"; limit?: number }): Promise<ConflictRecord[]>;
   getConflict?(id: number): Promise<ConflictRecord | null>;
   /** Applies the chosen side atomically and audits it; `merged` is required for take = "merged". */
-  resolveConflict?(id: number, take: ConflictTake, merged?: unknown, actor?: string): Promise<ResolveConflictResult>;
+  /**
+   * Applies the chosen side atomically and audits it. `merged` (take "merged"): the whole document or
+   * entry, null to remove it. `expectedVersion`: refuse when the row has moved from that version.
+   */
+  resolveConflict?(id: number, take: ConflictTake, merged?: unknown, actor?: string, expectedVersion?: number): Promise<ResolveConflictResult>;
 }
 
 // ---------------------------------------------------------------- change feed

@@ -3,15 +3,17 @@
  * `show` prints a field-by-field diff of the local edit against the row it lost to; `resolve`
  * applies the chosen side atomically on the server (audited) and marks the local event settled.
  */
-import type { ConflictRecord, ConflictTake, ResolveConflictResult, Sink } from "../../core/ports.ts";
-import { resolveConflict as decide } from "../../core/conflict.ts";
+import type { ConflictRecord, ConflictTake, ResolveConflictResult, RowState, Sink } from "../../core/ports.ts";
+import { checkGivenMerge, proposeMerge, type MergeProposal, type ProposalInput } from "../../core/conflict-proposal.ts";
 import { isPlainObject } from "../../core/merge.ts";
 import { MudsyncError, StoreLockedError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
 import { table } from "../shared/output.ts";
 
-async function withConflictSink<T>(ctx: CommandContext, fn: (sink: Required<Pick<Sink, "listConflicts" | "getConflict" | "resolveConflict">>) => Promise<T>): Promise<T> {
+type ConflictSink = Required<Pick<Sink, "listConflicts" | "getConflict" | "resolveConflict">> & Pick<Sink, "getRow">;
+
+async function withConflictSink<T>(ctx: CommandContext, fn: (sink: ConflictSink) => Promise<T>): Promise<T> {
   const sink = await openSinkFor(ctx);
   try {
     if (!sink.listConflicts || !sink.getConflict || !sink.resolveConflict) {
@@ -45,16 +47,32 @@ async function getOrFail(sink: { getConflict(id: number): Promise<ConflictRecord
 
 export interface ShowConflictResult {
   conflict: ConflictRecord;
+  /** the row as it is now on the server (null: no such row) */
+  current: RowState | null;
   diff: { field: string; local: unknown; remote: unknown }[];
-  /** what `--take merged` would send when no merged value is given */
-  proposedMerge: unknown;
+  /** what `--take merged` writes when no merged value is given; null when there is nothing to merge */
+  proposedMerge: MergeProposal | null;
+  /** why there is no proposed merge */
+  noMergeReason?: string;
 }
 
 export async function conflictsShow(opts: { id: number }, ctx: CommandContext): Promise<ShowConflictResult> {
   return withConflictSink(ctx, async (sink) => {
     const conflict = await getOrFail(sink, opts.id);
-    return { conflict, diff: diffOf(conflict), proposedMerge: proposeMerge(conflict) };
+    const current = await sink.getRow(conflict.entity, conflict.entityId);
+    const p = proposeMerge(proposalInput(conflict, current));
+    return {
+      conflict,
+      current,
+      diff: diffOf(conflict),
+      proposedMerge: "proposal" in p ? p.proposal : null,
+      ...("none" in p ? { noMergeReason: p.none } : {}),
+    };
   });
+}
+
+function proposalInput(c: ConflictRecord, current: RowState | null): ProposalInput {
+  return { event: c.local, current: current ? { version: current.version, data: current.data } : null };
 }
 
 function diffOf(c: ConflictRecord): ShowConflictResult["diff"] {
@@ -72,11 +90,6 @@ function diffOf(c: ConflictRecord): ShowConflictResult["diff"] {
     .map((k) => ({ field: k, local: local[k], remote: remote[k] }));
 }
 
-function proposeMerge(c: ConflictRecord): unknown {
-  const d = decide({ strategy: "merge", event: c.local, current: { version: c.currentVersion ?? 0, data: c.remote?.data ?? null } });
-  return d.kind === "resubmit" ? d.event.payload : null;
-}
-
 export function renderConflictShow(r: ShowConflictResult): string {
   const c = r.conflict;
   return [
@@ -87,15 +100,30 @@ export function renderConflictShow(r: ShowConflictResult): string {
     "",
     r.diff.length === 0 ? "no differing fields" : table(["field", "local", "remote"], r.diff.map((d) => [d.field, JSON.stringify(d.local) ?? "-", JSON.stringify(d.remote) ?? "-"]), 60),
     "",
-    `proposed merge: ${JSON.stringify(r.proposedMerge)}`,
-    `resolve with: mudsync conflicts resolve ${c.id} --take local|remote|merged`,
+    ...renderProposal(r),
   ].join("\n");
+}
+
+function renderProposal(r: ShowConflictResult): string[] {
+  const c = r.conflict;
+  if (c.status === "resolved") return [`merged value written: ${JSON.stringify(c.merged) ?? "-"}`];
+  const cmd = `mudsync conflicts resolve ${c.id} --take`;
+  if (!r.proposedMerge) return [`no merge to propose: ${r.noMergeReason ?? "nothing left to apply"}`, `resolve with: ${cmd} local|remote`];
+  const p = r.proposedMerge;
+  return [
+    `proposed merge (on v${p.version}${p.conflicts.length ? `; both sides changed ${p.conflicts.join(", ")}: local taken` : ""}):`,
+    p.row === null ? "  (row removed)" : JSON.stringify(p.row, null, 2).replace(/^/gm, "  "),
+    `resolve with: ${cmd} local|remote, or ${cmd} merged --if-version ${p.version} to write exactly the row above`,
+  ];
 }
 
 export interface ResolveOptions {
   id: number;
   take: ConflictTake;
+  /** with take "merged": the whole merged document or entry (null removes it); default: the proposal */
   merged?: unknown;
+  /** with take "merged": refuse unless the row is still at this version (the one `show` printed) */
+  ifVersion?: number;
   actor?: string;
 }
 
@@ -108,12 +136,24 @@ export async function conflictsResolve(opts: ResolveOptions, ctx: CommandContext
   const result = await withConflictSink(ctx, async (sink) => {
     const conflict = await getOrFail(sink, opts.id);
     if (conflict.status === "resolved") throw new UsageError(`conflict ${opts.id} is already resolved (took ${conflict.resolution})`);
-    let merged = opts.merged;
-    if (opts.take === "merged" && merged === undefined) {
-      merged = proposeMerge(conflict);
-      if (merged === null) throw new UsageError(`conflict ${opts.id}: no merge to propose (the remote already has the change or removed the row); pass --merged JSON or --take remote`);
+    const actor = opts.actor ?? process.env.USER ?? "cli";
+    if (opts.take !== "merged") return sink.resolveConflict(opts.id, opts.take, undefined, actor);
+    const current = await sink.getRow(conflict.entity, conflict.entityId);
+    const version = current ? current.version : 0;
+    if (opts.ifVersion !== undefined && opts.ifVersion !== version) {
+      throw new UsageError(`conflict ${opts.id}: the row ${conflict.entity}:${conflict.entityId} is now v${version}, not v${opts.ifVersion}; run \`mudsync conflicts show ${opts.id}\` again`);
     }
-    return sink.resolveConflict(opts.id, opts.take, merged, opts.actor ?? process.env.USER ?? "cli");
+    const input = proposalInput(conflict, current);
+    let merged = opts.merged;
+    if (merged === undefined) {
+      const p = proposeMerge(input);
+      if ("none" in p) throw new UsageError(`conflict ${opts.id}: no merge to propose (${p.none}); pass --merged JSON, or --take local|remote`);
+      merged = p.proposal.write;
+    } else {
+      const refused = checkGivenMerge(input, merged);
+      if (refused) throw new UsageError(`conflict ${opts.id}: --merged: ${refused}`);
+    }
+    return sink.resolveConflict(opts.id, "merged", merged, actor, version);
   });
   return { ...result, localEventSettled: await settleLocal(ctx, result) };
 }

@@ -34,14 +34,32 @@ export function registerConflictsCommands(program: Command): void {
     .command("resolve")
     .description("resolve a parked conflict on the server (atomic, audited) and mark its local event completed")
     .argument("<id>", "conflict id", intArg("conflict id", 1))
-    .addOption(new Option("--take <side>", "local: re-apply the local edit on the current row; remote: keep the row; merged: apply a merge").choices(["local", "remote", "merged"]).makeOptionMandatory())
-    .option("--merged <json>", "with --take merged: the merged payload (default: the proposed three-way merge)")
+    .addOption(
+      new Option("--take <side>", "local: re-apply the local edit on the current row; remote: keep the row; merged: write the merge")
+        .choices(["local", "remote", "merged"])
+        .makeOptionMandatory(),
+    )
+    .option("--merged <json>", "with --take merged: the WHOLE merged document (or chart entry), or null to remove it; default: the proposed merge")
+    .option("--if-version <n>", "with --take merged: refuse unless the row is still at this version (the one `conflicts show` printed)", intArg("--if-version", 0))
     .option("--actor <name>", "who resolves it, for the audit log (default $USER)")
-    .action(async (id: number, opts: { take: "local" | "remote" | "merged"; merged?: string; actor?: string }, cmd: Command) => {
+    .addHelpText(
+      "after",
+      `
+--take merged writes the proposed merge that \`conflicts show ID\` prints: the three-way merge of the
+local edit with the row as it is now (for chart_data_source, of the one entry, per field). The server
+keeps no row history, so the current row stands in for the edit's base: the fields the local edit
+sets take its values, every other field keeps the server's. The write is refused if the row changes
+between reading it and writing (and, with --if-version, if it is no longer the version shown).
+--merged replaces the stored value whole: a partial object is refused, naming the fields it lacks
+(a field left out would be deleted), and a chart entry must carry the conflict's entry id.`,
+    )
+    .action(async (id: number, opts: { take: "local" | "remote" | "merged"; merged?: string; ifVersion?: number; actor?: string }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       let merged: unknown;
+      if (opts.merged !== undefined || opts.ifVersion !== undefined) {
+        if (opts.take !== "merged") throw new UsageError(`${opts.merged !== undefined ? "--merged" : "--if-version"} goes with --take merged`);
+      }
       if (opts.merged !== undefined) {
-        if (opts.take !== "merged") throw new UsageError("--merged goes with --take merged");
         try {
           merged = JSON.parse(opts.merged);
         } catch (err) {
@@ -49,6 +67,6 @@ export function registerConflictsCommands(program: Command): void {
         }
       }
       const m = await import("./conflicts.ts");
-      emit(await m.conflictsResolve({ id, take: opts.take, merged, actor: opts.actor }, ctx), m.renderConflictResolve, ctx);
+      emit(await m.conflictsResolve({ id, take: opts.take, merged, ifVersion: opts.ifVersion, actor: opts.actor }, ctx), m.renderConflictResolve, ctx);
     });
 }

@@ -222,13 +222,14 @@ export class PgSink implements Sink, ChangeFeed {
     return rows[0] ? toConflict(rows[0]) : null;
   }
 
-  async resolveConflict(id: number, take: ConflictTake, merged?: unknown, actor?: string): Promise<ResolveConflictResult> {
+  async resolveConflict(id: number, take: ConflictTake, merged?: unknown, actor?: string, expectedVersion?: number): Promise<ResolveConflictResult> {
     const { rows } = await this.run(`resolving conflict ${id}`, () =>
-      this.client.query<{ r: ResolveConflictResult }>(`select ${this.q}.resolve_conflict($1, $2, $3::jsonb, $4) as r`, [
+      this.client.query<{ r: ResolveConflictResult }>(`select ${this.q}.resolve_conflict($1, $2, $3::jsonb, $4, $5) as r`, [
         id,
         take,
         merged === undefined ? null : JSON.stringify(merged),
         actor ?? null,
+        expectedVersion ?? null,
       ]),
     );
     const r = rows[0]?.r as ResolveConflictResult;
