@@ -22,6 +22,7 @@ import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts
 import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
 import { SinkError, SinkSetupError, SinkUnreachableError } from "../errors.ts";
 import { giveBack, HeldClaims } from "./held-claims.ts";
+import { describeValueProblem, valueProblem } from "./value-limits.ts";
 
 export interface EngineSettings {
   batchSize: number;
@@ -220,10 +221,18 @@ export class Engine {
   private async applyAll(claimed: QueuedEvent[]): Promise<Map<string, Outcome>> {
     const { settings, store } = this.deps;
     const outcomes = new Map<string, Outcome>();
-    let toApply = claimed;
+    // an event the server can never store (a store written before such values were refused at
+    // the door) is rejected on its own here: sent, it would fail its whole batch
+    let toApply: QueuedEvent[] = [];
+    for (const e of claimed) {
+      const bad = valueProblem(e);
+      if (bad) outcomes.set(e.id, { id: e.id, outcome: "rejected", reason: `not sent: ${describeValueProblem(bad)}` });
+      else toApply.push(e);
+    }
     if (store.supersededBy) {
+      const due = toApply;
       toApply = [];
-      for (const e of claimed) {
+      for (const e of due) {
         const by = e.replayedAt === undefined ? await store.supersededBy(e) : undefined;
         if (by === undefined) toApply.push(e);
         else outcomes.set(e.id, new Superseded(by));

@@ -5,6 +5,7 @@
  */
 import type { QueuedEvent } from "../core/event.ts";
 import { toWireEvent } from "../core/coalesce.ts";
+import { describeValueProblem, valueProblem } from "../core/value-limits.ts";
 import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, UsageError } from "../errors.ts";
 import { completeEvent } from "../commands/queue/enqueue.ts";
 import type { DaemonControl } from "./control-api.ts";
@@ -107,6 +108,11 @@ export function controlRoutes(d: DaemonControl): Route[] {
       browser: true,
       async handle(req) {
         const body = parseOr400(browserBatchSchema, req.body, "body", BATCH_HINT);
+        // a value PostgreSQL cannot store (or nested too deep) would fail the whole batch: refuse it here
+        body.events.forEach((e, i) => {
+          const bad = valueProblem(e);
+          if (bad) throw new HttpError(400, describeValueProblem(bad, `body.events.${i}`));
+        });
         const wire = body.events.map((e) => toWireEvent(e as QueuedEvent));
         try {
           return ok({ results: await d.applyBatch(wire) });

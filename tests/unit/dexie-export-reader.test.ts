@@ -90,7 +90,7 @@ describe("DexieExportReader", () => {
   it("refuses a missing file, an empty file, and a top-level array", async () => {
     expect((await failure(path.join(dir, "nope.json"))).message).toMatch(/nope\.json: no such file/);
     expect((await failure(writeText("empty.json", ""))).message).toMatch(/the file is empty/);
-    expect((await failure(writeText("array.json", "[1,2]"))).message).toMatch(/found a JSON array; expected a dexie-export-import/);
+    expect((await failure(writeText("array.json", "[1,2]"))).message).toMatch(/at \(root\): expected a dexie-export-import export object .*, found an array$/);
     expect((await failure(writeText("trailing.json", `${readFileSync(fixture("sample-cache-export.json"), "utf8")} {}`))).message).toMatch(
       /not valid JSON/,
     );

@@ -14,6 +14,7 @@ import {
   type QueuedEvent,
   queuedEventSchema,
 } from "../../core/event.ts";
+import { describeValueProblem, valueProblem } from "../../core/value-limits.ts";
 import { InvalidEventError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 // daemon fallback: when a running daemon holds the store, events go through its control API
@@ -49,8 +50,13 @@ const WINDOW = 1024;
 /** Ids kept in the returned result (all are acknowledged through onAck). */
 const MAX_IDS = 1000;
 
-/** Fills in what a producer may leave out and validates the result. */
+/**
+ * Fills in what a producer may leave out and validates the result. Values nested too deep or
+ * strings PostgreSQL cannot store are refused first (value-limits.ts), naming their path.
+ */
 export function completeEvent(value: unknown, where: string, now: number): QueuedEvent {
+  const bad = valueProblem(value);
+  if (bad) throw new InvalidEventError(where, describeValueProblem(bad));
   const draft = newEventSchema.safeParse(value);
   if (!draft.success) throw new InvalidEventError(where, `${describeIssues(draft.error)}; ${EVENT_SHAPE_HINT}`);
   const event = {

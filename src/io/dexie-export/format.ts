@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { EVENT_SHAPE_HINT, describeIssues, queuedEventSchema } from "../../core/event.ts";
+import { type ValueCheckOptions, valueProblem } from "../../core/value-limits.ts";
 
 export const FORMAT_NAME = "dexie";
 export const FORMAT_VERSION = 1;
@@ -29,12 +30,19 @@ export interface TableSpec {
   table: "events" | "cache";
   /** Dexie schema string, primary key first, as dexie-export-import writes it */
   schema: string;
-  validate(row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[] };
+  /** `hint: false`: the row has the right shape and the shape hint would not help */
+  validate(row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[]; hint?: false };
   shapeHint: string;
 }
 
-function validator(schema: z.ZodType) {
-  return (row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[] } => {
+/**
+ * Validates a row: first its values (value-limits.ts: nesting depth, and for events the strings
+ * PostgreSQL cannot store), then its shape with the schema.
+ */
+function validator(schema: z.ZodType, values: ValueCheckOptions) {
+  return (row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[]; hint?: false } => {
+    const bad = valueProblem(row, values);
+    if (bad) return { ok: false, reason: bad.reason, path: bad.path, hint: false };
     const r = schema.safeParse(row);
     if (r.success) return { ok: true };
     // the first problem's path goes into the JSON path; its message and any others into the reason
@@ -53,13 +61,14 @@ export const DATABASES = {
   EventQueueDB: {
     table: "events",
     schema: "id,status,timestamp,[status+timestamp]",
-    validate: validator(queuedEventSchema),
+    validate: validator(queuedEventSchema, { strings: true }),
     shapeHint: EVENT_SHAPE_HINT,
   },
   CacheDB: {
     table: "cache",
     schema: "key,timestamp,[timestamp+ttl]",
-    validate: validator(cacheRowSchema),
+    // cache entries stay local (never sent to the server): only their depth matters
+    validate: validator(cacheRowSchema, { strings: false }),
     shapeHint: CACHE_SHAPE_HINT,
   },
 } as const satisfies Record<string, TableSpec>;

@@ -37,6 +37,9 @@ export interface ReadSummary {
 
 const BLOCK = 64 * 1024;
 
+/** stream-chain's `none` (a registered symbol): handed to the tokenizer, it means "end of input". */
+const END_OF_INPUT = Symbol.for("object-stream.none");
+
 /**
  * Reads an export. Iterate `rows()` to the end; `summary` is set once it finishes. Structural
  * problems (not JSON, truncated, wrong formatName, databaseName or table) always throw.
@@ -77,6 +80,17 @@ export class DexieExportReader {
         for (const item of items) yield item;
         this.options.onProgress?.(bytes, totalBytes);
       }
+      // the tokenizer holds back a top-level scalar (`null`, `42`) until it sees what follows it:
+      // flush it, so that such a file is reported as what it holds rather than as empty
+      let last: Token[] = [];
+      try {
+        last = tokensOf(tokenize(END_OF_INPUT as unknown as string));
+      } catch (err) {
+        // an empty file, or one cut short: end() says which; anything else is bad JSON
+        if (!walker.started && !(await blank(this.file))) throw await syntaxError(this.file, name, err, walker.where());
+      }
+      walker.push(last);
+      for (const item of walker.take()) yield item;
       walker.end(bytes);
     } catch (err) {
       if (err instanceof InvalidInputError) throw err;
@@ -90,6 +104,14 @@ export class DexieExportReader {
     if (!header) throw new InvalidDumpError(name, "data.databaseName", 'missing; expected "EventQueueDB" or "CacheDB"');
     this.summary = { file: name, bytes, header, rows: Object.fromEntries(walker.rowsSeen) };
   }
+}
+
+/** Whether the file holds nothing but JSON whitespace (read again only when the tokenizer could not end). */
+async function blank(file: string): Promise<boolean> {
+  for await (const block of createReadStream(file, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>) {
+    for (const b of block) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  }
+  return true;
 }
 
 /** The tokenizer returns stream-chain's `many(tokens)` or its `none` symbol. */

@@ -65,6 +65,13 @@ export class ExportTokenWalker {
   private out: ExportItem[] = [];
   /** rows seen per table name */
   readonly rowsSeen = new Map<string, number>();
+  /**
+   * Per table: each valid row's id (cache key) and where it was, as `entry * 2^32 + index` (entry:
+   * the rows array's place in `tablePaths`), to refuse a second row with the same id. One
+   * number per id keeps memory flat in the file's size but for the ids themselves.
+   */
+  private readonly idsSeen = new Map<string, Map<string, number>>();
+  private readonly tablePaths: string[] = [];
 
   constructor(
     private readonly file: string,
@@ -77,6 +84,11 @@ export class ExportTokenWalker {
     const top = this.stack[this.stack.length - 1];
     if (!top) return "(root)";
     return top.key !== undefined ? joinPath(top.path, [top.key]) : top.path || "(root)";
+  }
+
+  /** the top-level value has begun */
+  get started(): boolean {
+    return this.rootSeen;
   }
 
   header(): ExportHeader | undefined {
@@ -141,7 +153,9 @@ export class ExportTokenWalker {
     if (!VALUE_START.has(tok.name)) return;
     if (this.rootSeen) throw this.fail("(root)", `unexpected data after the end of the export; ${DUMP_HINT}`);
     this.rootSeen = true;
-    if (tok.name !== "startObject") throw this.fail("(root)", `found a JSON ${describeToken(tok)}; ${DUMP_HINT}`);
+    if (tok.name !== "startObject") {
+      throw this.fail("(root)", `expected a dexie-export-import export object ({"formatName":"dexie","data":{…}}), found ${found(tok)}`);
+    }
     this.stack.push({ role: "root", path: "", index: 0 });
   }
 
@@ -233,15 +247,41 @@ export class ExportTokenWalker {
   private row(table: "events" | "cache", index: number, path: string, value: unknown): void {
     const spec = DATABASES[this.databaseName ?? (table === "cache" ? "CacheDB" : "EventQueueDB")];
     const r = this.mode === "trust" && value && typeof value === "object" ? ({ ok: true } as const) : spec.validate(value);
+    const rec = value as Record<string, unknown> | null;
+    const idKey = table === "cache" ? "key" : "id";
+    const idValue = rec && typeof rec === "object" ? rec[idKey] : undefined;
     if (r.ok) {
-      this.out.push({ type: "row", table, index, path, value: value as Record<string, unknown> });
+      // a trusted pass follows a validating one over the same file, which refused any repeat
+      const repeat = this.mode === "trust" ? undefined : this.repeatOf(table, idValue as string, path, index);
+      if (repeat === undefined) {
+        this.out.push({ type: "row", table, index, path, value: value as Record<string, unknown> });
+        return;
+      }
+      const what = table === "cache" ? "cache key" : "id";
+      const where = joinPath(path, [idKey]);
+      const reason = `duplicate ${what} ${JSON.stringify(idValue)}: ${repeat} has the same ${what}`;
+      if (this.mode === "throw") throw this.fail(where, `${reason}; expected each row of a file to have its own ${what}`);
+      this.out.push({ type: "invalid", table, index, path: where, reason: `${reason} (the first is kept)`, id: ownString(idValue as string) });
       return;
     }
     const where = joinPath(path, r.path);
-    if (this.mode === "throw") throw this.fail(where, `${r.reason}; ${spec.shapeHint}`);
-    const rec = value as Record<string, unknown> | null;
-    const idValue = rec && typeof rec === "object" ? (table === "cache" ? rec.key : rec.id) : undefined;
+    if (this.mode === "throw") throw this.fail(where, r.hint === false ? r.reason : `${r.reason}; ${spec.shapeHint}`);
     this.out.push({ type: "invalid", table, index, path: where, reason: r.reason, ...(typeof idValue === "string" ? { id: ownString(idValue) } : {}) });
+  }
+
+  /** Where an earlier row of the table had this id (its JSON path), or undefined, recording it then. */
+  private repeatOf(table: string, id: string, path: string, index: number): string | undefined {
+    let seen = this.idsSeen.get(table);
+    if (!seen) this.idsSeen.set(table, (seen = new Map()));
+    const at = seen.get(id);
+    if (at !== undefined) {
+      const entry = Math.floor(at / 2 ** 32);
+      return `${this.tablePaths[entry]}[${at % 2 ** 32}]`;
+    }
+    const rowsPath = path.slice(0, path.length - `[${index}]`.length);
+    if (this.tablePaths[this.tablePaths.length - 1] !== rowsPath) this.tablePaths.push(rowsPath);
+    seen.set(ownString(id), (this.tablePaths.length - 1) * 2 ** 32 + index);
+    return undefined;
   }
 
   private open(tok: Token, frame: Frame, what: string, start: "startObject" | "startArray" = "startObject"): void {
@@ -329,6 +369,13 @@ function describeToken(tok: Token): string {
     default:
       return "boolean";
   }
+}
+
+/** What a top-level value that is not an object is: `null`, `42`, `"x"`, `an array`. */
+function found(tok: Token): string {
+  if (tok.name === "startArray") return "an array";
+  const text = JSON.stringify(scalar(tok)) ?? describeToken(tok);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function show(v: unknown, tok: Token): string {

@@ -1,0 +1,135 @@
+/**
+ * What the values inside an event may be, beyond the schema's shape: objects and arrays nest at
+ * most MAX_NESTING_DEPTH levels (deeper values overflow the stack of the recursive code that
+ * copies and serialises them: structured clone, JSON.stringify), and strings (keys included)
+ * hold no NUL character and no unpaired UTF-16 surrogate, which PostgreSQL refuses in text and
+ * jsonb (SQLSTATE 22P05, 22P02), so such an event could never be applied. The walk is iterative
+ * and stops descending at the limit, so checking a hostile value cannot overflow the stack itself.
+ */
+
+/** Most levels of objects and arrays inside an event (the event object itself not counted). */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** At most this many keys of a path are named in a message (a string deep inside a deep value). */
+const MAX_PATH_SHOWN = 32;
+
+export interface ValueProblem {
+  /** keys from the checked value down to the problem (at most MAX_PATH_SHOWN) */
+  path: (string | number)[];
+  reason: string;
+}
+
+export interface ValueCheckOptions {
+  /** default MAX_NESTING_DEPTH */
+  maxDepth?: number;
+  /** check strings and keys for what PostgreSQL cannot store (default true) */
+  strings?: boolean;
+}
+
+interface Frame {
+  value: object;
+  depth: number;
+  parent: Frame | undefined;
+  key: string | number | undefined;
+}
+
+/** Cheap pre-test: only strings holding one of these characters need a closer look. */
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
+/** Why PostgreSQL cannot store the string, or null. */
+export function stringProblem(s: string): string | null {
+  if (!SUSPECT.test(s)) return null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return `contains a NUL character (\\u0000 at character ${i}), which PostgreSQL cannot store`;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      return `contains an unpaired UTF-16 surrogate (\\u${c.toString(16)} at character ${i}), which is not valid Unicode and PostgreSQL refuses`;
+    }
+  }
+  return null;
+}
+
+function pathOf(frame: Frame | undefined, last?: string | number): (string | number)[] {
+  const keys: (string | number)[] = last === undefined ? [] : [last];
+  for (let f = frame; f && f.key !== undefined; f = f.parent) keys.push(f.key);
+  keys.reverse();
+  return keys.length > MAX_PATH_SHOWN ? keys.slice(0, MAX_PATH_SHOWN) : keys;
+}
+
+/**
+ * The first problem found in a JSON-like value, or null. A value nested too deep is reported at
+ * the key of the checked value under which it is (e.g. `payload`), not at its full path.
+ */
+export function valueProblem(root: unknown, options: ValueCheckOptions = {}): ValueProblem | null {
+  const maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+  const strings = options.strings ?? true;
+  if (typeof root === "string") {
+    const r = strings ? stringProblem(root) : null;
+    return r ? { path: [], reason: r } : null;
+  }
+  if (root === null || typeof root !== "object") return null;
+  const stack: Frame[] = [{ value: root, depth: 0, parent: undefined, key: undefined }];
+  const tooDeep = (frame: Frame, key: string | number): ValueProblem => {
+    const top = pathOf(frame, key)[0];
+    return {
+      path: top === undefined ? [] : [top],
+      reason: `objects and arrays nest more than ${maxDepth} levels deep here; an event may nest at most ${maxDepth}`,
+    };
+  };
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const value = frame.value;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        if (typeof v === "string") {
+          const r = strings ? stringProblem(v) : null;
+          if (r) return { path: pathOf(frame, i), reason: r };
+        } else if (v !== null && typeof v === "object") {
+          if (frame.depth + 1 > maxDepth) return tooDeep(frame, i);
+          stack.push({ value: v, depth: frame.depth + 1, parent: frame, key: i });
+        }
+      }
+      continue;
+    }
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (strings) {
+        const k = stringProblem(key);
+        if (k) return { path: pathOf(frame, key), reason: `the key ${k}` };
+      }
+      const v = obj[key];
+      if (typeof v === "string") {
+        const r = strings ? stringProblem(v) : null;
+        if (r) return { path: pathOf(frame, key), reason: r };
+      } else if (v !== null && typeof v === "object") {
+        if (frame.depth + 1 > maxDepth) return tooDeep(frame, key);
+        stack.push({ value: v, depth: frame.depth + 1, parent: frame, key });
+      }
+    }
+  }
+  return null;
+}
+
+/** Formats a path as `payload.items[3]["a b"]` after `prefix`. */
+export function valuePath(keys: readonly (string | number)[], prefix = ""): string {
+  let out = prefix;
+  for (const k of keys) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out ? `.${k}` : k;
+    else out += `[${JSON.stringify(k)}]`;
+  }
+  return out;
+}
+
+/** `path: reason` for one-line messages (`(root)` for the value itself). */
+export function describeValueProblem(p: ValueProblem, prefix = ""): string {
+  return `${valuePath(p.path, prefix) || "(root)"}: ${p.reason}`;
+}
