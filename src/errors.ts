@@ -20,7 +20,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  bad usage or bad input (file, flag, config, request)
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
-  5  server or store unavailable (connection refused, timed out), or a queue too large for the local store`;
+  5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)`;
 
 export class MudsyncError extends Error {
   readonly exitCode: ExitCode = ExitCode.Failure;
@@ -96,6 +96,22 @@ export class StorePathError extends MudsyncError {
     options?: { cause?: unknown },
   ) {
     super(`store ${dir} ${reason}`, options);
+  }
+}
+
+/**
+ * A store file that could not be written (disk full, quota, read-only file system, I/O error):
+ * the machine, not the input, is at fault. Names the file and the system's error code.
+ */
+export class StoreWriteError extends MudsyncError {
+  override readonly exitCode = ExitCode.Unavailable;
+  constructor(
+    readonly file: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 

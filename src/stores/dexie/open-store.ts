@@ -19,7 +19,7 @@ import { LeaseTable } from "./lease-table.ts";
 import { acquireLock, readLock, releaseLock } from "./lock-file.ts";
 import { MemoryEvents } from "./memory-events.ts";
 import { OpenEvents } from "./open-events.ts";
-import { cutTornTail, discardedNote } from "./recovery.ts";
+import { cutTornTail, cutUncommittedTail, discardedNote } from "./recovery.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
 import { loadGeneration, type LoadResult, type LoadTarget } from "./store-loader.ts";
 import type { StorePart } from "./store-parts.ts";
@@ -175,8 +175,15 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
       warnings.push(`${g.wal} ends in ${loaded.torn.bytes} bytes of an unfinished write (ignored; a writer will repair it)`);
     }
   }
-  if (loaded.discarded > 0) {
+  // records of an atomic write that never committed: a writer gives their space back, by cutting
+  // them off the log's end, or (when records that count follow them) by compacting once open
+  let compactNow = false;
+  if (loaded.discarded > 0 && opts.mode === "write" && !opts.part && loaded.uncommittedFrom !== undefined) {
+    const end = loaded.torn?.offset ?? loaded.walBytes ?? loaded.uncommittedFrom;
+    warnings.push((await cutUncommittedTail(g.wal, loaded.uncommittedFrom, end, loaded.discarded)).note);
+  } else if (loaded.discarded > 0) {
     warnings.push(discardedNote(loaded.discarded));
+    compactNow = opts.mode === "write" && !opts.part;
   }
 
   let wal: WalWriter | null = null;
@@ -199,5 +206,13 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
   });
   const walBytes = wal?.size ?? 0;
   if (wal && !opts.part && walBytes >= COMPACT_ON_OPEN_BYTES && walBytes > g.snapshotBytes / 2) await store.compact();
+  else if (compactNow) {
+    // the new generation leaves the records out; should that fail (disk still full), the store
+    // works as it is and a later open tries again
+    await store.compact().then(
+      () => warnings.push("compacted the store to reclaim them"),
+      (error: unknown) => warnings.push(`could not compact the store to reclaim them: ${(error as Error).message}`),
+    );
+  }
   return store;
 }

@@ -22,6 +22,7 @@ import { readLog } from "./log-reader.ts";
 import type { MemoryEvents } from "./memory-events.ts";
 import type { OpenEvents } from "./open-events.ts";
 import { inPart, type StorePart } from "./store-parts.ts";
+import { UncommittedTail } from "./recovery.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
 import type { Generation } from "./store-files.ts";
 
@@ -43,6 +44,10 @@ export interface LoadResult {
   torn?: { offset: number; bytes: number; reason: string };
   /** records of atomic groups that never committed (ignored) */
   discarded: number;
+  /** where the log's tail of such records starts, when nothing after them counts (recovery.ts) */
+  uncommittedFrom?: number;
+  /** bytes of the log when read */
+  walBytes?: number;
 }
 
 export { tooLargeMessage } from "./snapshot-reader.ts";
@@ -175,18 +180,23 @@ export async function loadGeneration(
 ): Promise<LoadResult> {
   if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir);
   const fold = new LogFold(t.part);
+  const tail = new UncommittedTail();
   let torn: LoadResult["torn"];
+  let walBytes: number | undefined;
   if (opts.walExists) {
     const r = await readLog(g.wal, (record, offset) => {
       if (record.k === "snapshot" || record.k === "end") {
         throw new StoreCorruptError(g.wal, `unexpected ${record.k} record at byte offset ${offset}`);
       }
       fold.add(record);
+      tail.see(record, offset);
     });
     if (r.tornAt !== undefined) torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
+    walBytes = r.size;
   }
   await fold.apply(t, opts.liveLeases === true);
-  return { torn, discarded: fold.uncommitted };
+  const uncommittedFrom = tail.start();
+  return { torn, discarded: fold.uncommitted, ...(uncommittedFrom !== undefined ? { uncommittedFrom } : {}), ...(walBytes !== undefined ? { walBytes } : {}) };
 }
 
 /** The rows a part file (store-split.ts) holds: its records folded, last image of each row winning. */

@@ -11,7 +11,7 @@ import { StoreCorruptError } from "../../errors.ts";
 import { ownString } from "../../io/own-string.ts";
 import type { LogRecord } from "./log-record.ts";
 import { readLog } from "./log-reader.ts";
-import type { TornTail } from "./recovery.ts";
+import { type TornTail, UncommittedTail } from "./recovery.ts";
 import { readSnapshot } from "./snapshot-reader.ts";
 import type { Generation } from "./store-files.ts";
 
@@ -22,6 +22,10 @@ export interface StoredKeys {
   torn?: TornTail;
   /** records of atomic groups that never committed (ignored) */
   discarded: number;
+  /** where the log's tail of such records starts, when nothing after them counts (recovery.ts) */
+  uncommittedFrom?: number;
+  /** bytes of the log when read */
+  walBytes?: number;
 }
 
 type KeyChange = { events?: string[]; cacheSet?: string[]; cacheDel?: string[] };
@@ -58,10 +62,12 @@ export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; d
   if (!opts.walExists) return keys;
   // per open atomic group: the key changes of its records (and how many records) until its commit
   const open = new Map<string, { changes: KeyChange[]; records: number }>();
+  const tail = new UncommittedTail();
   const r = await readLog(g.wal, (record, offset) => {
     if (record.k === "snapshot" || record.k === "end") {
       throw new StoreCorruptError(g.wal, `unexpected ${record.k} record at byte offset ${offset}`);
     }
+    tail.see(record, offset);
     if (record.k === "commit" || record.k === "abort") {
       const group = open.get(record.tx);
       open.delete(record.tx);
@@ -81,5 +87,8 @@ export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; d
   });
   if (r.tornAt !== undefined) keys.torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
   for (const group of open.values()) keys.discarded += group.records;
+  const from = tail.start();
+  if (from !== undefined) keys.uncommittedFrom = from;
+  keys.walBytes = r.size;
   return keys;
 }

@@ -7,8 +7,9 @@
  * set. The writer's lock is held throughout, as for any write.
  *
  * Crash safety: the records are fdatasync'd before the commit record is appended and synced, so
- * a crash before the commit leaves records that every open ignores (the store as before), and
- * after it the whole import. A failure (a bad row, the size limit) appends an abort record.
+ * a crash before the commit leaves records that every open ignores (the store as before) and the
+ * next writer cuts, and after it the whole import. A failure (a bad row, the size limit) appends
+ * an abort record; a failed write (a full disk) appends nothing more, and is a StoreWriteError.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -21,11 +22,12 @@ import { ownString } from "../../io/own-string.ts";
 import { assertCacheEntry } from "./dexie-cache-store.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
 import { encodeRecord, type LogRecord } from "./log-record.ts";
-import { cutTornTail, discardedNote } from "./recovery.ts";
+import { cutTornTail, cutUncommittedTail, discardedNote } from "./recovery.ts";
 import { assertStorable } from "./storable-event.ts";
 import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles, syncDir } from "./store-files.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 import { scanStoredKeys } from "./stored-keys.ts";
+import { storeWriteError } from "./write-failure.ts";
 
 export interface ImportRow {
   table: "events" | "cache";
@@ -65,34 +67,57 @@ async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
   while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
 }
 
+/** What a failed write of the import means (said in its StoreWriteError). */
+const FAILED_IMPORT_OUTCOME = "nothing was imported (the store is as it was; the next write to it reclaims what the import wrote)";
+/** Once the commit record is on its way, a failure leaves it unknown whether it reached the disk. */
+const FAILED_COMMIT_OUTCOME = "the import may or may not have been committed; import the files again (events already stored are kept)";
+
 /** The records of one atomic group appended to an open log. */
 class GroupLog {
   private readonly tx = randomBytes(6).toString("hex");
   private written = false;
   /** the commit record was (perhaps partly) written: an abort after it would contradict it */
   private committing = false;
+  /**
+   * a write or sync failed: the file may end in part of a line, after which a good record (an
+   * abort) would read as damage inside the log; the records are left for the next open to cut
+   */
+  private failed = false;
 
-  constructor(private readonly fh: FileHandle) {}
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly file: string,
+  ) {}
 
   async put(record: LogRecord): Promise<void> {
-    await writeAll(this.fh, encodeRecord({ ...record, tx: this.tx } as LogRecord));
+    const line = encodeRecord({ ...record, tx: this.tx } as LogRecord);
     this.written = true;
+    await this.io(() => writeAll(this.fh, line));
   }
 
   /** Makes the records durable, then commits them with one record. */
   async commit(): Promise<void> {
     if (!this.written) return;
-    await this.fh.datasync();
+    await this.io(() => this.fh.datasync());
     this.committing = true;
-    await writeAll(this.fh, encodeRecord({ k: "commit", tx: this.tx }));
-    await this.fh.datasync();
+    await this.io(() => writeAll(this.fh, encodeRecord({ k: "commit", tx: this.tx })));
+    await this.io(() => this.fh.datasync());
   }
 
-  /** Best effort: without it the records are ignored all the same, only noted on open. */
+  /** Best effort: without it the records are ignored all the same, and reclaimed by the next open. */
   async abort(): Promise<void> {
-    if (!this.written || this.committing) return;
+    if (!this.written || this.committing || this.failed) return;
     await writeAll(this.fh, encodeRecord({ k: "abort", tx: this.tx })).catch(() => undefined);
     await this.fh.datasync().catch(() => undefined);
+  }
+
+  private async io(step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.failed = true;
+      throw storeWriteError(error, this.file, this.committing ? FAILED_COMMIT_OUTCOME : FAILED_IMPORT_OUTCOME);
+    }
   }
 }
 
@@ -110,12 +135,15 @@ export async function importIntoDexieStore(opts: StreamImportOptions, rows: Asyn
     const walExists = existsSync(g.wal);
     const keys = await scanStoredKeys(g, { maxEvents, dir, walExists });
     if (keys.torn) warn((await cutTornTail(g.wal, keys.torn)).note);
-    if (keys.discarded > 0) warn(discardedNote(keys.discarded));
+    if (keys.discarded > 0 && keys.uncommittedFrom !== undefined) {
+      const end = keys.torn?.offset ?? keys.walBytes ?? keys.uncommittedFrom;
+      warn((await cutUncommittedTail(g.wal, keys.uncommittedFrom, end, keys.discarded)).note);
+    } else if (keys.discarded > 0) warn(discardedNote(keys.discarded));
     await removeFiles(g.leftovers);
     const fh = await open(g.wal, "a");
     try {
       if (!walExists) await syncDir(queueDir);
-      const group = new GroupLog(fh);
+      const group = new GroupLog(fh, g.wal);
       const writer = new ChunkedRows(group, keys, { replace: Boolean(opts.replace), maxEvents, dir, chunkRows: opts.chunkRows ?? 1000 });
       try {
         for await (const row of rows) await writer.add(row);

@@ -6,6 +6,10 @@
  * holding only such lines is written without a sync.
  */
 import { type FileHandle, open } from "node:fs/promises";
+import { storeWriteError } from "./write-failure.ts";
+
+/** What a failed log write means for the writes it held (said in its StoreWriteError). */
+const FAILED_WRITE_OUTCOME = "what was acknowledged before is kept; the writes in flight were not acknowledged and may not be stored";
 
 interface Waiter {
   resolve(): void;
@@ -95,9 +99,10 @@ export class WalWriter {
           this.backlog -= data.length;
           for (const w of waiters) w.resolve();
         } catch (error) {
-          // a failed write leaves the file in an unknown state: refuse further writes
-          this.failed = error;
-          for (const w of [...waiters, ...this.waiters]) w.reject(error);
+          // a failed write leaves the file in an unknown state: refuse further writes (a torn
+          // line it may have left is cut by the next open)
+          this.failed = storeWriteError(error, this.file, FAILED_WRITE_OUTCOME);
+          for (const w of [...waiters, ...this.waiters]) w.reject(this.failed);
           this.waiters = [];
           this.pending = [];
           return;
