@@ -6,7 +6,7 @@
 import type { QueuedEvent } from "../core/event.ts";
 import { toWireEvent } from "../core/coalesce.ts";
 import { describeValueProblem, valueProblem } from "../core/value-limits.ts";
-import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, UsageError } from "../errors.ts";
+import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, StoreWriteError, UsageError } from "../errors.ts";
 import { completeEvent } from "../commands/queue/enqueue.ts";
 import type { DaemonControl } from "./control-api.ts";
 import { HttpError, type Route } from "./control-server.ts";
@@ -71,7 +71,7 @@ export function controlRoutes(d: DaemonControl): Route[] {
         const body = parseOr400(enqueueBodySchema, req.body, "body", 'expected {"events": [event, …]}');
         const now = Date.now();
         const events: QueuedEvent[] = body.events.map((e, i) => asHttpError(() => completeEvent(e, `body.events.${i}`, now)));
-        return ok(await d.enqueue(events));
+        return ok(await asHttpErrorAsync(() => d.enqueue(events)));
       },
     },
     {
@@ -147,5 +147,7 @@ function toHttp(err: unknown): unknown {
   if (err instanceof MudsyncError && err.exitCode === 2) return new HttpError(400, err.message);
   // the CLI reads 5xx as exit 5, as when it hits the limit itself
   if (err instanceof StoreTooLargeError) return new HttpError(507, err.message);
+  // a store file that cannot be written (disk full): no room, as above
+  if (err instanceof StoreWriteError) return new HttpError(507, err.message);
   return err;
 }

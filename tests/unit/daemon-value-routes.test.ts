@@ -3,7 +3,8 @@
  * 10,000 deep (a stack overflow in the store or the sink, answered 500 before) and strings
  * PostgreSQL cannot store (a whole-batch SQL error) get a 400 naming the JSON path, on
  * POST /v1/events (into a real local store) and POST /v1/batches (into a sink that serialises
- * the batch and fails it as PostgreSQL does).
+ * the batch and fails it as PostgreSQL does). A store that cannot be written (disk full) is a
+ * 507, which the CLI reads as exit 5, not a 500.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -17,6 +18,7 @@ import type { WireEvent } from "../../src/core/ports.ts";
 import { MAX_NESTING_DEPTH } from "../../src/core/value-limits.ts";
 import { PermanentSinkError } from "../../src/errors.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
+import { storeWriteError } from "../../src/stores/dexie/write-failure.ts";
 
 let dir: string;
 let store: DexieQueueStore;
@@ -82,5 +84,24 @@ describe("control API: values that cannot be stored", () => {
     const ok = await post("/v1/batches", `{"events":[${browserEvent("b-4", deepText(MAX_NESTING_DEPTH))}]}`);
     expect(ok.status).toBe(200);
     expect(applied).toEqual(["b-4"]);
+  });
+});
+
+describe("control API: a store that cannot be written", () => {
+  it("POST /v1/events answers 507 with the one-line reason when the store's log write fails (disk full)", async () => {
+    const full = storeWriteError(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }), "/s/queue/wal-000000.log", "the writes in flight were not acknowledged");
+    const control = { enqueue: async () => Promise.reject(full) } as Partial<DaemonControl> as DaemonControl;
+    const s = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(control), maxBodyBytes: 1024 * 1024 });
+    try {
+      const res = await fetch(`${controlUrl(s.address)}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"events":[{"type":"add","entity":"well","entityId":"w1","payload":{}}]}',
+      });
+      expect(res.status).toBe(507);
+      expect(((await res.json()) as { error: string }).error).toMatch(/^cannot write store file \/s\/queue\/wal-000000\.log: no space left on the device \(ENOSPC\)/);
+    } finally {
+      await s.close(100);
+    }
   });
 });
