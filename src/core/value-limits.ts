@@ -3,8 +3,9 @@
  * most MAX_NESTING_DEPTH levels (deeper values overflow the stack of the recursive code that
  * copies and serialises them: structured clone, JSON.stringify), and strings (keys included)
  * hold no NUL character and no unpaired UTF-16 surrogate, which PostgreSQL refuses in text and
- * jsonb (SQLSTATE 22P05, 22P02), so such an event could never be applied. The walk is iterative
- * and stops descending at the limit, so checking a hostile value cannot overflow the stack itself.
+ * jsonb (SQLSTATE 22P05, 22P02), so such an event could never be applied. A quick check, whose
+ * recursion stops at QUICK_DEPTH levels, passes ordinary values; the rest get an iterative walk
+ * that stops descending at the limit, so checking a hostile value cannot overflow the stack.
  */
 
 /** Most levels of objects and arrays inside an event (the event object itself not counted). */
@@ -36,9 +37,19 @@ interface Frame {
 /** Cheap pre-test: only strings holding one of these characters need a closer look. */
 const SUSPECT = /[\u0000\uD800-\uDFFF]/;
 
+/** Whether the string holds a NUL or any surrogate (a loop beats the regexp on short strings). */
+function suspect(s: string): boolean {
+  if (s.length > 24) return SUSPECT.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
 /** Why PostgreSQL cannot store the string, or null. */
 export function stringProblem(s: string): string | null {
-  if (!SUSPECT.test(s)) return null;
+  if (!suspect(s)) return null;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0) return `contains a NUL character (\\u0000 at character ${i}), which PostgreSQL cannot store`;
@@ -63,6 +74,30 @@ function pathOf(frame: Frame | undefined, last?: string | number): (string | num
   return keys.length > MAX_PATH_SHOWN ? keys.slice(0, MAX_PATH_SHOWN) : keys;
 }
 
+/** Levels the quick check descends (by recursion, so bounded) before leaving a value to the full walk. */
+const QUICK_DEPTH = 64;
+
+/**
+ * True when the value is certainly fine: no suspect string and nothing deeper than QUICK_DEPTH.
+ * False sends it to the full walk, which finds the problem and its path (or none). Every event
+ * goes through this on its way to the server, so it allocates nothing.
+ */
+function quickClean(v: unknown, depth: number, strings: boolean): boolean {
+  if (typeof v === "string") return !strings || !suspect(v);
+  if (v === null || typeof v !== "object") return true;
+  if (depth >= QUICK_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!quickClean(v[i], depth + 1, strings)) return false;
+    return true;
+  }
+  for (const key in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+    if (strings && suspect(key)) return false;
+    if (!quickClean((v as Record<string, unknown>)[key], depth + 1, strings)) return false;
+  }
+  return true;
+}
+
 /**
  * The first problem found in a JSON-like value, or null. A value nested too deep is reported at
  * the key of the checked value under which it is (e.g. `payload`), not at its full path.
@@ -70,6 +105,7 @@ function pathOf(frame: Frame | undefined, last?: string | number): (string | num
 export function valueProblem(root: unknown, options: ValueCheckOptions = {}): ValueProblem | null {
   const maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
   const strings = options.strings ?? true;
+  if (maxDepth >= QUICK_DEPTH && quickClean(root, 0, strings)) return null;
   if (typeof root === "string") {
     const r = strings ? stringProblem(root) : null;
     return r ? { path: [], reason: r } : null;

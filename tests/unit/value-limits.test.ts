@@ -52,6 +52,19 @@ describe("valueProblem: strings PostgreSQL cannot store", () => {
     expect(stringProblem("\ud83d\ude00\ud83d\ude00")).toBeNull();
   });
 
+  it("finds a bad string far down (past the quick check's depth), naming the first 32 keys of its path", () => {
+    let bad: unknown = "x\u0000";
+    let clean: unknown = "x";
+    for (let i = 0; i < 80; i++) {
+      bad = { a: bad };
+      clean = [clean];
+    }
+    const p = valueProblem(event(bad))!;
+    expect(p.reason).toMatch(/^contains a NUL character/);
+    expect(p.path).toEqual(["payload", ...Array(31).fill("a")]);
+    expect(valueProblem(event({ clean }))).toBeNull();
+  });
+
   it("with strings off (cache entries) checks depth only", () => {
     expect(valueProblem({ data: "a\u0000" }, { strings: false })).toBeNull();
     expect(valueProblem({ data: nested(MAX_NESTING_DEPTH + 1) }, { strings: false })?.path).toEqual(["data"]);
