@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import type { QueuedEvent } from "../core/event.ts";
 import type { RowState, Sink, WireEvent } from "../core/ports.ts";
 import { toWireEvent } from "../core/coalesce.ts";
+import { formatDuration } from "../core/format-duration.ts";
 import type { Strategy } from "../config/config.ts";
 import { MudsyncError } from "../errors.ts";
 import type { CommandContext } from "./shared/context.ts";
@@ -230,7 +231,7 @@ export function renderDemo(r: DemoResult): string {
     r.matchesExpected
       ? "server rows match the final state computed from the export: yes"
       : `server rows DIFFER from the expected final state:\n   ${r.mismatches.join("\n   ")}`,
-    `done in ${(r.elapsedMs / 1000).toFixed(1)} s${r.kept ? `; store kept at ${r.store}` : ""}`,
+    `done in ${formatDuration(r.elapsedMs)}${r.kept ? `; store kept at ${r.store}` : ""}`,
   ];
   return lines.join("\n");
 }

@@ -7,6 +7,7 @@
 import { EVENT_STATUSES, type EventStatus } from "../core/event.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { Clock, QueueStore } from "../core/ports.ts";
+import { formatDuration } from "../core/format-duration.ts";
 import type { DaemonLogger } from "./logger.ts";
 
 export interface HeadState {
@@ -100,7 +101,7 @@ export class QueueWatch {
       metrics.headStuck.set(1);
       logger.warn(
         { event: "head_stuck", id: event.id, status: event.status, forMs: now - this.head.since, lastError: event.lastError },
-        `queue head ${event.id} has not moved for ${Math.round((now - this.head.since) / 1000)} s`,
+        `queue head ${event.id} has not moved for ${formatDuration(now - this.head.since)}`,
       );
     }
   }

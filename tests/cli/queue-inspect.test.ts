@@ -16,7 +16,7 @@ describe("queue show", () => {
     expect(r.stdout).toMatch(/row: +well:well-1/);
     expect(r.stdout).toMatch(/retryCount: +5/);
     expect(r.stdout).toMatch(/lastError: +timeout/);
-    expect(r.stdout).toMatch(/timestamp: +2024-05-01T09:32:00\.000Z \(\d+d ago\)/);
+    expect(r.stdout).toMatch(/timestamp: +2024-05-01T09:32:00\.000Z \(\d+(\.\d)? y ago\)/);
     expect(r.stdout).toContain('    {\n      "name": "Brunnen Süd – 井 🛢️"\n    }');
   });
 
@@ -61,5 +61,9 @@ describe("queue stats", () => {
     expect(r.stdout).toContain("37 events");
     expect(r.stdout).toContain("stuck in processing: 3 (3 without a lease, 0 with an expired lease)");
     expect(r.stdout).toContain("failed: 3 (retries 1x: 1, 3x: 1, 5x: 1)");
+    // a human duration; --json keeps milliseconds
+    expect(r.stdout).toMatch(/oldest pending: evt-016 \(\d+(\.\d)? y old\)/);
+    const json = JSON.parse((await run(["queue", "stats", "--store", sample.dir, "--json"])).stdout);
+    expect(json.oldestPending.ageMs).toBeGreaterThan(Date.now() - Date.UTC(2024, 4, 1, 9, 40) - 60_000);
   });
 });

@@ -66,7 +66,7 @@ describe.each(SOURCES)("queue ls from the %s", (_name, source) => {
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/pending 22, processing 3, completed 9, failed 3$/);
     expect(lines[1]).toMatch(/^ID\s+STATUS\s+ROW\s+TYPE\s+AGE\s+RETRIES\s+LAST ERROR$/);
-    expect(lines[2]).toMatch(/^evt-015\s+failed\s+well:well-1\s+update\s+\d+d\s+5\s+timeout$/);
+    expect(lines[2]).toMatch(/^evt-015\s+failed\s+well:well-1\s+update\s+\d+(\.\d)? y\s+5\s+timeout$/);
     expect(lines).toHaveLength(5);
   });
 });

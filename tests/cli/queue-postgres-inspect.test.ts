@@ -165,7 +165,7 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
     const [head, ...rest] = fromPg.stdout.trimEnd().split("\n");
     expect(head).toBe(`${db.url}: pending 16, processing 2, completed 2, failed 2, dead 1`);
     expect(rest).toEqual(fromLocal.stdout.trimEnd().split("\n").slice(1));
-    expect(rest[1]).toMatch(/^pq-014\s+processing\s+curve:r4\s+update\s+\d+d\s+0\s*$/);
+    expect(rest[1]).toMatch(/^pq-014\s+processing\s+curve:r4\s+update\s+\d+(\.\d)? y\s+0\s*$/);
     expect(paged.stdout.trimEnd().split("\n").at(-1)).toMatch(/^more: --after \S+$/);
   });
 

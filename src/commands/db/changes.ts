@@ -5,6 +5,7 @@
  * cannot start is an Unavailable error (exit 5). Returns the changes it printed.
  */
 import type { RowChange } from "../../core/ports.ts";
+import { formatDuration } from "../../core/format-duration.ts";
 import { UsageError } from "../../errors.ts";
 import { openChangeFeed } from "../../realtime/open-change-feed.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -55,7 +56,7 @@ export async function dbChanges(options: DbChangesOptions, ctx: CommandContext, 
       if (options.count !== undefined && printed.length >= options.count) stop();
     });
     if (ctx.json) progress({ listening: opened.source, follow: options.follow, forMs: options.follow ? null : options.forMs });
-    else stderr.write(`listening: ${opened.source}${options.follow ? " (until interrupted)" : ` for ${options.forMs} ms`}\n`);
+    else stderr.write(`listening: ${opened.source}${options.follow ? " (until interrupted)" : ` for ${formatDuration(options.forMs)}`}\n`);
     if (!options.follow) timer = setTimeout(stop, options.forMs);
     if (!done.signal.aborted) await new Promise((resolve) => done.signal.addEventListener("abort", resolve, { once: true }));
   } finally {

@@ -7,6 +7,7 @@ import type { EventStatus } from "../../core/event.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DrainSummary, Engine } from "../../core/engine.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../../core/retry.ts";
+import { formatDuration } from "../../core/format-duration.ts";
 import type { QueueStore, Sink } from "../../core/ports.ts";
 import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -173,17 +174,13 @@ export function renderDrain(r: DrainResult | DaemonDrainResult): string {
     ["retried", String(r.retried)],
     ["dead", String(r.dead)],
     ["round trips", `${r.roundTrips} (${r.wireEvents} wire events)`],
-    ["throughput", `${r.eventsPerSec} events/s over ${(r.durationMs / 1000).toFixed(2)} s`],
-    ["latency", r.latencyMs.p50 === null ? "-" : `enqueue→applied p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99 ?? 0)}`],
+    ["throughput", `${r.eventsPerSec} events/s over ${formatDuration(r.durationMs)}`],
+    ["latency", r.latencyMs.p50 === null ? "-" : `enqueue→applied p50 ${formatDuration(r.latencyMs.p50)}, p99 ${formatDuration(r.latencyMs.p99 ?? 0)}`],
     ...(r.parts ? [["parts", `${r.parts.count} (loaded ${r.parts.loads} times)`] as [string, string]] : []),
     ["left", Object.entries(r.left).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ") || "nothing"],
   ];
   const verdict = r.drained ? "queue drained" : "queue NOT drained (exit 3): see `mudsync queue ls --status failed,dead,pending`";
   return `${table(["", ""], rows).split("\n").slice(1).join("\n")}\n${verdict}`;
-}
-
-function fmtMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
 /** "30s", "5m", "1h", "1500ms" or plain milliseconds. */

@@ -3,6 +3,8 @@
  * command's own renderer for people. Progress goes to stderr (NDJSON with --json) so stdout stays
  * parseable.
  */
+import { formatDuration } from "../../core/format-duration.ts";
+
 export interface OutputOptions {
   json: boolean;
   stdout?: NodeJS.WritableStream;
@@ -25,15 +27,9 @@ export function progressWriter(json: boolean, stream: NodeJS.WritableStream = pr
   };
 }
 
+/** An age (how long ago) for people: the human duration of core/format-duration.ts, never negative. */
 export function formatAge(ms: number): string {
-  if (!Number.isFinite(ms)) return "-";
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ""}`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ""}`;
-  return `${Math.floor(h / 24)}d`;
+  return formatDuration(Number.isFinite(ms) ? Math.max(0, ms) : ms);
 }
 
 /** A plain text table: columns padded to the widest cell, long cells cut with an ellipsis. */
