@@ -2,8 +2,9 @@
  * Commander wiring only: each command group declares its flags in its own `index.ts` and lazily
  * imports the implementation, so `mudsync --help` stays fast.
  */
-import { Command, CommanderError, Option } from "commander";
-import { EXIT_CODE_HELP, ExitCode, MudsyncError } from "./errors.ts";
+import { Command, Option } from "commander";
+import { EXIT_CODE_HELP, ExitCode } from "./errors.ts";
+import { errorReport, errorText, jsonRequested } from "./commands/shared/error-output.ts";
 import { registerQueueCommands } from "./commands/queue/index.ts";
 import { registerDbCommands } from "./commands/db/index.ts";
 import { registerConflictsCommands } from "./commands/conflicts/index.ts";
@@ -39,24 +40,27 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = jsonRequested(argv);
+  // with --json a usage error is reported once, as the JSON object, instead of commander's text
+  if (json) forEachCommand(program, (c) => c.configureOutput({ outputError: () => {}, writeErr: () => {} }));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.Ok;
   } catch (err) {
-    return handleError(err);
+    return handleError(err, { json });
   }
 }
 
-export function handleError(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // help and version exit 0; commander already printed usage errors
-    if (err.exitCode === 0) return ExitCode.Ok;
-    return ExitCode.BadInput;
-  }
-  if (err instanceof MudsyncError) {
-    process.stderr.write(`mudsync: ${err.message}\n`);
-    return err.exitCode;
-  }
-  process.stderr.write(`mudsync: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return ExitCode.Failure;
+/**
+ * The one top-level handler: a known error is one line (or with --json one JSON object) on stderr
+ * and its exit code; anything else is unexpected and shows its stack. Help and version exit 0.
+ */
+export function handleError(err: unknown, opts: { json?: boolean } = {}): number {
+  process.stderr.write(errorText(err, opts.json === true));
+  return errorReport(err)?.exit ?? ExitCode.Ok;
+}
+
+function forEachCommand(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) forEachCommand(sub, fn);
 }

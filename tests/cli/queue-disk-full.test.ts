@@ -36,8 +36,14 @@ describe.runIf(process.platform === "linux")("a full disk", () => {
     const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify(event(`e-${i}`, i))).join("\n");
     const r = await run(["--json", "queue", "enqueue", "-", "--store", store], { input: `${lines}\n`, env: fullDisk(40_000) });
     expect(r.code, r.stderr).toBe(5);
-    expect(errorLines(r.stderr)).toEqual([
-      expect.stringMatching(/^mudsync: cannot write store file .*queue\/wal-000000\.log: no space left on the device \(ENOSPC\); what was acknowledged before is kept/),
+    // --json: the error is one JSON object on stderr
+    expect(errorLines(r.stderr).map((l) => JSON.parse(l))).toEqual([
+      {
+        error: expect.objectContaining({
+          exit: 5,
+          message: expect.stringMatching(/^cannot write store file .*queue\/wal-000000\.log: no space left on the device \(ENOSPC\); what was acknowledged before is kept/),
+        }),
+      },
     ]);
     const acked = r.stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(acked.length).toBeLessThan(3000);

@@ -52,7 +52,10 @@ describe("queue enqueue", () => {
     const input = [line(1), line(2), line(3), line(4, { type: "rename" }), line(5)].join("\n");
     const r = await run(["queue", "enqueue", "--stdin", "--store", store, "--json"], { input });
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^mudsync: stdin line 4: type: .*expected an event \{id, type/)]);
+    // --json: the error is one JSON object on stderr
+    expect(errorLines(r.stderr).map((l) => JSON.parse(l))).toEqual([
+      { error: expect.objectContaining({ exit: 2, message: expect.stringMatching(/^stdin line 4: type: .*expected an event \{id, type/) }) },
+    ]);
     expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).id)).toEqual(["in-001", "in-002", "in-003"]);
     const ls = JSON.parse((await run(["queue", "ls", "--store", store, "--json", "--order", "oldest"])).stdout);
     expect(ls.events.map((e: { id: string }) => e.id).sort()).toEqual(["in-001", "in-002", "in-003"]);
