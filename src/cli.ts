@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .option("--store <dir>", "store directory (queue, cache, embedded database)  [env: MUDSYNC_STORE, default ./.mudsync]")
     .option("--db <url>", "postgres://… server; without it the embedded PGlite in the store is used  [env: DATABASE_URL]")
     .option("--config <file>", "config file (default: mudsync.config.yaml|json in the current directory)")
-    .option("--json", "print the result as JSON on stdout (progress as NDJSON on stderr)")
+    .option("--json", 'print the result as JSON on stdout (progress as NDJSON on stderr; an error as one {"error": {code, exit, message, …}} line on stderr)')
     .addOption(
       new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     )
