@@ -14,7 +14,7 @@ import { createMetrics } from "../core/metrics.ts";
 import type { DrainSummary } from "../core/engine.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import type { CommandContext } from "./shared/context.ts";
-import { ownerName } from "./shared/engine-setup.ts";
+import { ownerName } from "../config/engine-setup.ts";
 import { openSinkFor } from "./shared/sink-setup.ts";
 import { renderDrain, type DrainResult } from "./queue/drain.ts";
 import { Daemon } from "../daemon/daemon.ts";

@@ -3,13 +3,13 @@
  * and the lease owner name. Shared by `queue drain`, `queue replay`, `demo` and the daemon.
  */
 import os from "node:os";
-import type { Config } from "../../config/config.ts";
-import { strategyFor } from "../../config/config.ts";
-import { Engine, type EngineHooks } from "../../core/engine.ts";
-import type { FusedBatches } from "../../core/fused-drain.ts";
-import type { Metrics } from "../../core/metrics.ts";
-import type { Clock, QueueStore, Sink } from "../../core/ports.ts";
-import { systemClock } from "../../core/ports.ts";
+import type { Config } from "./config.ts";
+import { strategyFor } from "./config.ts";
+import { Engine, type EngineHooks } from "../core/engine.ts";
+import type { FusedBatches } from "../core/fused-drain.ts";
+import type { Metrics } from "../core/metrics.ts";
+import type { Clock, QueueStore, Sink } from "../core/ports.ts";
+import { systemClock } from "../core/ports.ts";
 
 export interface EngineSetup {
   config: Config;

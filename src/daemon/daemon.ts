@@ -15,7 +15,7 @@ import { OptimisticStateManager } from "../core/optimistic.ts";
 import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEvent } from "../core/ports.ts";
 import type { FusedBatches } from "../core/fused-drain.ts";
 import { systemClock } from "../core/ports.ts";
-import { createEngine } from "../commands/shared/engine-setup.ts";
+import { createEngine } from "../config/engine-setup.ts";
 import type { DaemonControl, DaemonStatus, DrainNowResult, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";

@@ -7,7 +7,7 @@ import type { QueuedEvent } from "../core/event.ts";
 import { toWireEvent } from "../core/coalesce.ts";
 import { describeValueProblem, valueProblem } from "../core/value-limits.ts";
 import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, StoreWriteError, UsageError } from "../errors.ts";
-import { completeEvent } from "../commands/queue/enqueue.ts";
+import { completeEvent } from "../core/complete-event.ts";
 import type { DaemonControl } from "./control-api.ts";
 import { HttpError, type Route } from "./control-server.ts";
 import {

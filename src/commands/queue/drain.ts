@@ -11,7 +11,7 @@ import { formatDuration } from "../../core/format-duration.ts";
 import type { QueueStore, Sink } from "../../core/ports.ts";
 import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
-import { createEngine } from "../shared/engine-setup.ts";
+import { createEngine } from "../../config/engine-setup.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
 import { capHeapGrowth } from "../shared/heap-growth.ts";
 import { progressWriter, table } from "../shared/output.ts";

@@ -5,16 +5,9 @@
  * order and only after that event's enqueue has resolved, i.e. after it is durable. A bad line
  * stops the run with one error naming its line number; the lines before it stay acknowledged.
  */
-import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
-import {
-  EVENT_SHAPE_HINT,
-  describeIssues,
-  newEventSchema,
-  type QueuedEvent,
-  queuedEventSchema,
-} from "../../core/event.ts";
-import { describeValueProblem, valueProblem } from "../../core/value-limits.ts";
+import { completeEvent } from "../../core/complete-event.ts";
+import { EVENT_SHAPE_HINT, type QueuedEvent } from "../../core/event.ts";
 import { InvalidEventError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 // daemon fallback: when a running daemon holds the store, events go through its control API
@@ -49,27 +42,6 @@ export interface EnqueueResult {
 const WINDOW = 1024;
 /** Ids kept in the returned result (all are acknowledged through onAck). */
 const MAX_IDS = 1000;
-
-/**
- * Fills in what a producer may leave out and validates the result. Values nested too deep or
- * strings PostgreSQL cannot store are refused first (value-limits.ts), naming their path.
- */
-export function completeEvent(value: unknown, where: string, now: number): QueuedEvent {
-  const bad = valueProblem(value);
-  if (bad) throw new InvalidEventError(where, describeValueProblem(bad));
-  const draft = newEventSchema.safeParse(value);
-  if (!draft.success) throw new InvalidEventError(where, `${describeIssues(draft.error)}; ${EVENT_SHAPE_HINT}`);
-  const event = {
-    ...draft.data,
-    id: draft.data.id ?? randomUUID(),
-    timestamp: draft.data.timestamp ?? now,
-    status: draft.data.status ?? "pending",
-    retryCount: draft.data.retryCount ?? 0,
-  };
-  const full = queuedEventSchema.safeParse(event);
-  if (!full.success) throw new InvalidEventError(where, `${describeIssues(full.error)}; ${EVENT_SHAPE_HINT}`);
-  return event as QueuedEvent;
-}
 
 export async function queueEnqueue(
   flags: EnqueueFlags,
