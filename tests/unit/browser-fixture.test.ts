@@ -1,6 +1,6 @@
 /**
  * The committed browser fixture (fixtures/browser-export.json, made by Chromium through Dexie and
- * dexie-export-import) is what issue 2 promises: a stuck EventQueueDB queue with every status,
+ * dexie-export-import) is a real stuck queue: an EventQueueDB queue with every status,
  * retried failures, unicode, a large payload and an unknown entity; the CacheDB export beside it;
  * and an expected-state file that matches a replay of the export. Does not launch a browser.
  */

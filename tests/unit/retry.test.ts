@@ -26,7 +26,7 @@ describe("backoffDelay", () => {
     expect(backoffDelay(10, { ...policy, random: () => 0 })).toBe(30_000);
   });
 
-  it("uses the defaults of the issue (1 s base, 30 s cap, 10 attempts)", () => {
+  it("uses the documented defaults (1 s base, 30 s cap, 10 attempts)", () => {
     expect(DEFAULT_RETRY_POLICY).toMatchObject({ baseMs: 1000, maxMs: 30_000, maxAttempts: 10 });
     const d = backoffDelay(1, { ...DEFAULT_RETRY_POLICY, random: () => 0.5 });
     expect(d).toBeGreaterThanOrEqual(800);
