@@ -10,7 +10,7 @@
  * Until the store and sink are open, routes answer 503.
  */
 import type { ChangeFeed, QueueStore, CacheStore, Sink } from "../core/ports.ts";
-import { createMetrics } from "../core/metrics.ts";
+import { createMetrics } from "../daemon/prometheus-metrics.ts";
 import type { DrainSummary } from "../core/engine.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import type { CommandContext } from "./shared/context.ts";

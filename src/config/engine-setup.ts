@@ -7,7 +7,7 @@ import type { Config } from "./config.ts";
 import { strategyFor } from "./config.ts";
 import { Engine, type EngineHooks } from "../core/engine.ts";
 import type { FusedBatches } from "../core/fused-drain.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { EngineMetrics } from "../core/metrics.ts";
 import type { Clock, QueueStore, Sink } from "../core/ports.ts";
 import { systemClock } from "../core/ports.ts";
 
@@ -16,7 +16,7 @@ export interface EngineSetup {
   store: QueueStore;
   sink: Sink;
   clock?: Clock;
-  metrics?: Metrics;
+  metrics?: EngineMetrics;
   hooks?: EngineHooks;
   /** lease holder name; default host:pid */
   owner?: string;

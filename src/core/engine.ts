@@ -17,7 +17,7 @@ import { planBatches, type Batch } from "./batcher.ts";
 import { toWireEvent } from "./coalesce.ts";
 import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
-import type { Metrics } from "./metrics.ts";
+import type { EngineMetrics } from "./metrics.ts";
 import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
 import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
 import { SinkError, SinkSetupError, SinkUnreachableError } from "../errors.ts";
@@ -53,7 +53,7 @@ export interface EngineDeps {
   sink: Sink;
   clock: Clock;
   settings: EngineSettings;
-  metrics?: Metrics;
+  metrics?: EngineMetrics;
   hooks?: EngineHooks;
   /** the store's fused path over this sink (queue and sink in one database); see fused-drain.ts */
   fused?: FusedBatches;

@@ -14,7 +14,7 @@
  */
 import type { QueuedEvent } from "./event.ts";
 import type { DrainSummary } from "./drain-summary.ts";
-import type { Metrics } from "./metrics.ts";
+import type { EngineMetrics } from "./metrics.ts";
 import type { ApplyResult, ClaimOptions, Clock } from "./ports.ts";
 
 /** An event the transaction settled. */
@@ -98,7 +98,7 @@ export interface FusedTally {
   summary: DrainSummary;
   latencies: number[];
   latencyMax: number;
-  metrics?: Metrics;
+  metrics?: EngineMetrics;
   onSettled?(id: string, changes: Partial<QueuedEvent>): void;
   now: number;
 }

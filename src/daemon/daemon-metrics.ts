@@ -4,7 +4,7 @@
  * whether the loop is paused, and row changes received from the change feed.
  */
 import { Counter, Gauge } from "prom-client";
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "./prometheus-metrics.ts";
 
 export function createDaemonMetrics(metrics: Metrics) {
   const registers = [metrics.registry];

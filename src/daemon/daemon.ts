@@ -10,7 +10,7 @@ import type { Config } from "../config/config.ts";
 import { TtlCache } from "../core/cache.ts";
 import type { Engine, DrainSummary } from "../core/engine.ts";
 import type { QueuedEvent } from "../core/event.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "./prometheus-metrics.ts";
 import { OptimisticStateManager } from "../core/optimistic.ts";
 import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEvent } from "../core/ports.ts";
 import type { FusedBatches } from "../core/fused-drain.ts";

@@ -1,8 +1,10 @@
 /**
- * The engine's metrics: one prom-client registry with typed handles, all names prefixed
- * `mudsync_`. Default process metrics are off unless asked for (`processMetrics: true`).
+ * The engine's metrics port (core/metrics.ts) made of one prom-client registry with typed handles,
+ * all names prefixed `mudsync_`, plus the queue gauges the daemon sets. Default process metrics
+ * are off unless asked for (`processMetrics: true`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { CONFLICT_RESOLUTIONS } from "../core/metrics.ts";
 
 export interface MetricsOptions {
   /** also collect prom-client's default process metrics (CPU, memory, event loop) */
@@ -10,8 +12,6 @@ export interface MetricsOptions {
   /** labels added to every series (e.g. { worker: "a" }) */
   defaultLabels?: Record<string, string>;
 }
-
-export const CONFLICT_RESOLUTIONS = ["resubmitted", "dropped", "parked"] as const;
 
 const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600];
@@ -30,7 +30,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     registry,
     eventsApplied: counter("events_applied_total", "Events the server applied (coalesced events included)"),
     eventsDuplicate: counter("events_duplicate_total", "Events the server had already applied"),
-    conflicts: counter("conflicts_total", "Version conflicts, by how they were resolved", ["resolution"]),
+    conflicts: counter<"resolution">("conflicts_total", `Version conflicts, by how they were resolved (${CONFLICT_RESOLUTIONS.join(", ")})`, ["resolution"]),
     retries: counter("retries_total", "Failed attempts scheduled for another try"),
     dead: counter("dead_total", "Events moved to dead (max attempts or permanent error)"),
     rejected: counter("rejected_total", "Events the server rejected permanently"),

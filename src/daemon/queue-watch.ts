@@ -5,7 +5,7 @@
  * it logs one warning and sets `head_stuck` to 1; it goes back to 0 as soon as the head moves.
  */
 import { EVENT_STATUSES, type EventStatus } from "../core/event.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "./prometheus-metrics.ts";
 import type { Clock, QueueStore } from "../core/ports.ts";
 import { formatDuration } from "../core/format-duration.ts";
 import type { DaemonLogger } from "./logger.ts";

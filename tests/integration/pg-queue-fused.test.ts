@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { compareRowOrder, type QueuedEvent } from "../../src/core/event.ts";
 import { Engine } from "../../src/core/engine.ts";
-import { createMetrics } from "../../src/core/metrics.ts";
+import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import { systemClock } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
 import type { FusedBatchResult } from "../../src/core/fused-drain.ts";

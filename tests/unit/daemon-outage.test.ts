@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import { Writable } from "node:stream";
 import { DEFAULTS } from "../../src/config/config.ts";
-import { createMetrics } from "../../src/core/metrics.ts";
+import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import type { ApplyResult, ChangeFeed, RowChange, Sink, WireEvent } from "../../src/core/ports.ts";
 import { Daemon } from "../../src/daemon/daemon.ts";
 import { SinkUnreachableError } from "../../src/errors.ts";

@@ -9,7 +9,7 @@ import { Engine } from "../../src/core/engine.ts";
 import { toWireEvent } from "../../src/core/coalesce.ts";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import type { FusedBatchResult, FusedBatches } from "../../src/core/fused-drain.ts";
-import { createMetrics } from "../../src/core/metrics.ts";
+import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import type { ApplyResult, ClaimOptions, Sink, WireEvent } from "../../src/core/ports.ts";
 import { FakeClock, applyBatchToModel, createModel, makeEvent, type ModelState } from "../helpers/fakes.ts";
 import { MemoryQueueStore } from "../helpers/memory-queue-store.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMetrics } from "../../src/core/metrics.ts";
+import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 
 describe("createMetrics", () => {
   it("exposes every engine metric with the mudsync_ prefix in Prometheus text", async () => {

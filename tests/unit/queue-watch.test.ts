@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EventStatus } from "../../src/core/event.ts";
-import { createMetrics } from "../../src/core/metrics.ts";
+import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import type { ListPage, QueueStore } from "../../src/core/ports.ts";
 import { createDaemonLogger } from "../../src/daemon/logger.ts";
 import { COUNT_COST_FACTOR, QueueWatch } from "../../src/daemon/queue-watch.ts";
