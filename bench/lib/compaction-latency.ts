@@ -3,7 +3,8 @@
  * writes wait while its log is compacted. A fresh store is filled with `events` pending events;
  * then each compaction is started while one enqueue after the other runs until it ends. Prints
  * JSON per compaction: its duration, the enqueues that ran during it and their latency (p50, max).
- * Writes wait only for the compaction's first and last step (compaction.ts), not for the snapshot.
+ * Writes wait only for the compaction's first and last step (stores/dexie/writer/live-compaction.ts),
+ * not for the snapshot.
  */
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { pendingEvents } from "./events.ts";

@@ -5,9 +5,9 @@
  * group. So the import is all-or-nothing as without a daemon: a bad row, a store limit or a crash
  * part-way leaves the store as it was. The engine's writes wait for the group meanwhile.
  *
- * The decisions are the offline import's (stores/dexie/stream-import.ts): a new id is inserted; an
- * id already stored, or given earlier in the import, is kept and counted as existing, or with
- * `replace` overwritten by the later image.
+ * The decisions are the offline import's (stores/dexie/import/stream-import.ts): a new id is
+ * inserted; an id already stored, or given earlier in the import, is kept and counted as existing,
+ * or with `replace` overwritten by the later image.
  */
 import type { QueuedEvent } from "../core/event.ts";
 import type { CacheEntry, CacheStore, QueueStore } from "../core/ports.ts";

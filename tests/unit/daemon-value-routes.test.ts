@@ -18,7 +18,7 @@ import type { WireEvent } from "../../src/core/ports.ts";
 import { MAX_NESTING_DEPTH } from "../../src/core/value-limits.ts";
 import { PermanentSinkError } from "../../src/errors.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
-import { storeWriteError } from "../../src/stores/dexie/write-failure.ts";
+import { storeWriteError } from "../../src/stores/dexie/log/write-failure.ts";
 
 let dir: string;
 let store: DexieQueueStore;

@@ -1,6 +1,6 @@
 /**
- * Compaction of the Dexie store while writes go on (compaction.ts): writes made during the
- * snapshot are neither blocked until it ends nor lost nor replayed twice, and a crash between
+ * Compaction of the Dexie store while writes go on (writer/live-compaction.ts): writes made during
+ * the snapshot are neither blocked until it ends nor lost nor replayed twice, and a crash between
  * installing the new log and installing its snapshot recovers the old generation.
  */
 import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";

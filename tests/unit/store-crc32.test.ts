@@ -1,7 +1,7 @@
 /** The log's CRC-32: known values, and the portable and native versions agree. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { crc32, crc32Hex, crc32Portable } from "../../src/stores/dexie/crc32.ts";
+import { crc32, crc32Hex, crc32Portable } from "../../src/stores/dexie/log/crc32.ts";
 
 describe("crc32", () => {
   it("matches known CRC-32 values", () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/core/ports.ts";
-import { HISTORY_CAP, HistoryLog } from "../../src/stores/dexie/history-log.ts";
+import { HISTORY_CAP, HistoryLog } from "../../src/stores/dexie/events/event-history.ts";
 
 const claimed = (id: string, at: number): HistoryEntry => ({ eventId: id, at, from: "pending", to: "processing", note: `claimed by ${"host"}:${at % 7}` });
 const settled = (id: string, at: number): HistoryEntry => ({ eventId: id, at, from: "processing", to: "completed", note: "completed: applied v1" });

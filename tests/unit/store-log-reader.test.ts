@@ -9,11 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreCorruptError } from "../../src/errors.ts";
-import { crc32Hex } from "../../src/stores/dexie/crc32.ts";
-import { encodeRecord, type LogRecord } from "../../src/stores/dexie/log-record.ts";
-import { readLog } from "../../src/stores/dexie/log-reader.ts";
-import { readSnapshot } from "../../src/stores/dexie/snapshot-reader.ts";
-import { SnapshotWriter } from "../../src/stores/dexie/store-files.ts";
+import { crc32Hex } from "../../src/stores/dexie/log/crc32.ts";
+import { encodeRecord, type LogRecord } from "../../src/stores/dexie/log/log-record.ts";
+import { readLog } from "../../src/stores/dexie/log/log-reader.ts";
+import { readSnapshot } from "../../src/stores/dexie/log/snapshot-reader.ts";
+import { SnapshotWriter } from "../../src/stores/dexie/log/generation-files.ts";
 import { makeEvent } from "../helpers/fakes.ts";
 
 let dir: string;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENT_STATUSES, type QueuedEvent } from "../../src/core/event.ts";
 import type { ListQuery } from "../../src/core/ports.ts";
 import { type EventQueueDB, openDatabases } from "../../src/stores/dexie/databases.ts";
-import { dexieSource, type EventSource } from "../../src/stores/dexie/event-source.ts";
-import { listEvents } from "../../src/stores/dexie/list-events.ts";
-import { MemoryEvents } from "../../src/stores/dexie/memory-events.ts";
+import { dexieSource, type EventSource } from "../../src/stores/dexie/events/page-source.ts";
+import { listEvents } from "../../src/stores/dexie/events/list-page.ts";
+import { MemoryEvents } from "../../src/stores/dexie/events/memory-table.ts";
 
 const eventArb = fc.record({
   id: fc.stringMatching(/^[a-d]{1,3}$/),

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PendingOrder } from "../../src/stores/dexie/pending-order.ts";
+import { PendingOrder } from "../../src/stores/dexie/events/pending-order.ts";
 
 interface Entry {
   id: string;

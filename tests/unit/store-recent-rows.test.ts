@@ -1,5 +1,5 @@
 /**
- * The writer's cache of recently seen persisted rows (recent-rows.ts), which lets update() skip
+ * The writer's cache of recently seen persisted rows (events/recent-rows.ts), which lets update() skip
  * reading rows it has just listed or written: a read that overlapped a write is never kept, kept
  * rows are the store's own copies, and through the store every write (update, put, a rolled-back
  * atomic group) leaves the next update working on the row as it really is.
@@ -9,9 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
-import type { EventSource } from "../../src/stores/dexie/event-source.ts";
+import type { EventSource } from "../../src/stores/dexie/events/page-source.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
-import { RecentRows } from "../../src/stores/dexie/recent-rows.ts";
+import { RecentRows } from "../../src/stores/dexie/events/recent-rows.ts";
 import { makeEvent } from "../contract/queue-store-contract.ts";
 
 /** A source whose reads finish when the test says so. */

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { detachedCopy } from "../../src/stores/dexie/row-copy.ts";
+import { detachedCopy } from "../../src/stores/dexie/events/row-copy.ts";
 
 describe("detachedCopy", () => {
   it("equals structuredClone for any JSON-like row", () => {

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { importIntoDexieStore, openDexieStore } from "../../src/stores/dexie/index.ts";
-import { encodeRecord } from "../../src/stores/dexie/log-record.ts";
+import { encodeRecord } from "../../src/stores/dexie/log/log-record.ts";
 import { makeEvent } from "../contract/queue-store-contract.ts";
 
 let dir: string;

@@ -106,7 +106,7 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
   return result;
 }
 
-/** Pass 2 without a daemon: straight into the store's log (stores/dexie/stream-import.ts). */
+/** Pass 2 without a daemon: straight into the store's log (stores/dexie/import/stream-import.ts). */
 async function writeLocally(
   opts: ImportOptions,
   ctx: CommandContext,

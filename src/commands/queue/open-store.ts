@@ -9,9 +9,9 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { StorePathError } from "../../errors.ts";
 import { type DexieQueueStore, openDexieStore } from "../../stores/dexie/index.ts";
-import { PartedStore } from "../../stores/dexie/parted-store.ts";
-import { estimateEvents, partCount } from "../../stores/dexie/store-parts.ts";
-import { queueDirOf } from "../../stores/dexie/store-files.ts";
+import { PartedStore } from "../../stores/dexie/parts/parted-store.ts";
+import { estimateEvents, partCount } from "../../stores/dexie/parts/part-count.ts";
+import { queueDirOf } from "../../stores/dexie/log/generation-files.ts";
 import type { CommandContext } from "../shared/context.ts";
 
 export type LocalQueueStore = DexieQueueStore;
@@ -32,7 +32,8 @@ export const DEFAULT_PART_EVENTS = 10_000;
 
 /**
  * Opens the local store for `queue drain`: whole when it holds at most `partEvents` events (by
- * the estimate of store-parts.ts), else in parts of at most that many, one in memory at a time.
+ * the estimate of stores/dexie/parts/part-count.ts), else in parts of at most that many, one in
+ * memory at a time.
  */
 export async function openDrainStore(ctx: CommandContext, partEvents = DEFAULT_PART_EVENTS): Promise<LocalQueueStore | PartedStore> {
   const queueDir = queueDirOf(ctx.config.store);

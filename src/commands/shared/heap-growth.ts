@@ -10,9 +10,9 @@
  *
  * For a drain of the whole store it is opt-in (`queue drain --low-memory`): the extra
  * collections of a large live heap cost throughput, and the drain's default is speed. A drain in
- * parts (store-parts.ts) always caps: its live heap is one part's, so a full collection is cheap,
- * and without the cap its peak grew with the queue after all (garbage, not data: the live heap
- * between parts stays flat while RSS climbs part after part).
+ * parts (stores/dexie/parts/parted-store.ts) always caps: its live heap is one part's, so a full
+ * collection is cheap, and without the cap its peak grew with the queue after all (garbage, not
+ * data: the live heap between parts stays flat while RSS climbs part after part).
  *
  * `--heap-growing-percent` is read each time V8 computes the next limit, so setting it while
  * running takes effect at the next full collection. A value given to node itself wins

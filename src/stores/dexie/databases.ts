@@ -7,7 +7,7 @@
  * extra index costs on every write (an absent field in a compound index costs a thrown
  * DataError per row), which made loads and batch marks 2-3x slower. The lookups the app's
  * indexes do not serve (rows of an entity, due retries, expired leases, history) are kept by
- * the store in memory (see open-events.ts) and rebuilt on open.
+ * the store in memory (see events/open-event-index.ts) and rebuilt on open.
  *
  * Dexie's liveQuery machinery (its cache middleware and the Observability middleware that
  * records mutated key ranges) is switched off: nothing subscribes to these private databases,

@@ -5,12 +5,12 @@
  * soon as they are computed, so the log's sync overlaps fake-indexeddb's work), and its promise
  * resolves only once the log is fsync'd (group commit). Writes run one at a time through a
  * WriteSerializer; reads go straight to Dexie (an update first looks at the rows the writer saw
- * last, recent-rows.ts), or, in a store opened read-only, to the plain rows of MemoryEvents (same
- * answers, without fake-indexeddb's cost of loading). A part of a store (store-parts.ts), opened
- * by a drain, holds its rows in MemoryEvents too and writes them there. Opening, recovery and locking are in
- * open-store.ts.
+ * last, events/recent-rows.ts), or, in a store opened read-only, to the plain rows of
+ * MemoryEvents (same answers, without fake-indexeddb's cost of loading). A part of a store
+ * (events/row-partition.ts), opened by a drain, holds its rows in MemoryEvents too and writes them
+ * there. Opening, recovery and locking are in open-dexie-store.ts.
  *
- * Leases are held in memory (lease-table.ts): the store has one writer, so a lease lives exactly
+ * Leases are held in memory (leases/lease-table.ts): the store has one writer, so a lease lives exactly
  * as long as the process. A claim writes nothing to Dexie and waits for no disk: it marks the
  * events leased in memory and logs the leases without a sync, for read-only opens. Reads of the
  * writer lay the leases over the rows; the first write of a leased row persists its outcome and
@@ -33,25 +33,25 @@ import type {
   StoreCapabilities,
 } from "../../core/ports.ts";
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../errors.ts";
-import { cacheWrite } from "./cache-writes.ts";
-import { claimEvents } from "./claim-leases.ts";
-import { beginCompaction, finishCompaction, writeCompactionSnapshot } from "./compaction.ts";
+import { cacheWrite } from "./writer/cache-writes.ts";
+import { claimEvents } from "./writer/claim-events.ts";
+import { beginCompaction, finishCompaction, writeCompactionSnapshot } from "./writer/live-compaction.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
-import { DurabilityWatch } from "./durability-watch.ts";
-import { applyChanges } from "./event-changes.ts";
-import { dexieSource, type EventSource } from "./event-source.ts";
-import { insertEvents } from "./insert-events.ts";
-import type { LeaseTable } from "./lease-table.ts";
-import { leasedSource } from "./leased-source.ts";
-import { listEvents } from "./list-events.ts";
-import { RecentRows } from "./recent-rows.ts";
-import { encodeRecord, type LogRecord } from "./log-record.ts";
-import { assertStorable } from "./storable-event.ts";
+import { DurabilityWatch } from "./writer/durability-watch.ts";
+import { applyChanges } from "./events/apply-changes.ts";
+import { dexieSource, type EventSource } from "./events/page-source.ts";
+import { insertEvents } from "./events/enqueue-insert.ts";
+import type { LeaseTable } from "./leases/lease-table.ts";
+import { leasedSource } from "./leases/lease-overlay.ts";
+import { listEvents } from "./events/list-page.ts";
+import { RecentRows } from "./events/recent-rows.ts";
+import { encodeRecord, type LogRecord } from "./log/log-record.ts";
+import { assertStorable } from "./events/storable-event.ts";
 import type { StoreInternals } from "./store-internals.ts";
-import { tooLargeMessage } from "./store-loader.ts";
-import type { MemoryEvents } from "./memory-events.ts";
-import { UndoLog } from "./undo-log.ts";
-import { type Applied, WriteSerializer } from "./write-serializer.ts";
+import { tooLargeMessage } from "./load-generation.ts";
+import type { MemoryEvents } from "./events/memory-table.ts";
+import { UndoLog } from "./writer/undo-log.ts";
+import { type Applied, WriteSerializer } from "./writer/write-serializer.ts";
 
 /** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
 export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
@@ -81,7 +81,7 @@ export class DexieQueueStore implements QueueStore {
   private undo: UndoLog | undefined;
   /** open events whose last write is not yet durable */
   private readonly fresh = new DurabilityWatch();
-  /** the compaction running, if any (compaction.ts): most of it runs while writes go on */
+  /** the compaction running, if any (writer/live-compaction.ts): most of it runs while writes go on */
   private compaction: Promise<void> | undefined;
   private closed: Promise<void> | undefined;
   private broken: unknown;
@@ -340,7 +340,7 @@ export class DexieQueueStore implements QueueStore {
     return !this.closed && !this.broken;
   }
 
-  /** A part (store-parts.ts) holds some rows and no history: what needs the whole store is refused. */
+  /** A part (events/row-partition.ts) holds some rows and no history: what needs the whole store is refused. */
   private assertWhole(what: string): void {
     const part = this.s.part;
     if (part) throw new MudsyncError(`store ${this.dir} is open as part ${part.index + 1} of ${part.count} (for a drain): ${what} needs the whole store`);
@@ -536,7 +536,7 @@ export class DexieQueueStore implements QueueStore {
   }
 
   /**
-   * Runs a compaction (compaction.ts): its first and last phase are write jobs, the snapshot is
+   * Runs a compaction (writer/live-compaction.ts): its first and last phase are write jobs, the snapshot is
    * written between them while writes go on. Skipped if an atomic group is open when it would
    * begin. A failure once the new generation is being installed leaves memory and the files
    * out of step: the store then refuses further writes (a reopen recovers).

@@ -3,11 +3,11 @@
  * `<dir>/queue/` holds the snapshot, the write-ahead log and the writer's LOCK.
  */
 import { assertUnlocked, readLock, type LockInfo } from "./lock-file.ts";
-import { queueDirOf } from "./store-files.ts";
+import { queueDirOf } from "./log/generation-files.ts";
 
-export { openDexieStore, DEFAULT_MAX_EVENTS, type OpenDexieStoreOptions } from "./open-store.ts";
+export { openDexieStore, DEFAULT_MAX_EVENTS, type OpenDexieStoreOptions } from "./open-dexie-store.ts";
 export { DexieQueueStore } from "./dexie-queue-store.ts";
-export { countImportRow, importIntoDexieStore, type ImportCounts, type ImportRow, type StreamImportOptions, type StreamImportResult } from "./stream-import.ts";
+export { countImportRow, importIntoDexieStore, type ImportCounts, type ImportRow, type StreamImportOptions, type StreamImportResult } from "./import/stream-import.ts";
 export type { LockInfo } from "./lock-file.ts";
 export { EVENTS_SCHEMA, CACHE_SCHEMA } from "./databases.ts";
 

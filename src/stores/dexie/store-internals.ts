@@ -4,12 +4,12 @@
  */
 import type { Clock } from "../../core/ports.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
-import type { HistoryLog } from "./history-log.ts";
-import type { LeaseTable } from "./lease-table.ts";
-import type { MemoryEvents } from "./memory-events.ts";
-import type { OpenEvents } from "./open-events.ts";
-import type { StorePart } from "./store-parts.ts";
-import type { WalWriter } from "./wal-writer.ts";
+import type { HistoryLog } from "./events/event-history.ts";
+import type { LeaseTable } from "./leases/lease-table.ts";
+import type { MemoryEvents } from "./events/memory-table.ts";
+import type { OpenEvents } from "./events/open-event-index.ts";
+import type { StorePart } from "./events/row-partition.ts";
+import type { WalWriter } from "./log/wal-writer.ts";
 
 export interface StoreInternals {
   dir: string;
@@ -18,7 +18,7 @@ export interface StoreInternals {
   queue: EventQueueDB;
   cacheDb: CacheDB;
   open: OpenEvents;
-  /** read-only stores and parts (store-parts.ts): the events, held here instead of in Dexie */
+  /** read-only stores and parts (events/row-partition.ts): the events, held here instead of in Dexie */
   memory?: MemoryEvents;
   history: HistoryLog;
   /** the writer's leases (in memory only; empty in a read-only store) */
@@ -31,7 +31,7 @@ export interface StoreInternals {
   clock: Clock;
   recovered?: { truncatedBytes: number; file: string };
   warnings: string[];
-  /** set when only this part of the store is loaded (store-parts.ts): no compaction, no history */
+  /** set when only this part of the store is loaded (events/row-partition.ts): no compaction, no history */
   part?: StorePart;
   release(): Promise<void>;
 }

@@ -4,6 +4,6 @@
  * 1.5 GB. (A read-only open skips Dexie, MemoryEvents, and stays several times cheaper.) Above
  * this limit a Postgres-backed queue is the right store; a larger store is refused at its
  * snapshot header, before anything is loaded. Shared by the opens and the streaming import
- * (stream-import.ts).
+ * (import/stream-import.ts).
  */
 export const DEFAULT_MAX_EVENTS = 500_000;
