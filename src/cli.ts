@@ -8,8 +8,8 @@ import { errorReport, errorText, jsonRequested } from "./commands/shared/error-o
 import { registerQueueCommands } from "./commands/queue/index.ts";
 import { registerDbCommands } from "./commands/db/index.ts";
 import { registerConflictsCommands } from "./commands/conflicts/index.ts";
-import { registerDaemonCommand } from "./commands/daemon-wiring.ts";
-import { registerDemoCommand } from "./commands/demo-wiring.ts";
+import { registerDaemonCommand } from "./commands/daemon/index.ts";
+import { registerDemoCommand } from "./commands/demo/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")

@@ -9,7 +9,7 @@ import type { DrainSummary, Engine } from "../../core/engine.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../../core/retry.ts";
 import { formatDuration } from "../../core/format-duration.ts";
 import type { QueueStore, Sink } from "../../core/ports.ts";
-import { ExitCode, SinkUnreachableError, UsageError } from "../../errors.ts";
+import { ExitCode, SinkUnreachableError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { createEngine } from "../../config/engine-setup.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
@@ -181,13 +181,4 @@ export function renderDrain(r: DrainResult | DaemonDrainResult): string {
   ];
   const verdict = r.drained ? "queue drained" : "queue NOT drained (exit 3): see `mudsync queue ls --status failed,dead,pending`";
   return `${table(["", ""], rows).split("\n").slice(1).join("\n")}\n${verdict}`;
-}
-
-/** "30s", "5m", "1h", "1500ms" or plain milliseconds. */
-export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag} expects a duration like 30s, 5m, 1h or milliseconds, got "${value}"`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "ms";
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
 }

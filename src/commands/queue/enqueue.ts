@@ -32,7 +32,7 @@ export interface Ack {
   existing: boolean;
 }
 
-export interface EnqueueResult {
+export interface EnqueueSummary {
   enqueued: number;
   existing: number;
   ids: string[];
@@ -48,8 +48,8 @@ export async function queueEnqueue(
   ctx: CommandContext,
   onAck: (ack: Ack) => void = () => {},
   input: NodeJS.ReadableStream = process.stdin,
-): Promise<EnqueueResult> {
-  const result: EnqueueResult = { enqueued: 0, existing: 0, ids: [] };
+): Promise<EnqueueSummary> {
+  const result: EnqueueSummary = { enqueued: 0, existing: 0, ids: [] };
   const ack = (a: Ack) => {
     if (a.existing) result.existing++;
     else result.enqueued++;
@@ -127,7 +127,7 @@ function parseLine(line: string, lineNo: number): QueuedEvent {
   return completeEvent(value, `stdin line ${lineNo}`, Date.now());
 }
 
-export function renderEnqueue(r: EnqueueResult): string {
+export function renderEnqueue(r: EnqueueSummary): string {
   if (r.enqueued + r.existing === 1) return `${r.existing ? "already present" : "enqueued"} ${r.ids[0]}`;
   return `enqueued ${r.enqueued} events${r.existing ? ` (${r.existing} already present, left as they were)` : ""}`;
 }

@@ -1,6 +1,6 @@
 /** Flags of the `mudsync queue …` commands; implementations are imported lazily. */
 import { type Command, Option } from "commander";
-import { contextFrom, intArg } from "../shared/context.ts";
+import { contextFrom, intArg, parseDuration } from "../shared/context.ts";
 import { emit } from "../shared/output.ts";
 import { STRATEGIES } from "../../config/strategies.ts";
 
@@ -154,7 +154,7 @@ export function registerQueueCommands(program: Command): void {
     )
     .action(async (opts: { timeout?: string; wait?: boolean; lowMemory?: boolean; partSize?: number }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
-      const { queueDrain, renderDrain, parseDuration } = await import("./drain.ts");
+      const { queueDrain, renderDrain } = await import("./drain.ts");
       const timeoutMs = opts.timeout ? parseDuration("--timeout", opts.timeout) : undefined;
       emit(await queueDrain({ wait: opts.wait, timeoutMs, lowMemory: opts.lowMemory, partSize: opts.partSize }, ctx), renderDrain, ctx);
     });

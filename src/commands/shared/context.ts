@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import type { Config } from "../../config/config.ts";
+import { UsageError } from "../../errors.ts";
 
 export interface CommandContext {
   cwd: string;
@@ -55,5 +56,25 @@ export function intArg(name: string, min = 0) {
       throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
     }
     return n;
+  };
+}
+
+/** "30s", "5m", "1h", "1500ms" or plain milliseconds -> ms; a UsageError naming the flag otherwise. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag} expects a duration like 30s, 5m, 1h or milliseconds, got "${value}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+}
+
+/** A commander parser for a duration flag (see parseDuration). */
+export function durationArg(flag: string) {
+  return (value: string): number => {
+    try {
+      return parseDuration(flag, value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
   };
 }

@@ -9,23 +9,23 @@
  * is known when the store's lock is taken and can be recorded in it for other commands to find.
  * Until the store and sink are open, routes answer 503.
  */
-import type { ChangeFeed, QueueStore, CacheStore, Sink } from "../core/ports.ts";
-import { createMetrics } from "../daemon/prometheus-metrics.ts";
-import type { DrainSummary } from "../core/engine.ts";
-import { ExitCode, UsageError } from "../errors.ts";
-import type { CommandContext } from "./shared/context.ts";
-import { ownerName } from "../config/engine-setup.ts";
-import { openSinkFor } from "./shared/sink-setup.ts";
-import { renderDrain, type DrainResult } from "./queue/drain.ts";
-import { Daemon } from "../daemon/daemon.ts";
-import type { DaemonControl } from "../daemon/control-api.ts";
-import type { FusedBatches } from "../core/fused-drain.ts";
-import { chooseFused, type FusedMode } from "../daemon/fused-choice.ts";
-import { HttpError, startControlServer, type ControlServer } from "../daemon/control-server.ts";
-import { controlUrl, resolveListen } from "../daemon/listen-address.ts";
-import { createDaemonLogger, type DaemonLogger } from "../daemon/logger.ts";
-import { controlRoutes } from "../daemon/routes.ts";
-import { createDaemonMetrics } from "../daemon/daemon-metrics.ts";
+import type { ChangeFeed, QueueStore, CacheStore, Sink } from "../../core/ports.ts";
+import { createMetrics } from "../../daemon/prometheus-metrics.ts";
+import type { DrainSummary } from "../../core/engine.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { ownerName } from "../../config/engine-setup.ts";
+import { openSinkFor } from "../shared/sink-setup.ts";
+import { renderDrain, type DrainResult } from "../queue/drain.ts";
+import { Daemon } from "../../daemon/daemon.ts";
+import type { DaemonControl } from "../../daemon/control-api.ts";
+import type { FusedBatches } from "../../core/fused-drain.ts";
+import { chooseFused, type FusedMode } from "../../daemon/fused-choice.ts";
+import { HttpError, startControlServer, type ControlServer } from "../../daemon/control-server.ts";
+import { controlUrl, resolveListen } from "../../daemon/listen-address.ts";
+import { createDaemonLogger, type DaemonLogger } from "../../daemon/logger.ts";
+import { controlRoutes } from "../../daemon/routes.ts";
+import { createDaemonMetrics } from "../../daemon/daemon-metrics.ts";
 
 export interface DaemonCommandOptions {
   /** postgres://… shared queue instead of the local store */
@@ -53,7 +53,7 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
   const serve = !opts.once || opts.listen !== undefined || opts.socket !== undefined;
   const addr = serve ? resolveListen(opts, ctx.cwd) : undefined;
   if (opts.queue === undefined) {
-    const { assertStoreUnlocked } = await import("../stores/dexie/index.ts");
+    const { assertStoreUnlocked } = await import("../../stores/dexie/index.ts");
     await assertStoreUnlocked(ctx.config.store);
   }
   const logger = createDaemonLogger(ctx.config.logLevel);
@@ -167,12 +167,12 @@ async function openStore(
   control: string | null,
 ): Promise<{ store: DaemonStore; label: string; fusedWith?: (sinkSchema: string) => Promise<FusedBatches | undefined> }> {
   if (opts.queue !== undefined) {
-    const { openPostgresQueueStore } = await import("../stores/postgres/index.ts");
-    const { redactUrl } = await import("../sinks/pg/pg-client.ts");
+    const { openPostgresQueueStore } = await import("../../stores/postgres/index.ts");
+    const { redactUrl } = await import("../../sinks/pg/pg-client.ts");
     const store = await openPostgresQueueStore({ url: opts.queue, owner });
     return { store, label: `postgres ${redactUrl(opts.queue)}`, fusedWith: (schema) => store.fusedWith(schema) };
   }
-  const { openDexieStore } = await import("../stores/dexie/index.ts");
+  const { openDexieStore } = await import("../../stores/dexie/index.ts");
   const store = await openDexieStore({ dir: ctx.config.store, mode: "write", command: "daemon", ...(control ? { control } : {}) });
   return { store, label: `local ${ctx.config.store}` };
 }

@@ -14,17 +14,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { QueuedEvent } from "../core/event.ts";
-import type { RowState, Sink, WireEvent } from "../core/ports.ts";
-import { toWireEvent } from "../core/coalesce.ts";
-import { formatDuration } from "../core/format-duration.ts";
-import type { Strategy } from "../config/config.ts";
-import { MudsyncError } from "../errors.ts";
-import type { CommandContext } from "./shared/context.ts";
-import { openSinkFor } from "./shared/sink-setup.ts";
-import { table } from "./shared/output.ts";
-import type { DrainResult } from "./queue/drain.ts";
-import type { StatsResult } from "./queue/stats.ts";
+import type { QueuedEvent } from "../../core/event.ts";
+import type { RowState, Sink, WireEvent } from "../../core/ports.ts";
+import { toWireEvent } from "../../core/coalesce.ts";
+import { formatDuration } from "../../core/format-duration.ts";
+import type { Strategy } from "../../config/config.ts";
+import { MudsyncError } from "../../errors.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { openSinkFor } from "../shared/sink-setup.ts";
+import { table } from "../shared/output.ts";
+import type { DrainResult } from "../queue/drain.ts";
+import type { StatsResult } from "../queue/stats.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
 
@@ -93,7 +93,7 @@ export async function demo(opts: DemoOptions, parent: CommandContext, log: (line
   try {
     // 1. import
     log(`store: ${dir}${keep ? "" : " (temporary)"}`);
-    const { queueImport } = await import("./queue/import.ts");
+    const { queueImport } = await import("../queue/import.ts");
     const silent = { update() {}, finish() {} };
     const imported = await queueImport(
       { files: [path.join(FIXTURES, "browser-export.json"), path.join(FIXTURES, "browser-cache-export.json")] },
@@ -103,7 +103,7 @@ export async function demo(opts: DemoOptions, parent: CommandContext, log: (line
     log(`1. imported the browser's export: ${imported.events.inserted} events, ${imported.cache.inserted} cache entries`);
 
     // 2. what is stuck
-    const { queueStats } = await import("./queue/stats.ts");
+    const { queueStats } = await import("../queue/stats.ts");
     const stats = await queueStats({}, ctx);
     const unknown = Object.keys(stats.byEntity).filter((e) => !["chart_data_source", "well", "polygon", "curve"].includes(e));
     log(
@@ -111,7 +111,7 @@ export async function demo(opts: DemoOptions, parent: CommandContext, log: (line
         `${stats.failed.count} failed (the app never retries failed events)${unknown.length ? `, unknown entity: ${unknown.join(", ")}` : ""}`,
     );
 
-    const { openQueueStore } = await import("./queue/open-store.ts");
+    const { openQueueStore } = await import("../queue/open-store.ts");
     const store = await openQueueStore(ctx, "write", "demo");
     let sink: Sink | undefined;
     try {
@@ -130,7 +130,7 @@ export async function demo(opts: DemoOptions, parent: CommandContext, log: (line
       log(`3. the server has the ${history.length} events the app had synced; a second device edited 2 rows the tablet also edited offline`);
 
       // 4. drain
-      const { drainWith } = await import("./queue/drain.ts");
+      const { drainWith } = await import("../queue/drain.ts");
       log(`4. draining into PGlite (strategy ${ctx.config.strategy}) …`);
       const drain = await drainWith(store, sink, ctx, { label: "demo drain" });
       process.exitCode = undefined; // dead events of the unknown entity are an expected finding here

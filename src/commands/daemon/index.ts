@@ -1,10 +1,10 @@
-/** Flags of `mudsync daemon`; the implementation (src/commands/daemon.ts) is imported lazily. */
+/** Flags of `mudsync daemon`; the implementation (src/commands/daemon/run-daemon.ts) is imported lazily. */
 import { type Command, Option } from "commander";
-import { STRATEGIES } from "../config/strategies.ts";
-import { FUSED_MODES } from "../daemon/fused-choice.ts";
-import { contextFrom, intArg } from "./shared/context.ts";
-import { emit } from "./shared/output.ts";
-import type { FusedMode } from "../daemon/fused-choice.ts";
+import { STRATEGIES } from "../../config/strategies.ts";
+import { FUSED_MODES } from "../../daemon/fused-choice.ts";
+import { contextFrom, intArg } from "../shared/context.ts";
+import { emit } from "../shared/output.ts";
+import type { FusedMode } from "../../daemon/fused-choice.ts";
 
 const HELP = `
 Control API (loopback or unix socket only; JSON in and out):
@@ -65,7 +65,7 @@ export function registerDaemonCommand(program: Command): void {
     .addHelpText("after", HELP)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const ctx = await contextFrom(cmd);
-      const { runDaemon, renderDaemon } = await import("./daemon.ts");
+      const { runDaemon, renderDaemon } = await import("./run-daemon.ts");
       emit(
         await runDaemon(
           {

@@ -1,8 +1,8 @@
 /** Flags of `mudsync demo`; the implementation is imported lazily. */
 import { type Command, Option } from "commander";
-import { STRATEGIES } from "../config/strategies.ts";
-import { contextFrom } from "./shared/context.ts";
-import { emit } from "./shared/output.ts";
+import { STRATEGIES } from "../../config/strategies.ts";
+import { contextFrom } from "../shared/context.ts";
+import { emit } from "../shared/output.ts";
 
 export function registerDemoCommand(program: Command): void {
   program
