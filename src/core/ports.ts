@@ -187,6 +187,12 @@ export interface DryRunReport {
   rows: { entity: string; id: string; before: RowState | null; after: RowState | null }[];
 }
 
+/** The sink a dry run hands out: its writes all go into one transaction that is rolled back. */
+export interface RolledBackSink extends Sink {
+  /** Rows by key, in order; null for a missing row or an entity the server does not know. */
+  readRows(keys: { entity: string; id: string }[]): Promise<(RowState | null)[]>;
+}
+
 export interface SinkCapabilities {
   supportsTransactions: boolean;
   supportsListen: boolean;
@@ -233,6 +239,11 @@ export interface Sink {
   applyBatch(events: WireEvent[]): Promise<ApplyResult[]>;
   /** Applies inside a transaction that is rolled back; reports rows before and after. */
   dryRun(events: WireEvent[]): Promise<DryRunReport>;
+  /**
+   * Runs fn against a view of this sink inside one transaction that is rolled back at the end
+   * (dry runs of a whole drain); a sink that cannot roll back throws a UsageError or leaves it out.
+   */
+  rolledBack?<T>(fn: (sink: RolledBackSink) => Promise<T>): Promise<T>;
   getRow(entity: string, id: string): Promise<RowState | null>;
   close(): Promise<void>;
   /** Parks conflicting events with the rows they lost against (a RowState or null); idempotent per event id. */

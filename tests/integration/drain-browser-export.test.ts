@@ -77,10 +77,10 @@ describe.runIf(await realPgAvailable())("drain of the browser export into Postgr
     const versions = await client.query("select id, version from mudsync.charts order by id");
     const r = await cli("--json", "queue", "replay", "--status", "dead", "--dry-run");
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { dryRun: boolean; report: { results: { outcome: string }[] } };
+    const out = JSON.parse(r.stdout) as { dryRun: boolean; events: { outcome: string; chosen: boolean }[]; rows: unknown[] };
     expect(out.dryRun).toBe(true);
-    expect(out.report.results).toHaveLength(unknownEntityEvents);
-    expect(new Set(out.report.results.map((x) => x.outcome))).toEqual(new Set(["rejected"]));
+    expect(out.events).toHaveLength(unknownEntityEvents);
+    expect(new Set(out.events.map((x) => `${x.outcome} ${x.chosen}`))).toEqual(new Set(["rejected true"]));
     expect((await cli("--json", "queue", "stats")).stdout).toEqual(statsBefore);
     expect((await client.query("select id, version from mudsync.charts order by id")).rows).toEqual(versions.rows);
   });

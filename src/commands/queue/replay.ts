@@ -1,17 +1,17 @@
 /**
  * `mudsync queue replay`: moves chosen events (by status, ids, entity) back to pending with their
- * attempts reset, then drains. With --dry-run nothing changes anywhere: the chosen events are
- * applied inside a server transaction that is rolled back, and the rows before and after are shown.
+ * attempts reset, then drains. With --dry-run nothing changes anywhere: the same drain runs inside
+ * a server transaction that is rolled back (replay-dry-run.ts), and each event's outcome and each
+ * changed field of each row are shown.
  * Server-side idempotency makes replaying events that were already applied harmless (duplicate).
  */
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent } from "../../core/event.ts";
-import type { DryRunReport, EventChange } from "../../core/ports.ts";
-import { planBatches } from "../../core/batcher.ts";
+import type { EventChange } from "../../core/ports.ts";
 import { requeueChange, undoRequeueChange } from "../../core/requeue.ts";
 import { EventNotFoundError, SinkSetupError, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
-import { table } from "../shared/output.ts";
+import { renderReplayDryRun, replayDryRun, type ReplayDryRun } from "./replay-dry-run.ts";
 import { openQueueStore, type LocalQueueStore } from "./open-store.ts";
 import { drainWith, renderDrain, type DrainResult } from "./drain.ts";
 import { drainThroughDaemon, orThroughDaemon, retryThroughDaemon, type DaemonDrainResult } from "./via-daemon.ts";
@@ -28,7 +28,7 @@ export interface ReplayOptions {
 }
 
 export type ReplayResult =
-  | { dryRun: true; chosen: number; report: DryRunReport }
+  | ReplayDryRun
   | { dryRun: false; chosen: number; requeued: number; drain: DrainResult | DaemonDrainResult; skipped?: RetryResult["skipped"] };
 
 const DEFAULT_STATUSES: EventStatus[] = ["failed", "dead"];
@@ -70,11 +70,7 @@ async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<Re
     if (chosen.length === 0) throw new UsageError(NOTHING_CHOSEN);
     const sink = await openSinkFor(ctx);
     try {
-      if (opts.dryRun) {
-        // the batcher's order, without coalescing: exactly the events chosen, one result each
-        const wire = planBatches(chosen, { batchSize: chosen.length, coalesce: false }).flatMap((b) => b.events);
-        return { dryRun: true, chosen: chosen.length, report: await sink.dryRun(wire) };
-      }
+      if (opts.dryRun) return await replayDryRun(store, sink, chosen, ctx);
       const now = Date.now();
       const changes: EventChange[] = chosen.map((e) => requeueChange(e, "replay", now));
       await store.update(changes);
@@ -132,15 +128,5 @@ export function renderReplay(r: ReplayResult): string {
     const skipped = r.skipped?.length ? ` (${r.skipped.length} skipped: ${r.skipped[0]!.id} ${r.skipped[0]!.reason}${r.skipped.length > 1 ? ", …" : ""})` : "";
     return `requeued ${r.requeued} events${skipped}\n${renderDrain(r.drain)}`;
   }
-  const outcomes = new Map<string, number>();
-  for (const x of r.report.results) outcomes.set(x.outcome, (outcomes.get(x.outcome) ?? 0) + 1);
-  const rows = r.report.rows.map((row) => [
-    `${row.entity}:${row.id}`,
-    row.before ? `v${row.before.version} ${JSON.stringify(row.before.data)}` : "(none)",
-    row.after ? `v${row.after.version} ${JSON.stringify(row.after.data)}` : "(none)",
-  ]);
-  return [
-    `dry run of ${r.chosen} events (rolled back, nothing changed): ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(", ")}`,
-    table(["row", "before", "after"], rows, 60),
-  ].join("\n");
+  return renderReplayDryRun(r);
 }

@@ -10,6 +10,7 @@ import type {
   ConflictTake,
   DryRunReport,
   ResolveConflictResult,
+  RolledBackSink,
   RowChange,
   RowState,
   Sink,
@@ -18,6 +19,7 @@ import type {
 } from "../../core/ports.ts";
 import { classifySinkError } from "../classify-error.ts";
 import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../migrate.ts";
+import { SavepointClient } from "./savepoint-client.ts";
 import type { SqlClient, SqlQueryable } from "./sql-client.ts";
 
 export interface PgSinkOptions {
@@ -80,7 +82,7 @@ export function toRowState(v: unknown): RowState | null {
   };
 }
 
-export class PgSink implements Sink, ChangeFeed {
+export class PgSink implements RolledBackSink, ChangeFeed {
   readonly name: string = "pg";
   readonly capabilities: SinkCapabilities = { supportsTransactions: true, supportsListen: true, supportsDryRun: true };
   /** NOTIFY channel of row changes */
@@ -148,7 +150,12 @@ export class PgSink implements Sink, ChangeFeed {
     return this.run(`applying a batch of ${events.length}`, () => this.callApply(this.client, events));
   }
 
-  private async readRows(q: SqlQueryable, keys: { entity: string; id: string }[]): Promise<(RowState | null)[]> {
+  async readRows(keys: { entity: string; id: string }[]): Promise<(RowState | null)[]> {
+    if (keys.length === 0) return [];
+    return this.run(`reading ${keys.length} rows`, () => this.rowsIn(this.client, keys));
+  }
+
+  private async rowsIn(q: SqlQueryable, keys: { entity: string; id: string }[]): Promise<(RowState | null)[]> {
     const { rows } = await q.query<{ r: unknown }>(
       `select case when exists (select 1 from ${this.q}.entities e where e.name = k ->> 'entity')
                    then ${this.q}.get_row(k ->> 'entity', k ->> 'id') end as r
@@ -169,14 +176,39 @@ export class PgSink implements Sink, ChangeFeed {
     return this.run("dry run", () =>
       this.client.transaction(
         async (tx) => {
-          const before = await this.readRows(tx, keys);
+          const before = await this.rowsIn(tx, keys);
           const results = events.length ? await this.callApply(tx, events) : [];
-          const after = await this.readRows(tx, keys);
+          const after = await this.rowsIn(tx, keys);
           return { results, rows: keys.map((k, i) => ({ ...k, before: before[i] ?? null, after: after[i] ?? null })) };
         },
         { rollback: true },
       ),
     );
+  }
+
+  /**
+   * fn gets this sink over one transaction (each statement under its own savepoint, see
+   * savepoint-client.ts) that is rolled back at the end, whatever fn did or threw.
+   */
+  async rolledBack<T>(fn: (sink: RolledBackSink) => Promise<T>): Promise<T> {
+    const failed: { error?: unknown } = {};
+    try {
+      return await this.client.transaction(
+        async (tx) => {
+          const view = new PgTransactionView(new SavepointClient(tx, this.client.info), this.options, this.name);
+          try {
+            return await fn(view);
+          } catch (err) {
+            failed.error = err;
+            throw err;
+          }
+        },
+        { rollback: true },
+      );
+    } catch (err) {
+      if ("error" in failed && err === failed.error) throw err;
+      throw err instanceof UsageError ? err : classifySinkError(err, `${this.name} sink: dry run transaction`);
+    }
   }
 
   async getRow(entity: string, id: string): Promise<RowState | null> {
@@ -254,5 +286,16 @@ export class PgSink implements Sink, ChangeFeed {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+/** The pg sink over a dry run's transaction, named as the sink it came from. */
+class PgTransactionView extends PgSink {
+  constructor(
+    client: SqlClient,
+    options: PgSinkOptions,
+    override readonly name: string,
+  ) {
+    super(client, options);
   }
 }

@@ -8,7 +8,7 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import { describeIssues } from "../../core/event.ts";
-import type { ApplyResult, DryRunReport, RowState, Sink, SinkCapabilities, WireEvent } from "../../core/ports.ts";
+import type { ApplyResult, DryRunReport, RolledBackSink, RowState, Sink, SinkCapabilities, WireEvent } from "../../core/ports.ts";
 import { PermanentSinkError, UsageError } from "../../errors.ts";
 import { classifySupabaseError } from "./classify-supabase-error.ts";
 import { createSupabaseClient, type SupabaseClientOptions } from "./create-supabase-client.ts";
@@ -70,10 +70,11 @@ export class SupabaseSink implements Sink {
   }
 
   async dryRun(_events: WireEvent[]): Promise<DryRunReport> {
-    throw new UsageError(
-      "dry run is not supported by the supabase sink (PostgREST cannot roll a call back); " +
-        "run the dry run with --db postgres://… against the project's database instead",
-    );
+    throw noDryRun();
+  }
+
+  async rolledBack<T>(_fn: (sink: RolledBackSink) => Promise<T>): Promise<T> {
+    throw noDryRun();
   }
 
   /**
@@ -133,4 +134,11 @@ export class SupabaseSink implements Sink {
       ...(reason != null ? { reason } : {}),
     }));
   }
+}
+
+function noDryRun(): UsageError {
+  return new UsageError(
+    "dry run is not supported by the supabase sink (PostgREST cannot roll a call back); " +
+      "run the dry run with --db postgres://… against the project's database instead",
+  );
 }
