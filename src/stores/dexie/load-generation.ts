@@ -50,8 +50,6 @@ export interface LoadResult {
   walBytes?: number;
 }
 
-export { tooLargeMessage } from "./log/snapshot-reader.ts";
-
 async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string): Promise<void> {
   let events: QueuedEvent[] = [];
   let cache: CacheEntry[] = [];

@@ -1,6 +1,7 @@
 /**
- * The state a DexieQueueStore works on, shared with the modules that open, compact and roll it
- * back: the Dexie databases, the in-memory indexes and leases, the current log and generation.
+ * The state a DexieQueueStore works on, shared with the modules that open, write, log, compact
+ * and roll it back: the Dexie databases, the in-memory indexes and leases, the current log and
+ * generation, and whether a failed write broke it.
  */
 import type { Clock } from "../../core/ports.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
@@ -33,5 +34,10 @@ export interface StoreInternals {
   warnings: string[];
   /** set when only this part of the store is loaded (events/row-partition.ts): no compaction, no history */
   part?: StorePart;
+  /**
+   * why the store refuses further writes: a failed write (to the log, to Dexie, of a rollback or a
+   * compaction) left memory, Dexie and the files out of step; a reopen recovers from the files
+   */
+  broken?: unknown;
   release(): Promise<void>;
 }

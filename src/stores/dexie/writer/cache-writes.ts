@@ -9,12 +9,12 @@ import type { StoreInternals } from "../store-internals.ts";
 import type { UndoLog } from "./undo-log.ts";
 
 export async function cacheWrite(
-  s: StoreInternals,
+  state: StoreInternals,
   w: { put: CacheEntry[] } | { del: string[] },
   group: { undo?: UndoLog; tx?: string },
 ): Promise<LogRecord | null> {
   const { undo, tx } = group;
-  const table = s.cacheDb.cache;
+  const table = state.cacheDb.cache;
   const keys = "put" in w ? w.put.map((r) => r.key) : w.del;
   if (keys.length === 0) return null;
   const befores = undo ? await table.bulkGet(keys) : [];

@@ -14,34 +14,34 @@ import type { UndoLog } from "./undo-log.ts";
 
 /** Leases what is due; null when nothing is. */
 export async function claimEvents(
-  s: StoreInternals,
-  o: ClaimOptions,
+  state: StoreInternals,
+  options: ClaimOptions,
   group: { undo?: UndoLog; tx?: string },
 ): Promise<{ events: QueuedEvent[]; record: LeaseRecord } | null> {
-  const open = s.open;
-  const chosen = await planClaim({ open, now: o.now, limit: o.limit, pendingPage: async (after, size) => open.pendingAfter(after, size) });
+  const open = state.open;
+  const chosen = await planClaim({ open, now: options.now, limit: options.limit, pendingPage: async (after, size) => open.pendingAfter(after, size) });
   if (chosen.length === 0) return null;
   const ids = chosen.map((c) => c.id);
   // plain rows are never changed in place, so a lease may hold the stored image itself
-  const rows = s.memory ? s.memory.peekMany(ids) : await s.queue.events.bulkGet(ids);
-  return takeLeases(s, rows, o, group);
+  const rows = state.memory ? state.memory.peekMany(ids) : await state.queue.events.bulkGet(ids);
+  return takeLeases(state, rows, options, group);
 }
 
 function takeLeases(
-  s: StoreInternals,
+  state: StoreInternals,
   rows: (QueuedEvent | undefined)[],
-  o: ClaimOptions,
+  options: ClaimOptions,
   group: { undo?: UndoLog; tx?: string },
 ): { events: QueuedEvent[]; record: LeaseRecord } {
-  const lease = { owner: o.owner, until: o.now + o.leaseMs };
+  const lease = { owner: options.owner, until: options.now + options.leaseMs };
   const { undo, tx } = group;
-  const record: LeaseRecord = { k: "lease", ...lease, ids: [], at: o.now, ...(tx !== undefined ? { tx } : {}) };
+  const record: LeaseRecord = { k: "lease", ...lease, ids: [], at: options.now, ...(tx !== undefined ? { tx } : {}) };
   const from: Record<string, [EventStatus, string | null]> = {};
   let others = false;
   const events: QueuedEvent[] = [];
   for (const row of rows) {
     if (!row) continue;
-    const prev = s.leases.get(row.id);
+    const prev = state.leases.get(row.id);
     const status = prev ? "processing" : row.status;
     const prevOwner = prev ? prev.owner : row.leaseOwner;
     if (status !== "pending") {
@@ -49,10 +49,10 @@ function takeLeases(
       others = true;
     }
     undo?.lease(row.id, prev);
-    s.leases.set(row.id, { ...lease, row });
-    s.open.lease(row.id, lease.until);
-    const h = claimEntry(row.id, o.now, o.owner, status, prevOwner);
-    s.history.add(h);
+    state.leases.set(row.id, { ...lease, row });
+    state.open.lease(row.id, lease.until);
+    const h = claimEntry(row.id, options.now, options.owner, status, prevOwner);
+    state.history.add(h);
     undo?.historyEntry(h);
     record.ids.push(row.id);
     // the caller gets its own copy: the lease keeps the row image that settling builds on

@@ -14,9 +14,11 @@
  *    snapshot (log/generation-files.ts installGeneration), the writer switches to the new log and
  *    the older generation's files are deleted.
  *
- * Atomic groups do not run across a compaction (DexieQueueStore waits for one to end before
- * starting a group, and does not begin one inside a group): an aborted group's rows must never
- * reach a snapshot.
+ * Atomic groups do not run across a compaction (the writer waits for one to end before starting
+ * a group, and none begins inside a group): an aborted group's rows must never reach a snapshot.
+ *
+ * LiveCompaction runs them for a store: one at a time, when the log has outgrown the snapshot
+ * (checked after every write) or when asked.
  */
 import { open } from "node:fs/promises";
 import type { FrozenHistory } from "../events/event-history.ts";
@@ -24,8 +26,13 @@ import { encodeRecord, type LeaseRecord, type LogRecord } from "../log/log-recor
 import { installGeneration, removeFiles, type SnapshotSource, snapshotPath, walPath, writeSnapshotTemp } from "../log/generation-files.ts";
 import type { StoreInternals } from "../store-internals.ts";
 import { WalWriter } from "../log/wal-writer.ts";
+import type { StoreLog } from "./store-log.ts";
+import type { WriteSerializer } from "./write-serializer.ts";
 
 const CHUNK = 1000;
+
+/** the log is compacted into a new snapshot once it is larger than this and than the snapshot */
+export const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
 
 export interface CompactionStart {
   gen: number;
@@ -34,8 +41,8 @@ export interface CompactionStart {
   history: FrozenHistory;
 }
 
-function snapshotSource(s: StoreInternals, history: FrozenHistory): SnapshotSource {
-  const { queue, cacheDb, open: openEvents } = s;
+function snapshotSource(state: StoreInternals, history: FrozenHistory): SnapshotSource {
+  const { queue, cacheDb, open: openEvents } = state;
   return {
     counts: async () => ({
       events: Object.values(openEvents.counts).reduce((a, b) => a + b, 0),
@@ -59,39 +66,39 @@ function snapshotSource(s: StoreInternals, history: FrozenHistory): SnapshotSour
 }
 
 /** Phase 1 (a write job). */
-export async function beginCompaction(s: StoreInternals): Promise<CompactionStart> {
-  const wal = s.wal!;
+export async function beginCompaction(state: StoreInternals): Promise<CompactionStart> {
+  const wal = state.wal!;
   await wal.sync();
-  return { gen: s.gen + 1, covered: wal.size, history: s.history.freeze() };
+  return { gen: state.gen + 1, covered: wal.size, history: state.history.freeze() };
 }
 
 /** Phase 2 (writes go on): the snapshot's temp file. */
-export function writeCompactionSnapshot(s: StoreInternals, start: CompactionStart): Promise<{ tmp: string; bytes: number }> {
-  return writeSnapshotTemp(s.queueDir, start.gen, snapshotSource(s, start.history));
+export function writeCompactionSnapshot(state: StoreInternals, start: CompactionStart): Promise<{ tmp: string; bytes: number }> {
+  return writeSnapshotTemp(state.queueDir, start.gen, snapshotSource(state, start.history));
 }
 
 /** Phase 3 (a write job): the new generation becomes current and the writer moves to its log. */
-export async function finishCompaction(s: StoreInternals, start: CompactionStart, snapshot: { tmp: string; bytes: number }): Promise<void> {
-  const old = s.wal!;
+export async function finishCompaction(state: StoreInternals, start: CompactionStart, snapshot: { tmp: string; bytes: number }): Promise<void> {
+  const old = state.wal!;
   await old.sync();
-  const oldGen = s.gen;
-  const lines = leaseRecords(s).map(encodeRecord);
+  const oldGen = state.gen;
+  const lines = leaseRecords(state).map(encodeRecord);
   const tail = await readRange(old.file, start.covered, old.size);
   if (tail.length) lines.push(tail);
-  await installGeneration(s.queueDir, start.gen, snapshot.tmp, lines);
-  s.wal = await WalWriter.open(walPath(s.queueDir, start.gen));
-  s.gen = start.gen;
-  s.snapshotBytes = snapshot.bytes;
+  await installGeneration(state.queueDir, start.gen, snapshot.tmp, lines);
+  state.wal = await WalWriter.open(walPath(state.queueDir, start.gen));
+  state.gen = start.gen;
+  state.snapshotBytes = snapshot.bytes;
   await old.close();
-  const oldFiles = [walPath(s.queueDir, oldGen)];
-  if (oldGen > 0) oldFiles.push(snapshotPath(s.queueDir, oldGen));
+  const oldFiles = [walPath(state.queueDir, oldGen)];
+  if (oldGen > 0) oldFiles.push(snapshotPath(state.queueDir, oldGen));
   await removeFiles(oldFiles);
 }
 
 /** The writer's live leases, one record per (until, owner): the snapshot holds rows as persisted. */
-function leaseRecords(s: StoreInternals): LeaseRecord[] {
+function leaseRecords(state: StoreInternals): LeaseRecord[] {
   const leases = new Map<string, LeaseRecord>();
-  for (const l of s.leases.values()) {
+  for (const l of state.leases.values()) {
     const key = `${l.until} ${l.owner}`;
     let r = leases.get(key);
     if (!r) leases.set(key, (r = { k: "lease", owner: l.owner, until: l.until, ids: [] }));
@@ -115,5 +122,69 @@ async function readRange(file: string, from: number, to: number): Promise<Buffer
     return buf;
   } finally {
     await fh.close();
+  }
+}
+
+/** The compactions of one store, run while its writes go on. */
+export class LiveCompaction {
+  private current: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly state: StoreInternals,
+    private readonly writes: WriteSerializer,
+    private readonly log: StoreLog,
+    /** an atomic group is open: no compaction begins inside one */
+    private readonly groupOpen: () => boolean,
+  ) {}
+
+  /** the compaction running, if any: most of it runs while writes go on */
+  get running(): Promise<void> | undefined {
+    return this.current;
+  }
+
+  /** No compaction starts from now on (the store is closing). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Starts a compaction when the log has grown past both COMPACT_MIN_BYTES (or the store's setting) and the snapshot. */
+  maybeStart(): void {
+    const { state } = this;
+    const wal = state.wal;
+    if (!wal || state.part || this.current || this.groupOpen() || state.broken || this.stopped) return;
+    if (wal.size < Math.max(state.compactMinBytes, state.snapshotBytes)) return;
+    this.start().catch((error: unknown) => {
+      state.warnings.push(`compaction of ${state.dir} failed: ${(error as Error).message}`);
+    });
+  }
+
+  /**
+   * Runs a compaction: its first and last phase are write jobs, the snapshot is written between
+   * them while writes go on. Skipped if an atomic group is open when it would begin. A failure
+   * once the new generation is being installed leaves memory and the files out of step: the
+   * store then refuses further writes (a reopen recovers).
+   */
+  start(): Promise<void> {
+    const { state } = this;
+    const run = (async () => {
+      const start = await this.writes.submit(undefined, async () => ({
+        value: this.groupOpen() || state.broken ? undefined : await beginCompaction(state),
+        durable: Promise.resolve(),
+      }));
+      if (!start) return;
+      const snapshot = await writeCompactionSnapshot(state, start);
+      await this.writes.submit(undefined, async () => {
+        await finishCompaction(state, start, snapshot).catch((error: unknown) => {
+          state.broken ??= error;
+          throw error;
+        });
+        return { value: undefined, durable: this.log.settled() };
+      });
+    })();
+    this.current = run.finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
   }
 }

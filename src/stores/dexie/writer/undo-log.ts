@@ -35,34 +35,34 @@ export class UndoLog {
   }
 
   /** Puts back every before-image, newest history first. */
-  async rollback(s: StoreInternals): Promise<void> {
+  async rollback(state: StoreInternals): Promise<void> {
     const ids = [...new Set([...this.events.keys(), ...this.leases.keys()])];
     const effective = (row: QueuedEvent | undefined, lease: Lease | undefined) => (row && lease ? leasedImage(row, lease) : row);
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const current = await s.queue.events.bulkGet(chunk);
+      const current = await state.queue.events.bulkGet(chunk);
       const restore: QueuedEvent[] = [];
       const remove: string[] = [];
       chunk.forEach((id, k) => {
-        const now = s.leases.get(id);
+        const now = state.leases.get(id);
         const lease = this.leases.has(id) ? this.leases.get(id) : now;
         const rowChanged = this.events.has(id);
         const before = rowChanged ? this.events.get(id) : current[k];
-        s.open.track(effective(current[k], now), effective(before, lease));
-        if (lease) s.leases.set(id, lease);
-        else s.leases.delete(id);
+        state.open.track(effective(current[k], now), effective(before, lease));
+        if (lease) state.leases.set(id, lease);
+        else state.leases.delete(id);
         if (!rowChanged) return;
         if (before) restore.push(before);
         else remove.push(id);
       });
-      if (restore.length) await s.queue.events.bulkPut(restore);
-      if (remove.length) await s.queue.events.bulkDelete(remove);
+      if (restore.length) await state.queue.events.bulkPut(restore);
+      if (remove.length) await state.queue.events.bulkDelete(remove);
     }
-    for (let i = this.history.length - 1; i >= 0; i--) s.history.removeLast(this.history[i]!);
+    for (let i = this.history.length - 1; i >= 0; i--) state.history.removeLast(this.history[i]!);
     const put: CacheEntry[] = [];
     const del: string[] = [];
     for (const [key, before] of this.cache) (before ? put.push(before) : del.push(key));
-    if (put.length) await s.cacheDb.cache.bulkPut(put);
-    if (del.length) await s.cacheDb.cache.bulkDelete(del);
+    if (put.length) await state.cacheDb.cache.bulkPut(put);
+    if (del.length) await state.cacheDb.cache.bulkDelete(del);
   }
 }
