@@ -40,8 +40,8 @@ export class QueueWatch {
   private nextCountAt = 0;
   private readonly monotonic: () => number;
 
-  constructor(private readonly o: QueueWatchOptions) {
-    this.monotonic = o.monotonic ?? (() => performance.now());
+  constructor(private readonly options: QueueWatchOptions) {
+    this.monotonic = options.monotonic ?? (() => performance.now());
   }
 
   /**
@@ -51,7 +51,7 @@ export class QueueWatch {
    * periodic watch never takes more than ~2% of a core from the server that drains the queue.
    */
   async tick(fresh = false): Promise<void> {
-    const { store, metrics, clock } = this.o;
+    const { store, metrics, clock } = this.options;
     const now = clock.now();
     const count = fresh || this.monotonic() >= this.nextCountAt;
     const [counts, oldestPending, head] = await Promise.all([
@@ -71,7 +71,7 @@ export class QueueWatch {
   private async count(): Promise<Record<EventStatus, number>> {
     const t0 = this.monotonic();
     try {
-      return await this.o.store.counts();
+      return await this.options.store.counts();
     } finally {
       const t1 = this.monotonic();
       this.nextCountAt = t1 + COUNT_COST_FACTOR * (t1 - t0);
@@ -79,7 +79,7 @@ export class QueueWatch {
   }
 
   private watchHead(event: { id: string; status: EventStatus; lastError?: string } | undefined, now: number): void {
-    const { metrics, logger, stuckAfterMs } = this.o;
+    const { metrics, logger, stuckAfterMs } = this.options;
     if (!event) {
       this.head = null;
       metrics.headStuck.set(0);
@@ -92,7 +92,7 @@ export class QueueWatch {
       return;
     }
     this.head.status = event.status;
-    if (this.o.isPaused()) {
+    if (this.options.isPaused()) {
       this.head.since = now; // the clock restarts on resume
       return;
     }

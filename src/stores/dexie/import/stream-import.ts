@@ -186,7 +186,7 @@ class ChunkedRows {
   constructor(
     private readonly log: GroupLog,
     private readonly keys: { events: Set<string>; cache: Set<string> },
-    private readonly o: { replace: boolean; maxEvents: number; dir: string; chunkRows: number },
+    private readonly settings: { replace: boolean; maxEvents: number; dir: string; chunkRows: number },
   ) {}
 
   async add(row: ImportRow): Promise<void> {
@@ -195,19 +195,19 @@ class ChunkedRows {
       assertCacheEntry(entry);
       if (!this.decide(this.keys.cache, entry.key, this.cache)) return;
       this.cacheRows.push(entry);
-      if (this.cacheRows.length >= this.o.chunkRows) await this.flushCache();
+      if (this.cacheRows.length >= this.settings.chunkRows) await this.flushCache();
       return;
     }
     const event = row.value as unknown as QueuedEvent;
     assertStorable(event, "imported event");
-    if (!this.keys.events.has(event.id) && this.keys.events.size >= this.o.maxEvents) {
+    if (!this.keys.events.has(event.id) && this.keys.events.size >= this.settings.maxEvents) {
       throw new StoreTooLargeError(
-        `importing into store ${this.o.dir} would take it past ${this.o.maxEvents} events, more than the local store takes; use the Postgres queue store (--queue postgres://…) for queues this large; nothing was imported`,
+        `importing into store ${this.settings.dir} would take it past ${this.settings.maxEvents} events, more than the local store takes; use the Postgres queue store (--queue postgres://…) for queues this large; nothing was imported`,
       );
     }
     if (!this.decide(this.keys.events, event.id, this.events)) return;
     this.eventRows.push(event);
-    if (this.eventRows.length >= this.o.chunkRows) await this.flushEvents();
+    if (this.eventRows.length >= this.settings.chunkRows) await this.flushEvents();
   }
 
   /**
@@ -217,7 +217,7 @@ class ChunkedRows {
   private decide(stored: Set<string>, key: string, counts: ImportCounts): boolean {
     const exists = stored.has(key);
     if (!exists) stored.add(ownString(key));
-    return countImportRow(exists, counts, this.o.replace);
+    return countImportRow(exists, counts, this.settings.replace);
   }
 
   async flush(): Promise<void> {

@@ -74,12 +74,13 @@ export class PartedStore implements QueueStore {
     readonly dir: string,
     private current: DexieQueueStore,
     private index: number,
-    private readonly o: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents" | "compactMinBytes">> & { clock: Clock },
+    /** the open options with their defaults filled in */
+    private readonly settings: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents" | "compactMinBytes">> & { clock: Clock },
     warnings: string[],
     private readonly files: string[],
   ) {
-    this.seen = new Array<PartState | undefined>(o.parts).fill(undefined);
-    this.openAtLoad = new Array<number | undefined>(o.parts).fill(undefined);
+    this.seen = new Array<PartState | undefined>(settings.parts).fill(undefined);
+    this.openAtLoad = new Array<number | undefined>(settings.parts).fill(undefined);
     this.noteLoaded(index, current);
     this.warnings = warnings;
   }
@@ -89,7 +90,7 @@ export class PartedStore implements QueueStore {
     const queueDir = queueDirOf(opts.dir);
     await ensureQueueDir(queueDir);
     const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? process.argv.slice(1).join(" ") });
-    const o = {
+    const settings = {
       parts: opts.parts,
       maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
       clock: opts.clock ?? systemClock,
@@ -99,10 +100,10 @@ export class PartedStore implements QueueStore {
     try {
       const g = await currentGeneration(queueDir);
       await removeFiles(g.leftovers);
-      const split = await splitStore(queueDir, g, opts.parts, { maxEvents: o.maxEvents, dir: opts.dir });
+      const split = await splitStore(queueDir, g, opts.parts, { maxEvents: settings.maxEvents, dir: opts.dir });
       files = split.files;
-      const first = await openPart(opts.dir, 0, files, o);
-      const store = new PartedStore(first.dir, first, 0, o, [...(lock.note ? [lock.note] : []), ...split.warnings, ...first.warnings], files);
+      const first = await openPart(opts.dir, 0, files, settings);
+      const store = new PartedStore(first.dir, first, 0, settings, [...(lock.note ? [lock.note] : []), ...split.warnings, ...first.warnings], files);
       store.opened = 1;
       return store;
     } catch (error) {
@@ -113,7 +114,7 @@ export class PartedStore implements QueueStore {
   }
 
   get parts(): number {
-    return this.o.parts;
+    return this.settings.parts;
   }
 
   /** The part open now (0-based). */
@@ -131,7 +132,7 @@ export class PartedStore implements QueueStore {
       }
       // events of this part are still out: stay until they are written back
       if (this.held.size > 0) return [];
-      const next = this.nextPart(options.now ?? this.o.clock.now());
+      const next = this.nextPart(options.now ?? this.settings.clock.now());
       if (next === undefined) return [];
       await this.switchTo(next);
     }
@@ -169,11 +170,11 @@ export class PartedStore implements QueueStore {
   async counts(): Promise<Record<EventStatus, number>> {
     this.assertOpen();
     const total = await this.current.counts();
-    for (let i = 0; i < this.o.parts; i++) {
+    for (let i = 0; i < this.settings.parts; i++) {
       if (i === this.index) continue;
       let state = this.seen[i];
       if (!state) {
-        const part = await openPart(this.dir, i, this.files, this.o);
+        const part = await openPart(this.dir, i, this.files, this.settings);
         this.opened++;
         try {
           state = this.seen[i] = { counts: await part.counts(), dueAt: part.dueAt() };
@@ -194,7 +195,7 @@ export class PartedStore implements QueueStore {
   estimatedTotal(): number {
     const loaded = this.openAtLoad.filter((n) => n !== undefined);
     const sum = loaded.reduce((a, b) => a + b, 0);
-    return Math.round(sum + (sum / loaded.length) * (this.o.parts - loaded.length));
+    return Math.round(sum + (sum / loaded.length) * (this.settings.parts - loaded.length));
   }
 
   enqueue(): Promise<EnqueueResult> {
@@ -236,8 +237,8 @@ export class PartedStore implements QueueStore {
         }
         await this.current.close();
         const g = await currentGeneration(queueDir);
-        if (events !== undefined && g.walBytes >= this.o.compactMinBytes && g.walBytes > g.snapshotBytes / 2) {
-          await compactFromParts(queueDir, g, this.files, events, { maxEvents: this.o.maxEvents, dir: this.dir }).catch((error: unknown) => {
+        if (events !== undefined && g.walBytes >= this.settings.compactMinBytes && g.walBytes > g.snapshotBytes / 2) {
+          await compactFromParts(queueDir, g, this.files, events, { maxEvents: this.settings.maxEvents, dir: this.dir }).catch((error: unknown) => {
             this.warnings.push(`compaction of ${this.dir} after the drain failed (the store is as it was): ${(error as Error).message}`);
           });
         }
@@ -251,12 +252,12 @@ export class PartedStore implements QueueStore {
 
   /** The next part to open: one never opened, else one whose work has come due; undefined if none. */
   private nextPart(now: number): number | undefined {
-    for (let k = 1; k < this.o.parts; k++) {
-      const i = (this.index + k) % this.o.parts;
+    for (let k = 1; k < this.settings.parts; k++) {
+      const i = (this.index + k) % this.settings.parts;
       if (this.seen[i] === undefined) return i;
     }
-    for (let k = 1; k < this.o.parts; k++) {
-      const i = (this.index + k) % this.o.parts;
+    for (let k = 1; k < this.settings.parts; k++) {
+      const i = (this.index + k) % this.settings.parts;
       const due = this.seen[i]!.dueAt;
       if (due !== undefined && due <= now) return i;
     }
@@ -270,7 +271,7 @@ export class PartedStore implements QueueStore {
     await rewritePartFile(this.files[this.index]!, leaving.persistedPages(1000));
     this.seen[this.index] = state;
     await leaving.close();
-    this.current = await openPart(this.dir, next, this.files, this.o);
+    this.current = await openPart(this.dir, next, this.files, this.settings);
     this.index = next;
     this.seen[next] = undefined;
     this.noteLoaded(next, this.current);
@@ -285,7 +286,7 @@ export class PartedStore implements QueueStore {
   }
 
   private refuse(what: string): Promise<never> {
-    return Promise.reject(new UsageError(`store ${this.dir} is open in ${this.o.parts} parts for a drain: ${what} needs the whole store`));
+    return Promise.reject(new UsageError(`store ${this.dir} is open in ${this.settings.parts} parts for a drain: ${what} needs the whole store`));
   }
 
   private assertOpen(): void {
@@ -293,6 +294,6 @@ export class PartedStore implements QueueStore {
   }
 }
 
-function openPart(dir: string, index: number, files: string[], o: { parts: number; maxEvents: number; clock: Clock }): Promise<DexieQueueStore> {
-  return openDexieStorePart({ dir, part: { index, count: o.parts }, file: files[index]!, maxEvents: o.maxEvents, clock: o.clock });
+function openPart(dir: string, index: number, files: string[], settings: { parts: number; maxEvents: number; clock: Clock }): Promise<DexieQueueStore> {
+  return openDexieStorePart({ dir, part: { index, count: settings.parts }, file: files[index]!, maxEvents: settings.maxEvents, clock: settings.clock });
 }
