@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/core/ports.ts";
-import { HISTORY_CAP, HistoryLog } from "../../src/stores/dexie/events/event-history.ts";
+import { HISTORY_CAP, EventHistory } from "../../src/stores/dexie/events/event-history.ts";
 
 const claimed = (id: string, at: number): HistoryEntry => ({ eventId: id, at, from: "pending", to: "processing", note: `claimed by ${"host"}:${at % 7}` });
 const settled = (id: string, at: number): HistoryEntry => ({ eventId: id, at, from: "processing", to: "completed", note: "completed: applied v1" });
 
 describe("history log", () => {
   it("gives back each event's entries as added, with the event id", () => {
-    const log = new HistoryLog();
+    const log = new EventHistory();
     log.add(claimed("a", 1));
     log.add({ eventId: "b", at: 2, to: "pending" });
     log.add(settled("a", 3));
@@ -23,14 +23,14 @@ describe("history log", () => {
   });
 
   it("hands out copies: changing them changes nothing kept", () => {
-    const log = new HistoryLog();
+    const log = new EventHistory();
     log.add(claimed("a", 1));
     log.of("a")[0]!.note = "changed";
     expect(log.of("a")[0]!.note).toBe(claimed("a", 1).note);
   });
 
   it("keeps the newest HISTORY_CAP entries of an event", () => {
-    const log = new HistoryLog();
+    const log = new EventHistory();
     for (let i = 0; i < HISTORY_CAP + 15; i++) log.add({ eventId: "a", at: i, to: "pending", note: `n${i}` });
     const kept = log.of("a");
     expect(kept).toHaveLength(HISTORY_CAP);
@@ -40,7 +40,7 @@ describe("history log", () => {
   });
 
   it("undoes the last entries of events, newest first, and ignores an entry that is not last", () => {
-    const log = new HistoryLog();
+    const log = new EventHistory();
     log.add(claimed("a", 1));
     log.add(claimed("b", 1));
     log.add(settled("a", 2));
@@ -54,7 +54,7 @@ describe("history log", () => {
   });
 
   it("streams every entry in chunks for a snapshot", () => {
-    const log = new HistoryLog();
+    const log = new EventHistory();
     const added: HistoryEntry[] = [];
     for (let i = 0; i < 25; i++) {
       for (const h of [claimed(`e${i}`, i), settled(`e${i}`, i + 100)]) {

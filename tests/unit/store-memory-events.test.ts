@@ -1,5 +1,5 @@
 /**
- * The read-only store's MemoryEvents must page exactly as the writer's Dexie indexes do: for
+ * The read-only store's MemoryTable must page exactly as the writer's Dexie indexes do: for
  * random events (many sharing a timestamp) and random queries, list() through both sources walks
  * the same ids in the same pages, and scan order is primary-key order.
  */
@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENT_STATUSES, type QueuedEvent } from "../../src/core/event.ts";
 import type { ListQuery } from "../../src/core/ports.ts";
 import { type EventQueueDB, openDatabases } from "../../src/stores/dexie/databases.ts";
-import { dexieSource, type EventSource } from "../../src/stores/dexie/events/page-source.ts";
+import { dexiePageSource, type PageSource } from "../../src/stores/dexie/events/page-source.ts";
 import { listEvents } from "../../src/stores/dexie/events/list-page.ts";
-import { MemoryEvents } from "../../src/stores/dexie/events/memory-table.ts";
+import { MemoryTable } from "../../src/stores/dexie/events/memory-table.ts";
 
 const eventArb = fc.record({
   id: fc.stringMatching(/^[a-d]{1,3}$/),
@@ -27,7 +27,7 @@ const queryArb = fc.record({
   order: fc.constantFrom("asc" as const, "desc" as const),
 });
 
-async function walk(source: EventSource, q: Omit<ListQuery, "after">): Promise<string[][]> {
+async function walk(source: PageSource, q: Omit<ListQuery, "after">): Promise<string[][]> {
   const pages: string[][] = [];
   let after: string | undefined;
   for (let n = 0; n < 200; n++) {
@@ -39,7 +39,7 @@ async function walk(source: EventSource, q: Omit<ListQuery, "after">): Promise<s
   throw new Error("list did not end");
 }
 
-describe("MemoryEvents", () => {
+describe("MemoryTable", () => {
   let db: EventQueueDB;
   beforeAll(async () => {
     ({ queue: db } = await openDatabases());
@@ -52,10 +52,10 @@ describe("MemoryEvents", () => {
         const events: QueuedEvent[] = raw.map((e) => ({ ...e, type: "update", entityId: "x", payload: {}, retryCount: 0 }));
         await db.events.clear();
         await db.events.bulkAdd(events);
-        const memory = new MemoryEvents();
+        const memory = new MemoryTable();
         for (const e of events) memory.set(e);
         for (const q of queries) {
-          expect(await walk(memory, q)).toEqual(await walk(dexieSource(db.events), q));
+          expect(await walk(memory, q)).toEqual(await walk(dexiePageSource(db.events), q));
         }
         const scanned = (await memory.pageAfter(undefined, 1000)).map((e) => e.id);
         expect(scanned).toEqual(await db.events.toCollection().primaryKeys());
@@ -67,7 +67,7 @@ describe("MemoryEvents", () => {
   });
 
   it("hands out copies, so a caller's change never reaches the stored row", async () => {
-    const memory = new MemoryEvents();
+    const memory = new MemoryTable();
     memory.set({ id: "a", type: "add", entity: "well", entityId: "1", payload: { n: 1 }, timestamp: 1, status: "pending", retryCount: 0 });
     const [got] = await memory.bulkGet(["a"]);
     got!.payload.n = 2;

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
-import type { EventSource } from "../../src/stores/dexie/events/page-source.ts";
+import type { PageSource } from "../../src/stores/dexie/events/page-source.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
 import { RecentRows } from "../../src/stores/dexie/events/recent-rows.ts";
 import { makeEvent } from "../contract/queue-store-contract.ts";
@@ -17,7 +17,7 @@ import { makeEvent } from "../contract/queue-store-contract.ts";
 /** A source whose reads finish when the test says so. */
 function deferredSource(rows: Map<string, QueuedEvent>) {
   const waiting: (() => void)[] = [];
-  const source: EventSource = {
+  const source: PageSource = {
     pageIds: async () => [...rows.keys()],
     bulkGet: (ids) =>
       new Promise((resolve) => waiting.push(() => resolve(ids.map((id) => (rows.has(id) ? structuredClone(rows.get(id)!) : undefined))))),

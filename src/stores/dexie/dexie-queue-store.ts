@@ -6,8 +6,8 @@
  * the log through writer/store-log.ts, and the log is compacted into a new snapshot while writes
  * go on (writer/live-compaction.ts). Reads go straight to Dexie (an update first looks at the rows
  * the writer saw last, events/recent-rows.ts), or, in a store opened read-only, to the plain rows
- * of MemoryEvents (same answers, without fake-indexeddb's cost of loading). A part of a store
- * (events/row-partition.ts), opened by a drain, holds its rows in MemoryEvents too and writes them
+ * of MemoryTable (same answers, without fake-indexeddb's cost of loading). A part of a store
+ * (events/row-partition.ts), opened by a drain, holds its rows in MemoryTable too and writes them
  * there. Opening, recovery and locking are in open-dexie-store.ts.
  *
  * Leases are held in memory (leases/lease-table.ts): the store has one writer, so a lease lives
@@ -32,8 +32,8 @@ import type {
 import { MudsyncError, UsageError } from "../../errors.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
 import { listEvents } from "./events/list-page.ts";
-import { dexieSource, type EventSource } from "./events/page-source.ts";
-import { leasedSource } from "./leases/lease-overlay.ts";
+import { dexiePageSource, type PageSource } from "./events/page-source.ts";
+import { leaseOverlay } from "./leases/lease-overlay.ts";
 import type { LeaseTable } from "./leases/lease-table.ts";
 import type { StoreInternals } from "./store-internals.ts";
 import { LiveCompaction } from "./writer/live-compaction.ts";
@@ -54,8 +54,8 @@ export class DexieQueueStore implements QueueStore {
   readonly maxEvents: number;
 
   private readonly state: StoreInternals;
-  /** where reads go: MemoryEvents when read-only, else the Dexie table with the leases laid over it */
-  private readonly source: EventSource;
+  /** where reads go: MemoryTable when read-only, else the Dexie table with the leases laid over it */
+  private readonly source: PageSource;
   private readonly leases: LeaseTable;
   private readonly writer: StoreWriter;
   private readonly compaction: LiveCompaction;
@@ -72,8 +72,8 @@ export class DexieQueueStore implements QueueStore {
     this.source = memory
       ? internals.mode === "read"
         ? memory
-        : leasedSource(memory, internals.leases)
-      : leasedSource(this.writer.recent.readThrough(dexieSource(internals.queue.events)), internals.leases);
+        : leaseOverlay(memory, internals.leases)
+      : leaseOverlay(this.writer.recent.readThrough(dexiePageSource(internals.queue.events)), internals.leases);
     this.dir = internals.dir;
     this.recovered = internals.recovered;
     this.warnings = internals.warnings;

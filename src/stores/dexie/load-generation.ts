@@ -4,7 +4,7 @@
  * atomic group only once its commit is read) and applied. The in-memory indexes and history are
  * rebuilt along the way. Lease records add their claims' history; a read-only open whose writer
  * still lives also lays the leases over the rows (a writer ignores them: their holder is gone).
- * A read-only open, and a part, load the rows into MemoryEvents instead of Dexie
+ * A read-only open, and a part, load the rows into MemoryTable instead of Dexie
  * (`target.memory`), which skips fake-indexeddb's per-row work. A damaged snapshot or damage
  * inside the log throws StoreCorruptError; a torn log tail is reported for the caller to cut
  * (write mode) or ignore (read mode).
@@ -15,12 +15,12 @@ import type { QueuedEvent } from "../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../core/ports.ts";
 import { StoreCorruptError } from "../../errors.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
-import type { HistoryLog } from "./events/event-history.ts";
+import type { EventHistory } from "./events/event-history.ts";
 import { claimEntries, leasedImage } from "./leases/lease-table.ts";
 import { AtomicGroups, type LeaseRecord, type LogRecord } from "./log/log-record.ts";
 import { readLog } from "./log/log-reader.ts";
-import type { MemoryEvents } from "./events/memory-table.ts";
-import type { OpenEvents } from "./events/open-event-index.ts";
+import type { MemoryTable } from "./events/memory-table.ts";
+import type { OpenEventIndex } from "./events/open-event-index.ts";
 import { inPart, type StorePart } from "./events/row-partition.ts";
 import { UncommittedTail } from "./log/recovery.ts";
 import { readSnapshot } from "./log/snapshot-reader.ts";
@@ -31,10 +31,10 @@ const CHUNK = 5000;
 export interface LoadTarget {
   queue: EventQueueDB;
   cache: CacheDB;
-  open: OpenEvents;
-  history: HistoryLog;
+  open: OpenEventIndex;
+  history: EventHistory;
   /** read-only opens: rows go here instead of into Dexie */
-  memory?: MemoryEvents;
+  memory?: MemoryTable;
   /** load only this part's events (and no history) */
   part?: StorePart;
 }

@@ -3,7 +3,7 @@
  * lock, recovers (cuts a torn log tail and says so), drops files of older generations and
  * compacts when the log has grown large next to the snapshot. A reader takes no lock and reads
  * the snapshot and log as they are, ignoring a torn tail without repairing it; it keeps the
- * events as plain objects (MemoryEvents), not in Dexie, which opens about twice as fast. Leases
+ * events as plain objects (MemoryTable), not in Dexie, which opens about twice as fast. Leases
  * live in the writer's memory (leases/lease-table.ts); a reader sees them through the log while the
  * writer holds the lock, and once it is gone sees its leased events as they were persisted.
  */
@@ -15,11 +15,11 @@ import { openDatabases } from "./databases.ts";
 import { DexieQueueStore } from "./dexie-queue-store.ts";
 import { COMPACT_MIN_BYTES } from "./writer/live-compaction.ts";
 import type { StoreInternals } from "./store-internals.ts";
-import { HistoryLog } from "./events/event-history.ts";
+import { EventHistory } from "./events/event-history.ts";
 import { LeaseTable } from "./leases/lease-table.ts";
 import { acquireLock, readLock, releaseLock } from "./lock-file.ts";
-import { MemoryEvents } from "./events/memory-table.ts";
-import { OpenEvents } from "./events/open-event-index.ts";
+import { MemoryTable } from "./events/memory-table.ts";
+import { OpenEventIndex } from "./events/open-event-index.ts";
 import { cutTornTail, cutUncommittedTail, discardedNote } from "./log/recovery.ts";
 import { currentGeneration, ensureQueueDir, type Generation, queueDirOf, removeFiles, syncDir } from "./log/generation-files.ts";
 import { loadGeneration, type LoadResult, type LoadTarget } from "./load-generation.ts";
@@ -66,10 +66,10 @@ async function load(
   for (let attempt = 0; ; attempt++) {
     const parts: LoadTarget = {
       ...(await openDatabases()),
-      open: new OpenEvents(mode === "write"),
-      history: new HistoryLog(),
+      open: new OpenEventIndex(mode === "write"),
+      history: new EventHistory(),
       // a reader, and a part (its rows are the drain's own, never listed), hold plain rows, not Dexie's
-      ...(mode === "read" || part ? { memory: new MemoryEvents() } : {}),
+      ...(mode === "read" || part ? { memory: new MemoryTable() } : {}),
       ...(part ? { part: part.part } : {}),
     };
     try {
@@ -100,8 +100,8 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     // nothing stored yet: an empty, read-only store
     const dbs = await openDatabases();
     return new DexieQueueStore({
-      dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEvents(false), history: new HistoryLog(),
-      memory: new MemoryEvents(), leases: new LeaseTable(),
+      dir, queueDir, mode: "read", queue: dbs.queue, cacheDb: dbs.cache, open: new OpenEventIndex(false), history: new EventHistory(),
+      memory: new MemoryTable(), leases: new LeaseTable(),
       wal: null, gen: 0, snapshotBytes: 0, maxEvents, compactMinBytes: COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
       warnings, release: async () => undefined,
     });

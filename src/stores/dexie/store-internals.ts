@@ -5,10 +5,10 @@
  */
 import type { Clock } from "../../core/ports.ts";
 import type { CacheDB, EventQueueDB } from "./databases.ts";
-import type { HistoryLog } from "./events/event-history.ts";
+import type { EventHistory } from "./events/event-history.ts";
 import type { LeaseTable } from "./leases/lease-table.ts";
-import type { MemoryEvents } from "./events/memory-table.ts";
-import type { OpenEvents } from "./events/open-event-index.ts";
+import type { MemoryTable } from "./events/memory-table.ts";
+import type { OpenEventIndex } from "./events/open-event-index.ts";
 import type { StorePart } from "./events/row-partition.ts";
 import type { WalWriter } from "./log/wal-writer.ts";
 
@@ -18,10 +18,10 @@ export interface StoreInternals {
   mode: "write" | "read";
   queue: EventQueueDB;
   cacheDb: CacheDB;
-  open: OpenEvents;
+  open: OpenEventIndex;
   /** read-only stores and parts (events/row-partition.ts): the events, held here instead of in Dexie */
-  memory?: MemoryEvents;
-  history: HistoryLog;
+  memory?: MemoryTable;
+  history: EventHistory;
   /** the writer's leases (in memory only; empty in a read-only store) */
   leases: LeaseTable;
   wal: WalWriter | null;

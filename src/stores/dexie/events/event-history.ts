@@ -28,7 +28,7 @@ interface Stored {
 
 const STATUS = new Map<string, EventStatus>(EVENT_STATUSES.map((s) => [s, s]));
 
-export class HistoryLog {
+export class EventHistory {
   private readonly byEvent = new Map<string, Stored[]>();
   private readonly notes = new Map<string, string>();
   private total = 0;

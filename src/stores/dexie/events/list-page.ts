@@ -7,7 +7,7 @@
 import type { EventStatus, QueuedEvent } from "../../../core/event.ts";
 import type { ListPage, ListQuery } from "../../../core/ports.ts";
 import { UsageError } from "../../../errors.ts";
-import type { EventSource } from "./page-source.ts";
+import type { PageSource } from "./page-source.ts";
 import { comparePosition, type Position } from "./index-pager.ts";
 
 /** rows examined per call when filtering by entity */
@@ -33,7 +33,7 @@ const posOf = (e: QueuedEvent): Position => ({ ts: e.timestamp, id: e.id });
 
 /** Reads up to `size` events after `after` from every stream, merged in order. */
 async function mergedPage(
-  table: EventSource,
+  table: PageSource,
   statuses: (EventStatus | undefined)[],
   after: Position | undefined,
   order: "asc" | "desc",
@@ -50,7 +50,7 @@ async function mergedPage(
   return { events: rows.slice(0, size), more: rows.length > size };
 }
 
-export async function listEvents(table: EventSource, q: ListQuery): Promise<ListPage> {
+export async function listEvents(table: PageSource, q: ListQuery): Promise<ListPage> {
   if (!Number.isInteger(q.limit) || q.limit < 1) throw new UsageError(`list limit must be an integer >= 1, got ${q.limit}`);
   const statuses: (EventStatus | undefined)[] = q.statuses?.length ? [...new Set(q.statuses)] : [undefined];
   let after = q.after ? decodeCursor(q.after) : undefined;

@@ -7,7 +7,7 @@
  * Rows handed out are copies, as Dexie's are (row-copy.ts: the strings shared, the objects not).
  */
 import type { EventStatus, QueuedEvent } from "../../../core/event.ts";
-import type { EventSource } from "./page-source.ts";
+import type { PageSource } from "./page-source.ts";
 import { comparePosition, type PageRequest, type Position } from "./index-pager.ts";
 import { detachedCopy } from "./row-copy.ts";
 
@@ -26,7 +26,7 @@ function lowerBound(sorted: QueuedEvent[], pos: Position): number {
   return lo;
 }
 
-export class MemoryEvents implements EventSource {
+export class MemoryTable implements PageSource {
   private readonly rows = new Map<string, QueuedEvent>();
   /** (timestamp, id) order per status ("*" = all); dropped on every change */
   private sorted = new Map<EventStatus | "*", QueuedEvent[]>();

@@ -39,7 +39,7 @@ export function emptyCounts(): Record<EventStatus, number> {
 /** What the indexes read of an event's image before a change: where it was counted. */
 export type CountedAs = Pick<QueuedEvent, "id" | "entity" | "entityId" | "status">;
 
-export class OpenEvents {
+export class OpenEventIndex {
   readonly counts = emptyCounts();
   readonly byId = new Map<string, OpenInfo>();
   readonly byRow = new Map<string, Set<OpenInfo>>();

@@ -12,7 +12,7 @@
  * fall back to Dexie.
  */
 import type { EventStatus, QueuedEvent } from "../../../core/event.ts";
-import type { EventSource } from "./page-source.ts";
+import type { PageSource } from "./page-source.ts";
 
 /**
  * Enough for a page of replay or retry selection (1000) with room to spare: about 2 MB with
@@ -66,7 +66,7 @@ export class RecentRows {
   }
 
   /** A source that reads through `base` and keeps copies of what it read when no write interfered. */
-  readThrough(base: EventSource): EventSource {
+  readThrough(base: PageSource): PageSource {
     return {
       pageIds: (req) => base.pageIds(req),
       bulkGet: async (ids) => {

@@ -7,10 +7,10 @@
  */
 import { compareRowOrder, type QueuedEvent } from "../../../core/event.ts";
 import { comparePosition, type Position } from "../events/index-pager.ts";
-import type { OpenEvents, OpenInfo } from "../events/open-event-index.ts";
+import type { OpenEventIndex, OpenInfo } from "../events/open-event-index.ts";
 
 export interface ClaimPlanInput {
-  open: OpenEvents;
+  open: OpenEventIndex;
   now: number;
   limit: number;
   /** next page of pending ids after a position, ascending */

@@ -6,7 +6,7 @@
  * index for as many more ids as there are leases, so dropping them never shortens a page.
  */
 import type { QueuedEvent } from "../../../core/event.ts";
-import type { EventSource } from "../events/page-source.ts";
+import type { PageSource } from "../events/page-source.ts";
 import { comparePosition, type PageRequest } from "../events/index-pager.ts";
 import type { LeaseTable } from "./lease-table.ts";
 
@@ -24,7 +24,7 @@ function leasedIdsIn(leases: LeaseTable, req: PageRequest): string[] {
   return out;
 }
 
-export function leasedSource(base: EventSource, leases: LeaseTable): EventSource {
+export function leaseOverlay(base: PageSource, leases: LeaseTable): PageSource {
   return {
     async pageIds(req: PageRequest): Promise<string[]> {
       if (leases.size === 0 || req.status === undefined || req.limit <= 0) return base.pageIds(req);

@@ -14,7 +14,7 @@ import type { CacheEntry, ClaimOptions, EnqueueResult, EventChange, HistoryEntry
 import { EventNotFoundError, MudsyncError, StoreTooLargeError, UsageError } from "../../../errors.ts";
 import { applyChanges } from "../events/apply-changes.ts";
 import { insertEvents } from "../events/enqueue-insert.ts";
-import type { MemoryEvents } from "../events/memory-table.ts";
+import type { MemoryTable } from "../events/memory-table.ts";
 import { RecentRows } from "../events/recent-rows.ts";
 import { assertStorable } from "../events/storable-event.ts";
 import { tooLargeMessage } from "../log/snapshot-reader.ts";
@@ -201,11 +201,11 @@ export class StoreWriter {
   }
 
   /**
-   * writeRows for a part (rows held as plain objects, MemoryEvents): the new images are logged
+   * writeRows for a part (rows held as plain objects, MemoryTable): the new images are logged
    * and then stored as they are, which is safe because they are the store's own (update builds
    * them; put, the one write of the caller's objects, is refused in a part).
    */
-  private writeMemoryRows<T>(memory: MemoryEvents, fn: () => Promise<RowWrite<T>>): Promise<T> {
+  private writeMemoryRows<T>(memory: MemoryTable, fn: () => Promise<RowWrite<T>>): Promise<T> {
     return this.write(async (tx) => {
       const r = await fn();
       if (r.rows.length === 0 && r.hist.length === 0) return { value: r.value, durable: this.log.settled() };
