@@ -30,8 +30,8 @@ export interface QueueDaemonsParams {
   seed: number;
   /** give up (and fail the task) when the queue is not drained after this long */
   timeoutMs: number;
-  /** the daemons' --fused mode (default auto: fused, as queue and sink share the database; off: leased) */
-  fused?: "auto" | "off";
+  /** the daemons' --one-statement mode (default auto: on, as queue and sink share the database; off: leased) */
+  oneStatement?: "auto" | "off";
 }
 
 export interface DaemonFigures {
@@ -115,7 +115,7 @@ async function main(p: QueueDaemonsParams): Promise<QueueDaemonsResult> {
   try {
     // one at a time: the first creates the queue tables
     for (let i = 0; i < p.daemons; i++) {
-      const d = await startDaemon(["--queue", p.dbUrl, "--db", p.dbUrl, "--batch-size", String(p.batchSize), "--fused", p.fused ?? "auto"]);
+      const d = await startDaemon(["--queue", p.dbUrl, "--db", p.dbUrl, "--batch-size", String(p.batchSize), "--one-statement", p.oneStatement ?? "auto"]);
       daemons.push(d);
       await post(d, "/v1/pause");
     }

@@ -6,7 +6,7 @@ import os from "node:os";
 import type { Config } from "./config.ts";
 import { strategyFor } from "./config.ts";
 import { Engine, type EngineHooks } from "../core/engine.ts";
-import type { FusedBatches } from "../core/fused-drain.ts";
+import type { OneStatementBatches } from "../core/one-statement-drain.ts";
 import type { EngineMetrics } from "../core/metrics.ts";
 import type { Clock, QueueStore, Sink } from "../core/ports.ts";
 import { systemClock } from "../core/ports.ts";
@@ -20,8 +20,8 @@ export interface EngineSetup {
   hooks?: EngineHooks;
   /** lease holder name; default host:pid */
   owner?: string;
-  /** the queue store's fused path over this sink (one database), when the caller chose it */
-  fused?: FusedBatches;
+  /** the queue store's one-statement drain over this sink (one database), when the caller chose it */
+  oneStatement?: OneStatementBatches;
 }
 
 export function ownerName(): string {
@@ -36,7 +36,7 @@ export function createEngine(setup: EngineSetup): Engine {
     clock: setup.clock ?? systemClock,
     metrics: setup.metrics,
     hooks: setup.hooks,
-    ...(setup.fused ? { fused: setup.fused } : {}),
+    ...(setup.oneStatement ? { oneStatement: setup.oneStatement } : {}),
     settings: {
       batchSize: config.batchSize,
       coalesce: config.coalesce,

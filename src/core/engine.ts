@@ -19,7 +19,7 @@ import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./co
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
-import { drainFused, recordFused, type FusedBatches, type FusedHanded } from "./fused-drain.ts";
+import { drainOneStatement, recordOneStatement, type OneStatementBatches, type OneStatementHanded } from "./one-statement-drain.ts";
 import { SinkError, SinkSetupError, SinkUnreachableError } from "../errors.ts";
 import { giveBack, HeldClaims } from "./held-claims.ts";
 import { describeValueProblem, valueProblem } from "./value-limits.ts";
@@ -37,8 +37,8 @@ export interface EngineSettings {
 export interface EngineHooks {
   /** an event was settled (applied, duplicate, dropped, dead …) */
   onSettled?(event: QueuedEvent, changes: Partial<QueuedEvent>): void;
-  /** an event was settled inside a fused transaction (only its id and the outcome reach the client) */
-  onFusedSettled?(id: string, changes: Partial<QueuedEvent>): void;
+  /** an event was settled inside a one-statement transaction (only its id and the outcome reach the client) */
+  onOneStatementSettled?(id: string, changes: Partial<QueuedEvent>): void;
   /** a conflict decision was taken (for audit logs) */
   onConflict?(audit: ConflictAudit): void;
   /** the optimistic state of this event should be rolled back (remote-wins, dropped merges) */
@@ -55,8 +55,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   metrics?: EngineMetrics;
   hooks?: EngineHooks;
-  /** the store's fused path over this sink (queue and sink in one database); see fused-drain.ts */
-  fused?: FusedBatches;
+  /** the store's one-statement drain over this sink (queue and sink in one database); see one-statement-drain.ts */
+  oneStatement?: OneStatementBatches;
 }
 
 export type { DrainSummary };
@@ -107,7 +107,7 @@ export class Engine {
     const { clock } = this.deps;
     this.startedAt = clock.now();
     // one transaction per batch when the store can; after a failed one the pass goes on leased
-    if (this.deps.fused && (await this.drainFused(this.deps.fused, options)) === "done") return this.finish();
+    if (this.deps.oneStatement && (await this.drainOneStatement(this.deps.oneStatement, options)) === "done") return this.finish();
     const stopping = () => options.signal?.aborted === true;
     let claimP: Promise<QueuedEvent[]> = this.claim();
     let settleP: Promise<void> = Promise.resolve();
@@ -159,15 +159,15 @@ export class Engine {
     return result;
   }
 
-  private drainFused(fused: FusedBatches, options: DrainOptions): Promise<"done" | "failed"> {
+  private drainOneStatement(batches: OneStatementBatches, options: DrainOptions): Promise<"done" | "failed"> {
     const { clock, metrics, hooks } = this.deps;
-    return drainFused(
+    return drainOneStatement(
       {
-        fused,
+        batches,
         clock,
         claimOptions: () => this.claimOptions(),
         record: (r) =>
-          recordFused(r, { summary: this.summary, latencies: this.latencies, latencyMax: LATENCY_SAMPLES_MAX, metrics, onSettled: hooks?.onFusedSettled, now: clock.now() }),
+          recordOneStatement(r, { summary: this.summary, latencies: this.latencies, latencyMax: LATENCY_SAMPLES_MAX, metrics, onSettled: hooks?.onOneStatementSettled, now: clock.now() }),
         settleHanded: (handed) => this.settleHanded(handed),
         somethingWillBeDue: () => this.somethingWillBeDue(),
         onProgress: hooks?.onProgress && (() => hooks.onProgress!(this.snapshot(false))),
@@ -176,8 +176,8 @@ export class Engine {
     );
   }
 
-  /** Events a fused transaction left leased to this engine: applied here if they have no result, then settled. */
-  private async settleHanded(handed: FusedHanded[]): Promise<void> {
+  /** Events a one-statement transaction left leased to this engine: applied here if they have no result, then settled. */
+  private async settleHanded(handed: OneStatementHanded[]): Promise<void> {
     const outcomes = new Map<string, Outcome>();
     for (const h of handed) if (h.result) outcomes.set(h.event.id, h.result);
     const unsent = handed.filter((h) => !h.result).map((h) => h.event);

@@ -13,14 +13,14 @@ import type { QueuedEvent } from "../core/event.ts";
 import type { Metrics } from "./prometheus-metrics.ts";
 import { OptimisticStateManager } from "../core/optimistic.ts";
 import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEvent } from "../core/ports.ts";
-import type { FusedBatches } from "../core/fused-drain.ts";
+import type { OneStatementBatches } from "../core/one-statement-drain.ts";
 import { systemClock } from "../core/ports.ts";
 import { createEngine } from "../config/engine-setup.ts";
 import type { DaemonControl, DaemonStatus, DrainNowResult, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";
 import { observeSink, type BatchReport } from "./observed-sink.ts";
-import { observeFused } from "./observed-fused.ts";
+import { observeOneStatement } from "./one-statement-observed.ts";
 import { type DaemonImportResult, type ImportRequest, importIntoOpenStore } from "./import-files.ts";
 import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
@@ -35,8 +35,8 @@ export interface DaemonOptions {
   sink: Sink;
   /** realtime row changes (the pg/PGlite sinks are feeds themselves) */
   feed?: ChangeFeed;
-  /** the store's fused path over the sink (queue and sink in one database), see fused-choice.ts */
-  fused?: FusedBatches;
+  /** the store's one-statement drain over the sink (queue and sink in one database), see one-statement-choice.ts */
+  oneStatement?: OneStatementBatches;
   metrics: Metrics;
   logger: DaemonLogger;
   /** lease owner name */
@@ -97,12 +97,12 @@ export class Daemon implements DaemonControl {
       clock: this.clock,
       metrics: o.metrics,
       owner: o.owner,
-      ...(o.fused ? { fused: observeFused(o.fused, (r) => this.onBatch(r)) } : {}),
+      ...(o.oneStatement ? { oneStatement: observeOneStatement(o.oneStatement, (r) => this.onBatch(r)) } : {}),
       hooks: {
         onSettled: (event, c) => {
           if (c.status === "completed" && c.outcome !== "conflict") this.optimistic.commit(event.id, c.appliedVersion);
         },
-        onFusedSettled: (id, c) => {
+        onOneStatementSettled: (id, c) => {
           if (c.status === "completed") this.optimistic.commit(id, c.appliedVersion);
         },
         onRollback: (event) => void this.optimistic.rollback(event.id),

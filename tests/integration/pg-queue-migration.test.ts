@@ -4,8 +4,8 @@
  *   back as it was, histories keep their newest 100 entries in order, and the upgraded queue
  *   claims and settles;
  * - from 003 (settle fields in the jsonb): the settle fields move to their columns, a value of an
- *   unexpected type stays in the jsonb, every event reads back as it was, and the fused path
- *   settles into the columns.
+ *   unexpected type stays in the jsonb, every event reads back as it was, and the one-statement
+ *   drain settles into the columns.
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -139,9 +139,9 @@ describe.runIf(await realPgAvailable())("postgres queue: upgrades from earlier l
         { id: "s-5", outcome: null, completed_at: null, applied_version: null, dead_at: null, last_error: null, in_jsonb: true },
       ]);
 
-      // the fused path settles the failed event into the columns: completed, its error cleared
-      const fused = await store.fusedWith("mudsync");
-      const r = await fused!.claimApplySettle({ limit: 10, leaseMs: 1000, now: NOW, owner: "w" });
+      // the one-statement drain settles the failed event into the columns: completed, its error cleared
+      const batches = await store.oneStatementWith("mudsync");
+      const r = await batches!.claimApplySettle({ limit: 10, leaseMs: 1000, now: NOW, owner: "w" });
       expect(r.settled.map((e) => [e.id, e.outcome]).sort()).toEqual([["s-3", "applied"], ["s-4", "applied"], ["s-5", "applied"]]);
       const s3 = await store.get("s-3");
       expect(s3).toMatchObject({ status: "completed", outcome: "applied", completedAt: NOW, appliedVersion: 1, retryCount: 2 });

@@ -1,10 +1,10 @@
 /** Flags of `mudsync daemon`; the implementation (src/commands/daemon/run-daemon.ts) is imported lazily. */
 import { type Command, Option } from "commander";
 import { STRATEGIES } from "../../config/strategies.ts";
-import { FUSED_MODES } from "../../daemon/fused-choice.ts";
+import { ONE_STATEMENT_MODES } from "../../daemon/one-statement-choice.ts";
 import { contextFrom, intArg } from "../shared/context.ts";
 import { emit } from "../shared/output.ts";
-import type { FusedMode } from "../../daemon/fused-choice.ts";
+import type { OneStatementMode } from "../../daemon/one-statement-choice.ts";
 
 const HELP = `
 Control API (loopback or unix socket only; JSON in and out):
@@ -30,9 +30,10 @@ store send their events or files through the control API, \`queue drain\` asks i
 drain them (/v1/retry, /v1/drain-now); \`queue ls/show/stats/export\` read the store directly.
 
 Shared Postgres queue (--queue): when --queue and --db name the same database as the same user,
-each batch is claimed, applied and settled in ONE transaction (--fused auto, the default; "on"
-insists, "off" claims with leases). Conflicts go back to the engine's strategy as usual; events are
-not coalesced on that path. A failed transaction changes nothing and the pass goes on with leases.
+each batch is claimed, applied and settled in ONE statement and transaction (--one-statement auto,
+the default; "on" insists, "off" claims with leases). Conflicts go back to the engine's strategy as
+usual; events are not coalesced on that path. A failed transaction changes nothing and the pass
+goes on with leases.
 
 Signals: the first SIGTERM/SIGINT stops claiming, finishes the batch in flight, closes the store
 and the sink and exits 0; a second exits at once with 130. --once exits 0 when drained, 3 if not.
@@ -56,12 +57,14 @@ export function registerDaemonCommand(program: Command): void {
     .option("--max-body <bytes>", "largest request body accepted (default 8 MiB); larger ones get 413", intArg("--max-body", 1024))
     .addOption(
       new Option(
-        "--fused <mode>",
-        "with --queue: claim, apply and settle each batch in one transaction; auto = when --queue and --db name the same database",
+        "--one-statement <mode>",
+        "with --queue: claim, apply and settle each batch in one statement and transaction; auto = when --queue and --db name the same database",
       )
-        .choices(FUSED_MODES)
+        .choices(ONE_STATEMENT_MODES)
         .default("auto"),
     )
+    // the former name of --one-statement, still accepted so that existing scripts keep working
+    .addOption(new Option("--fused <mode>").choices(ONE_STATEMENT_MODES).conflicts("oneStatement").hideHelp())
     .addHelpText("after", HELP)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const ctx = await contextFrom(cmd);
@@ -75,7 +78,7 @@ export function registerDaemonCommand(program: Command): void {
             once: Boolean(opts.once),
             corsOrigin: opts.corsOrigin as string | undefined,
             maxBody: opts.maxBody as number | undefined,
-            fused: opts.fused as FusedMode | undefined,
+            oneStatement: (opts.fused ?? opts.oneStatement) as OneStatementMode | undefined,
           },
           ctx,
         ),

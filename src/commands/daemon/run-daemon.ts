@@ -19,8 +19,9 @@ import { openSinkFor } from "../shared/sink-setup.ts";
 import { renderDrain, type DrainResult } from "../queue/drain.ts";
 import { Daemon } from "../../daemon/daemon.ts";
 import type { DaemonControl } from "../../daemon/control-api.ts";
-import type { FusedBatches } from "../../core/fused-drain.ts";
-import { chooseFused, type FusedMode } from "../../daemon/fused-choice.ts";
+import type { OneStatementBatches } from "../../core/one-statement-drain.ts";
+import { chooseOneStatement, type OneStatementMode } from "../../daemon/one-statement-choice.ts";
+import { ONE_STATEMENT_LOG_NAME } from "../../daemon/one-statement-observed.ts";
 import { HttpError, startControlServer, type ControlServer } from "../../daemon/control-server.ts";
 import { controlUrl, resolveListen } from "../../daemon/listen-address.ts";
 import { createDaemonLogger, type DaemonLogger } from "../../daemon/logger.ts";
@@ -36,8 +37,8 @@ export interface DaemonCommandOptions {
   corsOrigin?: string;
   /** request body limit in bytes (default 8 MiB) */
   maxBody?: number;
-  /** claim, apply and settle in one transaction when queue and sink share a database (default auto) */
-  fused?: FusedMode;
+  /** claim, apply and settle in one statement and transaction when queue and sink share a database (default auto) */
+  oneStatement?: OneStatementMode;
 }
 
 export type DaemonResult =
@@ -100,21 +101,24 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
     store = opened.store;
     for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
     sink = await openSinkFor(ctx);
-    const choice = await chooseFused({
-      mode: opts.fused ?? "auto",
+    const choice = await chooseOneStatement({
+      mode: opts.oneStatement ?? "auto",
       queue: opts.queue,
       db: ctx.config.supabaseUrl && !ctx.config.db ? undefined : ctx.config.db,
       sinkSchema: ctx.config.schema,
-      fusedWith: opened.fusedWith,
+      oneStatementWith: opened.oneStatementWith,
     });
-    logger.info({ event: "fused", active: choice.fused !== undefined, reason: choice.reason }, choice.fused ? "fused path: one transaction per batch" : "leased path");
+    logger.info(
+      { event: ONE_STATEMENT_LOG_NAME, active: choice.batches !== undefined, reason: choice.reason },
+      choice.batches ? "one-statement drain: one transaction per batch" : "leased path",
+    );
     const feed = "subscribe" in sink && typeof (sink as Partial<ChangeFeed>).subscribe === "function" ? (sink as unknown as ChangeFeed) : undefined;
     daemon = new Daemon({
       config: ctx.config,
       store,
       sink,
       feed,
-      ...(choice.fused ? { fused: choice.fused } : {}),
+      ...(choice.batches ? { oneStatement: choice.batches } : {}),
       metrics,
       daemonMetrics: dm,
       logger,
@@ -165,12 +169,12 @@ async function openStore(
   ctx: CommandContext,
   owner: string,
   control: string | null,
-): Promise<{ store: DaemonStore; label: string; fusedWith?: (sinkSchema: string) => Promise<FusedBatches | undefined> }> {
+): Promise<{ store: DaemonStore; label: string; oneStatementWith?: (sinkSchema: string) => Promise<OneStatementBatches | undefined> }> {
   if (opts.queue !== undefined) {
     const { openPostgresQueueStore } = await import("../../stores/postgres/index.ts");
     const { redactUrl } = await import("../../sinks/pg/pg-client.ts");
     const store = await openPostgresQueueStore({ url: opts.queue, owner });
-    return { store, label: `postgres ${redactUrl(opts.queue)}`, fusedWith: (schema) => store.fusedWith(schema) };
+    return { store, label: `postgres ${redactUrl(opts.queue)}`, oneStatementWith: (schema) => store.oneStatementWith(schema) };
   }
   const { openDexieStore } = await import("../../stores/dexie/index.ts");
   const store = await openDexieStore({ dir: ctx.config.store, mode: "write", command: "daemon", ...(control ? { control } : {}) });

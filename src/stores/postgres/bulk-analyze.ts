@@ -1,5 +1,5 @@
 /**
- * Planner statistics after bulk inserts. The claim and fused statements are planned from the
+ * Planner statistics after bulk inserts. The claim and one-statement drain statements are planned from the
  * queue table's statistics (how many events are pending, how many of a row half); a queue that
  * has just received many events has none or stale ones until autovacuum's next round (up to
  * `autovacuum_naptime`, 1 min by default), and until then the planner sorts the whole queue per

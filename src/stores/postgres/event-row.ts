@@ -113,7 +113,7 @@ export interface HistorySql {
  * `history` with one entry appended, dropping the oldest beyond HISTORY_MAX. The column is text:
  * one JSON object per entry, each ending in a newline, oldest first (005_history_lines.sql), so an
  * append is a text concatenation (appending to a jsonb array takes the array apart and builds it
- * again, a visible share of the fused drain's server CPU). `from` and `to` are statuses (the table's
+ * again, a visible share of the one-statement drain's server CPU). `from` and `to` are statuses (the table's
  * check constraint keeps them to plain words), `at` a finite time: written as they are; only
  * the note is escaped.
  */

@@ -23,7 +23,7 @@ import type {
 import { EventNotFoundError, InvalidEventError, UsageError } from "../../errors.ts";
 import { BulkAnalyze } from "./bulk-analyze.ts";
 import { claimParams, claimSql } from "./claim-sql.ts";
-import { PostgresFusedBatches } from "./fused-batches.ts";
+import { PostgresOneStatementBatches } from "./one-statement/one-statement-batches.ts";
 import { PostgresQueueReads } from "./queue-reads.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
 import { INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
@@ -143,17 +143,17 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   /**
-   * The fused path (claim, apply and settle in one transaction) over the sink schema `sinkSchema`
-   * of this same database, or undefined when that schema's apply_batch is not installed here.
+   * The one-statement drain (claim, apply and settle in one transaction) over the sink schema
+   * `sinkSchema` of this same database, or undefined when that schema's apply_batch is not installed here.
    */
-  async fusedWith(sinkSchema: string): Promise<PostgresFusedBatches | undefined> {
+  async oneStatementWith(sinkSchema: string): Promise<PostgresOneStatementBatches | undefined> {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(sinkSchema)) {
       throw new UsageError(`schema "${sinkSchema}": expected a lower-case SQL identifier (letters, digits, _)`);
     }
     const { rows } = await this.pool.query<{ ok: boolean }>("SELECT to_regprocedure($1) IS NOT NULL AS ok", [
       `"${sinkSchema}".apply_batch(jsonb)`,
     ]);
-    return rows[0]?.ok ? new PostgresFusedBatches(this.pool, this.schema, sinkSchema) : undefined;
+    return rows[0]?.ok ? new PostgresOneStatementBatches(this.pool, this.schema, sinkSchema) : undefined;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,9 @@
 /**
- * `npx tsx bench/lib/fused-loops.ts [events] [loops] [listen] [checkpoint] [keep]`: the fused statement without daemons.
+ * `npx tsx bench/lib/one-statement-loops.ts [events] [loops] [listen] [checkpoint] [keep]`: the
+ * one-statement drain without daemons.
  * A fresh database is migrated (sink and queue), filled with `events` pending events, vacuumed and
- * analyzed; then `loops` concurrent loops run the queue store's fused claim-apply-settle until
- * nothing is left, and the wall time, events/s and the backends' CPU per 1000 events are printed
+ * analyzed; then `loops` concurrent loops run the queue store's one-statement claim-apply-settle
+ * until nothing is left, and the wall time, events/s and the backends' CPU per 1000 events are printed
  * as JSON. Isolates the server's cost per event from the daemons' (HTTP, logging, engine).
  * With `listen`, each loop also has a connection LISTENing to the change feed, as each daemon has;
  * with `checkpoint`, the timed part starts right after a CHECKPOINT, as in the daemons' bench task
@@ -24,7 +25,7 @@ const loops = Number(process.argv[3] ?? 2);
 const keep = process.argv.includes("keep");
 const listen = process.argv.includes("listen");
 const checkpoint = process.argv.includes("checkpoint");
-const db = await createTestDatabase("mudsync_fused_loops");
+const db = await createTestDatabase("mudsync_one_statement_loops");
 try {
   const sink = new PgClient({ url: db.url, max: 1 });
   await migrate(sink, { schema: "mudsync", dir: MIGRATIONS_DIR });
@@ -49,16 +50,16 @@ try {
       listeners.push(c);
     }
   }
-  const fused = await Promise.all(stores.map((s) => s.fusedWith("mudsync")));
+  const batches = await Promise.all(stores.map((s) => s.oneStatementWith("mudsync")));
   // as the daemons' and pg-boss's bench tasks: the timed part starts right after a checkpoint
   if (checkpoint) await admin.query("checkpoint");
   const cpu0 = await databaseCpu(admin);
   const t0 = now();
   let statements = 0;
   await Promise.all(
-    fused.map(async (f, i) => {
+    batches.map(async (b, i) => {
       for (;;) {
-        const r = await f!.claimApplySettle({ limit: 1000, leaseMs: 30_000, now: Date.now(), owner: `loop-${i}` });
+        const r = await b!.claimApplySettle({ limit: 1000, leaseMs: 30_000, now: Date.now(), owner: `loop-${i}` });
         statements++;
         if (r.settled.length + r.handed.length === 0) return;
       }

@@ -1,11 +1,11 @@
 /**
- * The fused drain statement, for a queue and a sink in the same database: ONE statement (one round
+ * The one-statement drain's statement, for a queue and a sink in the same database: ONE statement (one round
  * trip, one transaction) that claims due events, applies them with the sink's
  * `<sink>.apply_batch(jsonb)` and settles them. Nothing is written to claim: the events stay locked
  * (FOR UPDATE) until the statement's transaction ends, and those locks are the lease. A crash or an
  * error rolls everything back, the claim included: nothing is ever half done.
  *
- * Claim (why it is safe with many claimers, fused or leasing, READ COMMITTED):
+ * Claim (why it is safe with many claimers, one-statement or leasing, READ COMMITTED):
  * 0. `half`: the transaction takes one of two halves of the rows (by a hash of the row key) with a
  *    try-lock, the preferred one first (callers alternate it); when both are taken it starts
  *    with half 0 as if it held it (its row locks still skip what others hold). Two
@@ -46,8 +46,8 @@
  *   result so the engine settles it on its normal path.
  * Each event's history gets one entry for the whole claim-apply-settle.
  */
-import { HEADS, anyDue, due, rowRun, type Claimable } from "./claim-sql.ts";
-import { appendHistory, eventColumnsJson, fieldColumns } from "./event-row.ts";
+import { HEADS, anyDue, due, rowRun, type Claimable } from "../claim-sql.ts";
+import { appendHistory, eventColumnsJson, fieldColumns } from "../event-row.ts";
 
 /**
  * How many candidates to lock per event wanted. The window's events of rows whose head another
@@ -57,7 +57,7 @@ import { appendHistory, eventColumnsJson, fieldColumns } from "./event-row.ts";
  * locks exactly the limit; when its last batch came back short (others hold rows), 1.25× the
  * limit. A larger window did not save round trips and cost server CPU per event.
  */
-export const FUSED_WINDOW_FACTOR = { alone: 1, crowded: 1.25 } as const;
+export const ONE_STATEMENT_WINDOW_FACTOR = { alone: 1, crowded: 1.25 } as const;
 
 /**
  * Which half of the rows an event's row is in (0 or 1). The queue has statistics on this very
@@ -96,7 +96,7 @@ function needsEngine(j: string): string {
 }
 
 /**
- * The fused statement over `<queueSchema>.events` and `<sinkSchema>.apply_batch`. Parameters:
+ * The one-statement drain's statement over `<queueSchema>.events` and `<sinkSchema>.apply_batch`. Parameters:
  * $1 now, $2 lease until (for events handed to the engine), $3 owner, $4 limit, $5 window, $6 the
  * half of the rows to try first (0 or 1).
  * Returns one row: `sent`, the number of events the statement sent to apply_batch, and `events`, a
@@ -107,9 +107,11 @@ function needsEngine(j: string): string {
  * instead of a row per event: decoding a row of 13 columns per event was a visible share of the
  * daemon's time per batch.
  */
-export function fusedSql(queueSchema: string, sinkSchema: string): string {
+export function oneStatementSql(queueSchema: string, sinkSchema: string): string {
   const events = `"${queueSchema}".events`;
   const newStatus = `CASE k.kind WHEN 'completed' THEN 'completed' WHEN 'dead' THEN 'dead' ELSE 'processing' END`;
+  // the halves' advisory-lock key keeps this drain's former name ("fused"), so that daemons of an
+  // earlier version draining the same queue during an upgrade still share the halves
   return `WITH half AS MATERIALIZED (
     SELECT coalesce((
       SELECT v.h FROM (VALUES ($6::int), (1 - $6::int)) v(h)
@@ -219,8 +221,8 @@ export function fusedSql(queueSchema: string, sinkSchema: string): string {
   FROM upd u`;
 }
 
-/** Parameters for fusedSql, in order; `crowded`: the last batch came back short; `half`: 0 or 1. */
-export function fusedParams(p: { now: number; leaseMs: number; owner: string; limit: number }, crowded = false, half = 0): unknown[] {
-  const factor = crowded ? FUSED_WINDOW_FACTOR.crowded : FUSED_WINDOW_FACTOR.alone;
+/** Parameters for oneStatementSql, in order; `crowded`: the last batch came back short; `half`: 0 or 1. */
+export function oneStatementParams(p: { now: number; leaseMs: number; owner: string; limit: number }, crowded = false, half = 0): unknown[] {
+  const factor = crowded ? ONE_STATEMENT_WINDOW_FACTOR.crowded : ONE_STATEMENT_WINDOW_FACTOR.alone;
   return [p.now, p.now + p.leaseMs, p.owner, p.limit, Math.ceil(p.limit * factor), half];
 }

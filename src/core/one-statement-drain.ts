@@ -1,5 +1,5 @@
 /**
- * The fused drain path, for a queue store and a sink that live in one database: each call claims
+ * The one-statement drain, for a queue store and a sink that live in one database: each call claims
  * due events, applies them and settles every final outcome in ONE transaction (one round trip),
  * where the leased path takes three round trips and two transactions around the apply (claim with
  * a lease write, apply, settle). A crash or an error in the middle rolls the whole transaction
@@ -18,7 +18,7 @@ import type { EngineMetrics } from "./metrics.ts";
 import type { ApplyResult, ClaimOptions, Clock } from "./ports.ts";
 
 /** An event the transaction settled. */
-export interface FusedSettled {
+export interface OneStatementSettled {
   id: string;
   outcome: "applied" | "duplicate" | "rejected";
   /** the row version the server reported (applied, duplicate) */
@@ -28,56 +28,56 @@ export interface FusedSettled {
 }
 
 /** An event left processing under the caller's lease for the engine to settle. */
-export interface FusedHanded {
+export interface OneStatementHanded {
   event: QueuedEvent;
   /** the server's result; absent when the event was not sent (the engine applies it) */
   result?: ApplyResult;
 }
 
-export interface FusedBatchResult {
-  settled: FusedSettled[];
-  handed: FusedHanded[];
+export interface OneStatementBatchResult {
+  settled: OneStatementSettled[];
+  handed: OneStatementHanded[];
   /** events sent to the server in the transaction (0: no apply call) */
   wireEvents: number;
 }
 
-/** A queue store's fused path over a sink in the same database (a capability, not every store has it). */
-export interface FusedBatches {
+/** A queue store's one-statement drain over a sink in the same database (a capability, not every store has it). */
+export interface OneStatementBatches {
   /** Claims up to `limit` due events, applies and settles them in one transaction; on error nothing changed. */
-  claimApplySettle(options: ClaimOptions): Promise<FusedBatchResult>;
+  claimApplySettle(options: ClaimOptions): Promise<OneStatementBatchResult>;
 }
 
-export interface FusedDrainDeps {
-  fused: FusedBatches;
+export interface OneStatementDrainDeps {
+  batches: OneStatementBatches;
   clock: Clock;
   claimOptions(): ClaimOptions;
   /** counters, metrics and hooks for what the transaction settled */
-  record(result: FusedBatchResult): void;
+  record(result: OneStatementBatchResult): void;
   /** settles handed events on the engine's normal path (applying those without a result first) */
-  settleHanded(handed: FusedHanded[]): Promise<void>;
+  settleHanded(handed: OneStatementHanded[]): Promise<void>;
   /** whether waiting may find more work (failed events waiting, rows leased elsewhere) */
   somethingWillBeDue(): Promise<boolean>;
   onProgress?(): void;
 }
 
-export interface FusedDrainOptions {
+export interface OneStatementDrainOptions {
   wait?: boolean;
   signal?: AbortSignal;
   pollMs?: number;
 }
 
 /**
- * Runs fused batches until nothing is claimable (and, with `wait`, nothing will be due).
+ * Runs one-statement batches until nothing is claimable (and, with `wait`, nothing will be due).
  * Returns "done", or "failed" when a transaction failed (rolled back) and the pass must go on
  * along the leased path.
  */
-export async function drainFused(deps: FusedDrainDeps, options: FusedDrainOptions): Promise<"done" | "failed"> {
+export async function drainOneStatement(deps: OneStatementDrainDeps, options: OneStatementDrainOptions): Promise<"done" | "failed"> {
   const stopping = () => options.signal?.aborted === true;
   for (;;) {
     if (stopping()) return "done";
-    let result: FusedBatchResult;
+    let result: OneStatementBatchResult;
     try {
-      result = await deps.fused.claimApplySettle(deps.claimOptions());
+      result = await deps.batches.claimApplySettle(deps.claimOptions());
     } catch {
       // rolled back, nothing changed: the leased path retries, classifies and reports the error
       return "failed";
@@ -93,8 +93,8 @@ export async function drainFused(deps: FusedDrainDeps, options: FusedDrainOption
   }
 }
 
-/** What `recordFused` counts into (the engine's run summary and its metrics). */
-export interface FusedTally {
+/** What `recordOneStatement` counts into (the engine's run summary and its metrics). */
+export interface OneStatementTally {
   summary: DrainSummary;
   latencies: number[];
   latencyMax: number;
@@ -104,11 +104,11 @@ export interface FusedTally {
 }
 
 /**
- * Counts a fused transaction the way the leased path counts a batch and its settlements: one round
+ * Counts a one-statement transaction the way the leased path counts a batch and its settlements: one round
  * trip, the batch size, applied / duplicate / rejected (dead) events with their metrics and the
  * enqueue → applied latency. Handed events are counted when the engine settles them.
  */
-export function recordFused(r: FusedBatchResult, t: FusedTally): void {
+export function recordOneStatement(r: OneStatementBatchResult, t: OneStatementTally): void {
   const s = t.summary;
   if (r.wireEvents > 0) {
     s.roundTrips += 1;

@@ -1,15 +1,15 @@
 /**
- * The Postgres queue store's fused path (core/fused-drain.ts) over a sink whose schema is in the
- * same database: one call runs fused-sql.ts's statement (claim, apply_batch, settle in one
- * transaction) and turns its rows into what the engine needs: the settled events' ids and
- * outcomes (no event bodies cross the wire for them) and the events handed back, whole, with
- * their results.
+ * The Postgres queue store's one-statement drain (core/one-statement-drain.ts) over a sink whose
+ * schema is in the same database: one call runs one-statement-sql.ts's statement (claim,
+ * apply_batch, settle in one transaction) and turns its rows into what the engine needs: the
+ * settled events' ids and outcomes (no event bodies cross the wire for them) and the events handed
+ * back, whole, with their results.
  */
 import type pg from "pg";
-import type { FusedBatchResult, FusedBatches, FusedSettled } from "../../core/fused-drain.ts";
-import type { ApplyResult, ClaimOptions } from "../../core/ports.ts";
-import { fusedParams, fusedSql } from "./fused-sql.ts";
-import { rowToEvent, type EventRow } from "./event-row.ts";
+import type { OneStatementBatchResult, OneStatementBatches, OneStatementSettled } from "../../../core/one-statement-drain.ts";
+import type { ApplyResult, ClaimOptions } from "../../../core/ports.ts";
+import { oneStatementParams, oneStatementSql } from "./one-statement-sql.ts";
+import { rowToEvent, type EventRow } from "../event-row.ts";
 
 /** An event handed to the engine: its columns and its apply result. */
 interface HandedRow extends Omit<EventRow, "event"> {
@@ -22,13 +22,13 @@ interface HandedRow extends Omit<EventRow, "event"> {
 /** A settled event: id, kind, outcome, version, ts. */
 type SettledRow = [string, "completed" | "dead", string | null, number | null, number];
 
-interface FusedAnswer {
+interface OneStatementAnswer {
   /** bigint: text on the wire */
   sent: string;
   events: (SettledRow | HandedRow)[];
 }
 
-export class PostgresFusedBatches implements FusedBatches {
+export class PostgresOneStatementBatches implements OneStatementBatches {
   private readonly text: string;
   /** the last batch came back short of its limit: other workers hold rows, look further */
   private crowded = false;
@@ -40,14 +40,14 @@ export class PostgresFusedBatches implements FusedBatches {
     queueSchema: string,
     readonly sinkSchema: string,
   ) {
-    this.text = fusedSql(queueSchema, sinkSchema);
+    this.text = oneStatementSql(queueSchema, sinkSchema);
   }
 
-  async claimApplySettle(options: ClaimOptions): Promise<FusedBatchResult> {
-    const out: FusedBatchResult = { settled: [], handed: [], wireEvents: 0 };
+  async claimApplySettle(options: ClaimOptions): Promise<OneStatementBatchResult> {
+    const out: OneStatementBatchResult = { settled: [], handed: [], wireEvents: 0 };
     if (!Number.isInteger(options.limit) || options.limit < 1) return out;
     // unnamed, as the claim: planned for the actual now and limit each time
-    const { rows } = await this.pool.query<FusedAnswer>(this.text, fusedParams(options, this.crowded, this.half));
+    const { rows } = await this.pool.query<OneStatementAnswer>(this.text, oneStatementParams(options, this.crowded, this.half));
     const answer = rows[0]!;
     this.half = 1 - this.half;
     this.crowded = answer.events.length < options.limit * 0.9;
@@ -58,7 +58,7 @@ export class PostgresFusedBatches implements FusedBatches {
         continue;
       }
       const [id, kind, outcome, version, ts] = r;
-      const settled: FusedSettled = { id, outcome: kind === "dead" ? "rejected" : (outcome as "applied" | "duplicate"), timestamp: ts };
+      const settled: OneStatementSettled = { id, outcome: kind === "dead" ? "rejected" : (outcome as "applied" | "duplicate"), timestamp: ts };
       if (version !== null) settled.version = version;
       out.settled.push(settled);
     }

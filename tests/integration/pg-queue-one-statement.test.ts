@@ -1,9 +1,9 @@
 /**
- * The Postgres queue store's fused path (claim, apply_batch and settle in one transaction) on the
- * real server, queue and sink in one database: two workers keep each row's order and apply every
- * event once; a conflict goes back to the engine's strategy; a transaction that dies in the middle
- * leaves nothing behind; a rejected event is dead with the server's reason; an event whose payload
- * the engine must prepare is handed back with the rest of its row.
+ * The Postgres queue store's one-statement drain (claim, apply_batch and settle in one transaction)
+ * on the real server, queue and sink in one database: two workers keep each row's order and apply
+ * every event once; a conflict goes back to the engine's strategy; a transaction that dies in the
+ * middle leaves nothing behind; a rejected event is dead with the server's reason; an event whose
+ * payload the engine must prepare is handed back with the rest of its row.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
@@ -12,12 +12,12 @@ import { Engine } from "../../src/core/engine.ts";
 import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import { systemClock } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
-import type { FusedBatchResult } from "../../src/core/fused-drain.ts";
+import type { OneStatementBatchResult } from "../../src/core/one-statement-drain.ts";
 import { PgClient } from "../../src/sinks/pg/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { openPostgresQueueStore, type PostgresQueueStore } from "../../src/stores/postgres/index.ts";
-import type { PostgresFusedBatches } from "../../src/stores/postgres/fused-batches.ts";
-import { fusedParams, fusedSql } from "../../src/stores/postgres/fused-sql.ts";
+import type { PostgresOneStatementBatches } from "../../src/stores/postgres/one-statement/one-statement-batches.ts";
+import { oneStatementParams, oneStatementSql } from "../../src/stores/postgres/one-statement/one-statement-sql.ts";
 import { prng } from "../../src/sim/seeded-random.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 
@@ -27,7 +27,7 @@ function event(id: string, entityId: string, payload: Record<string, unknown>, e
   return { id, type: "update", entity: "well", entityId, payload, timestamp: T0, status: "pending", retryCount: 0, ...extra };
 }
 
-describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settle", () => {
+describe.runIf(await realPgAvailable())("postgres queue: one-statement claim-apply-settle", () => {
   let db: TestDatabase;
   let sink: PgSink;
   let admin: pg.Client;
@@ -35,7 +35,7 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
   let n = 0;
 
   beforeAll(async () => {
-    db = await createTestDatabase("mudsync_pgq_fused");
+    db = await createTestDatabase("mudsync_pgq_one_statement");
     sink = new PgSink(new PgClient({ url: db.url }), { schema: "mudsync" });
     await sink.migrate();
     admin = new pg.Client({ connectionString: db.url });
@@ -48,21 +48,21 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     await db?.drop();
   });
 
-  /** A fresh queue schema, and its fused path over the sink schema `mudsync`. */
-  async function open(owner = "w0", schema = `fq_${++n}`): Promise<{ store: PostgresQueueStore; fused: PostgresFusedBatches }> {
+  /** A fresh queue schema, and its one-statement drain over the sink schema `mudsync`. */
+  async function open(owner = "w0", schema = `fq_${++n}`): Promise<{ store: PostgresQueueStore; batches: PostgresOneStatementBatches }> {
     const store = await openPostgresQueueStore({ url: db.url, schema, owner, poolSize: 2 });
     stores.push(store);
-    const fused = await store.fusedWith("mudsync");
-    if (!fused) throw new Error("apply_batch not found");
-    return { store, fused };
+    const batches = await store.oneStatementWith("mudsync");
+    if (!batches) throw new Error("apply_batch not found");
+    return { store, batches };
   }
 
   const claim = (owner: string, limit = 1000) => ({ limit, leaseMs: 60_000, now: Date.now(), owner });
 
   it("is not offered when the sink schema is not installed in the queue's database", async () => {
     const { store } = await open();
-    expect(await store.fusedWith("not_installed_here")).toBeUndefined();
-    await expect(store.fusedWith("Bad-Name")).rejects.toThrow(/lower-case SQL identifier/);
+    expect(await store.oneStatementWith("not_installed_here")).toBeUndefined();
+    await expect(store.oneStatementWith("Bad-Name")).rejects.toThrow(/lower-case SQL identifier/);
   });
 
   it("locks its window by an ordered scan of the pending index that stops when full, not by sorting the queue", async () => {
@@ -76,8 +76,8 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     );
     expect(analyzed.rows[0]!.n).toBe(1);
     const { rows } = await admin.query<{ "QUERY PLAN": string }>(
-      `explain ${fusedSql(schema, "mudsync")}`,
-      fusedParams({ now: Date.now(), leaseMs: 60_000, owner: "wp", limit: 100 }),
+      `explain ${oneStatementSql(schema, "mudsync")}`,
+      oneStatementParams({ now: Date.now(), leaseMs: 60_000, owner: "wp", limit: 100 }),
     );
     const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
     for (const [from, to] of [["CTE win_mine", "CTE win_rest"], ["CTE win_rest", "CTE win_failed"]] as const) {
@@ -108,9 +108,9 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     for (let i = 0; i < events.length; i += 1000) await a.store.enqueue(events.slice(i, i + 1000));
 
     const sizes: number[] = [];
-    const work = async (w: { fused: PostgresFusedBatches }, owner: string) => {
+    const work = async (w: { batches: PostgresOneStatementBatches }, owner: string) => {
       for (let idle = 0; idle < 5; ) {
-        const r = await w.fused.claimApplySettle(claim(owner, 300));
+        const r = await w.batches.claimApplySettle(claim(owner, 300));
         expect(r.handed).toEqual([]);
         if (r.settled.length === 0) {
           idle += 1;
@@ -156,14 +156,14 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     }
   }, 120_000);
 
-  async function drainWith(store: PostgresQueueStore, fused: PostgresFusedBatches, strategy: ConflictStrategy) {
+  async function drainWith(store: PostgresQueueStore, batches: PostgresOneStatementBatches, strategy: ConflictStrategy) {
     const metrics = createMetrics();
     const engine = new Engine({
       store,
       sink,
       clock: systemClock,
       metrics,
-      fused,
+      oneStatement: batches,
       settings: {
         batchSize: 100,
         coalesce: true,
@@ -177,14 +177,14 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
   }
 
   it("hands a conflict back leased with its result; the engine's strategy settles it", async () => {
-    const { store, fused } = await open("wc");
+    const { store, batches } = await open("wc");
     const [seeded] = await sink.applyBatch([{ id: "fc-seed", type: "add", entity: "well", entityId: "fc-1", payload: { v: "server" }, timestamp: T0 }]);
     expect(seeded!.outcome).toBe("applied");
     await store.enqueue([
       event("fc-a", "fc-1", { v: "stale" }, { baseVersion: 0, seq: 1, clientId: "c" }),
       event("fc-b", "fc-2", { v: "fine" }),
     ]);
-    const r: FusedBatchResult = await fused.claimApplySettle(claim("wc"));
+    const r: OneStatementBatchResult = await batches.claimApplySettle(claim("wc"));
     expect(r.settled.map((s) => [s.id, s.outcome])).toEqual([["fc-b", "applied"]]);
     expect(r.handed).toHaveLength(1);
     expect(r.handed[0]!.event).toMatchObject({ id: "fc-a", status: "processing", leaseOwner: "wc" });
@@ -197,11 +197,11 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
       ["remote-wins", { status: "completed", outcome: "conflict" }],
       ["local-wins", { status: "completed", outcome: "applied" }],
     ] as const) {
-      const { store, fused } = await open("we");
+      const { store, batches } = await open("we");
       const row = `fe-${strategy}`;
       await sink.applyBatch([{ id: `${row}-seed`, type: "add", entity: "well", entityId: row, payload: { v: "server" }, timestamp: T0 }]);
       await store.enqueue([event(`${row}-e`, row, { v: "local" }, { baseVersion: 0 }), event(`${row}-other`, `${row}-x`, { v: 1 })]);
-      const { summary, metrics } = await drainWith(store, fused, strategy);
+      const { summary, metrics } = await drainWith(store, batches, strategy);
       expect(await store.get(`${row}-e`)).toMatchObject(expected);
       expect(await store.get(`${row}-other`)).toMatchObject({ status: "completed", outcome: "applied" });
       expect(summary.left).toMatchObject({ pending: 0, processing: 0, failed: 0 });
@@ -213,17 +213,17 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
   });
 
   it("a transaction that dies in the middle leaves every event as it was; the next one drains them", async () => {
-    const { store, fused } = await open("crash");
+    const { store, batches } = await open("crash");
     await sink.applyBatch([{ id: "fx-seed", type: "add", entity: "well", entityId: "fx-1", payload: { v: 0 }, timestamp: T0 }]);
     await store.enqueue([event("fx-a", "fx-0", { v: 1 }), event("fx-b", "fx-1", { v: 2 }), event("fx-c", "fx-2", { v: 3 })]);
 
-    // another session holds row fx-1, so the fused transaction waits inside apply_batch
+    // another session holds row fx-1, so the one-statement transaction waits inside apply_batch
     const holder = new pg.Client({ connectionString: db.url });
     await holder.connect();
     try {
       await holder.query("begin");
       await holder.query("select 1 from mudsync.wells where id = 'fx-1' for update");
-      const pending = fused.claimApplySettle(claim("crash")).then(
+      const pending = batches.claimApplySettle(claim("crash")).then(
         () => "settled",
         (err: Error) => err.message,
       );
@@ -251,19 +251,19 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     const ledger = await admin.query("select 1 from mudsync.applied_events where event_id in ('fx-a', 'fx-b', 'fx-c')");
     expect(ledger.rows).toEqual([]);
 
-    const again = await fused.claimApplySettle(claim("crash"));
+    const again = await batches.claimApplySettle(claim("crash"));
     expect(again.settled.map((s) => s.id).sort()).toEqual(["fx-a", "fx-b", "fx-c"]);
     expect(await store.counts()).toMatchObject({ completed: 3, pending: 0, processing: 0 });
   });
 
   it("a rejected event is dead with the server's reason; the others are applied; counters and metrics agree", async () => {
-    const { store, fused } = await open("wr");
+    const { store, batches } = await open("wr");
     await store.enqueue([
       event("fr-bad", "r-1", { v: 1 }, { entity: "no_such_entity" }),
       event("fr-ok", "r-2", { v: 2 }),
       event("fr-after", "r-1", { v: 3 }, { entity: "no_such_entity", timestamp: T0 + 1 }),
     ]);
-    const { summary, metrics } = await drainWith(store, fused, "local-wins");
+    const { summary, metrics } = await drainWith(store, batches, "local-wins");
     const bad = await store.get("fr-bad");
     expect(bad).toMatchObject({ status: "dead", outcome: "rejected" });
     expect(bad!.lastError).toMatch(/^rejected: .*unknown entity/);
@@ -279,13 +279,13 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
   });
 
   it("an event whose payload the engine must prepare goes back unsent with the rest of its row, and the engine applies them in order", async () => {
-    const { store, fused } = await open("wt");
+    const { store, batches } = await open("wt");
     await store.enqueue([
       event("ft-1", "t-1", { keep: 1, gone: 0 }, { $types: { "payload.gone": "undef" }, clientId: "c", seq: 1 } as Partial<QueuedEvent>),
       event("ft-2", "t-1", { keep: 2 }, { clientId: "c", seq: 2 }),
       event("ft-3", "t-2", { keep: 3 }),
     ]);
-    const r = await fused.claimApplySettle(claim("wt"));
+    const r = await batches.claimApplySettle(claim("wt"));
     expect(r.settled.map((s) => s.id)).toEqual(["ft-3"]);
     expect(r.handed.map((h) => [h.event.id, h.result])).toEqual([
       ["ft-1", undefined],
@@ -293,24 +293,24 @@ describe.runIf(await realPgAvailable())("postgres queue: fused claim-apply-settl
     ]);
     expect(r.wireEvents).toBe(1);
     for (const h of r.handed) expect(h.event).toMatchObject({ status: "processing", leaseOwner: "wt" });
-    // the engine, handed the same kind of events by a fused drain, applies and settles them
+    // the engine, handed the same kind of events by a one-statement drain, applies and settles them
     await store.put([event("ft-4", "t-3", { keep: 4, gone: 0 }, { $types: { "payload.gone": "undef" } } as Partial<QueuedEvent>)]);
-    const { summary } = await drainWith(store, fused, "local-wins");
+    const { summary } = await drainWith(store, batches, "local-wins");
     expect(summary.applied).toBe(1);
     expect((await sink.getRow("well", "t-3"))?.data).toEqual({ keep: 4 });
     // ft-1 and ft-2 are leased to "wt" (not the engine's owner) until their lease expires
     expect(await store.get("ft-1")).toMatchObject({ status: "processing", leaseOwner: "wt" });
   });
 
-  it("rows of one client keep their order when several fused calls and row keys interleave", async () => {
-    const { store, fused } = await open("wo");
+  it("rows of one client keep their order when several one-statement calls and row keys interleave", async () => {
+    const { store, batches } = await open("wo");
     const evs = Array.from({ length: 40 }, (_, i) =>
       event(`fo-${i}`, `o-${i % 4}`, { n: i }, { clientId: "c", seq: i + 1, timestamp: T0 + (40 - i) }),
     );
     await store.enqueue(evs);
     const order: string[] = [];
     for (;;) {
-      const r = await fused.claimApplySettle(claim("wo", 7));
+      const r = await batches.claimApplySettle(claim("wo", 7));
       if (r.settled.length === 0) break;
       order.push(...r.settled.map((s) => s.id));
     }
