@@ -6,7 +6,7 @@
 import pg from "pg";
 import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
 import type { MigrateResult } from "../src/sinks/migrate.ts";
-import type { SqlClient } from "../src/sinks/pg/sql-client.ts";
+import type { SqlClient } from "../src/postgres/sql-client.ts";
 import type { Sink } from "../src/core/ports.ts";
 import { seedEvents, sinkEvents, type SinkWorkload } from "./lib/events.ts";
 import type { WireEventLike } from "./lib/event-types.ts";

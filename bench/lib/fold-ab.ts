@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { loadMigrations, migrate } from "../../src/sinks/migrate.ts";
 import { pendingEvents } from "./events.ts";
 import { median, now } from "./stats.ts";

@@ -12,7 +12,7 @@
  */
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import { openPostgresQueueStore } from "../../src/stores/postgres/index.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
 import { pendingEvents } from "./events.ts";
 import { fillQueue } from "./fill-queue.ts";

@@ -4,7 +4,7 @@
  */
 import type pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
-import type { SqlClient, SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient, SqlQueryable } from "../../src/postgres/sql-client.ts";
 import type { PlainDb } from "./plain-writes.ts";
 
 function queryable(db: PlainDb): SqlQueryable {

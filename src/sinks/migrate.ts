@@ -1,170 +1,23 @@
 /**
- * Migrator: numbered, checksummed SQL files from ./sql, recorded in `<schema>.migrations`.
- * Each migration runs in its own transaction under an advisory lock, so concurrent `migrate` calls
- * are safe; re-running is a no-op; an applied migration whose file changed is refused.
+ * The sinks' migrations (./sql: the schema, apply_batch and the conflict functions) run by the
+ * shared Postgres migrator; `dir` defaults to them.
  */
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import path from "node:path";
-import { MigrationError } from "../errors.ts";
-import type { SqlClient, SqlQueryable } from "./pg/sql-client.ts";
+import * as migrator from "../postgres/migrator.ts";
+import type { SqlClient, SqlQueryable } from "../postgres/sql-client.ts";
+
+export { renderMigration, type AppliedMigration, type MigrateResult, type Migration, type MigrationState } from "../postgres/migrator.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./sql/", import.meta.url));
 
-const FILE_RE = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
-
-export interface Migration {
-  id: number;
-  /** file name, e.g. 001_schema.sql */
-  name: string;
-  /** sha256 of the file text */
-  checksum: string;
-  sql: string;
+export function loadMigrations(dir = MIGRATIONS_DIR): migrator.Migration[] {
+  return migrator.loadMigrations(dir);
 }
 
-export interface AppliedMigration {
-  id: number;
-  name: string;
-  checksum: string;
-  appliedAt: string;
+export function migrationStatus(client: SqlQueryable, options: { schema: string; dir?: string }): Promise<migrator.MigrationState> {
+  return migrator.migrationStatus(client, { ...options, dir: options.dir ?? MIGRATIONS_DIR });
 }
 
-export interface MigrationState {
-  schema: string;
-  applied: AppliedMigration[];
-  pending: Omit<Migration, "sql">[];
-}
-
-export interface MigrateResult extends MigrationState {
-  /** names applied by this call */
-  ran: string[];
-}
-
-/** Reads ./sql (or dir) in id order. */
-export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const out: Migration[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (!name.endsWith(".sql")) continue;
-    const m = FILE_RE.exec(name);
-    if (!m) throw new MigrationError(`${path.join(dir, name)}: expected a name like 001_description.sql`);
-    const sql = readFileSync(path.join(dir, name), "utf8");
-    const id = Number(m[1]);
-    if (out.some((x) => x.id === id)) throw new MigrationError(`${path.join(dir, name)}: migration number ${id} is used twice`);
-    out.push({ id, name, sql, checksum: createHash("sha256").update(sql).digest("hex") });
-  }
-  return out;
-}
-
-/** Quoted identifier and string literal for the schema placeholders, after validating the name. */
-export function renderMigration(sql: string, schema: string): string {
-  if (!SCHEMA_RE.test(schema)) {
-    throw new MigrationError(`schema "${schema}": expected a lower-case SQL identifier (letters, digits, _)`);
-  }
-  return sql.replaceAll("@schema_text@", `'${schema}'`).replaceAll("@schema@", `"${schema}"`);
-}
-
-function lockKey(schema: string): string {
-  return `mudsync.migrate.${schema}`;
-}
-
-async function ensureTable(tx: SqlQueryable, schema: string): Promise<void> {
-  await tx.exec(
-    renderMigration(
-      `CREATE SCHEMA IF NOT EXISTS @schema@;
-       CREATE TABLE IF NOT EXISTS @schema@.migrations (
-         id integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now());`,
-      schema,
-    ),
-  );
-}
-
-async function readApplied(q: SqlQueryable, schema: string): Promise<AppliedMigration[] | null> {
-  const { rows: exists } = await q.query<{ t: string | null }>("select to_regclass($1)::text as t", [`"${schema}".migrations`]);
-  if (!exists[0]?.t) return null;
-  const { rows } = await q.query<{ id: number; name: string; checksum: string; applied_at: Date | string }>(
-    `select id, name, checksum, applied_at from "${schema}".migrations order by id`,
-  );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    name: r.name,
-    checksum: r.checksum,
-    appliedAt: r.applied_at instanceof Date ? r.applied_at.toISOString() : String(r.applied_at),
-  }));
-}
-
-/** Applied-vs-files check: a changed or unknown applied migration is an error naming the file. */
-function verify(applied: AppliedMigration[], files: Migration[], dir: string): void {
-  for (const a of applied) {
-    const f = files.find((x) => x.id === a.id);
-    if (!f) {
-      throw new MigrationError(
-        `migration ${a.name} is applied in the database but missing from ${dir}; this mudsync is older than the schema`,
-      );
-    }
-    if (f.checksum !== a.checksum) {
-      throw new MigrationError(
-        `${path.join(dir, f.name)} was changed after it was applied (checksum ${f.checksum.slice(0, 12)}…, ` +
-          `applied ${a.checksum.slice(0, 12)}…); restore the file and put the change in a new migration`,
-      );
-    }
-  }
-}
-
-function stateOf(schema: string, applied: AppliedMigration[], files: Migration[]): MigrationState {
-  const done = new Set(applied.map((a) => a.id));
-  return {
-    schema,
-    applied,
-    pending: files.filter((f) => !done.has(f.id)).map(({ id, name, checksum }) => ({ id, name, checksum })),
-  };
-}
-
-/** Applied and pending migrations; read-only (creates nothing). */
-export async function migrationStatus(
-  client: SqlQueryable,
-  options: { schema: string; dir?: string },
-): Promise<MigrationState> {
-  const dir = options.dir ?? MIGRATIONS_DIR;
-  renderMigration("", options.schema);
-  const files = loadMigrations(dir);
-  const applied = (await readApplied(client, options.schema)) ?? [];
-  verify(applied, files, dir);
-  return stateOf(options.schema, applied, files);
-}
-
-/** Applies every pending migration, one transaction each; safe to run concurrently. */
-export async function migrate(client: SqlClient, options: { schema: string; dir?: string }): Promise<MigrateResult> {
-  const dir = options.dir ?? MIGRATIONS_DIR;
-  const { schema } = options;
-  renderMigration("", schema);
-  const files = loadMigrations(dir);
-  const ran: string[] = [];
-  for (;;) {
-    const next = await client.transaction(async (tx) => {
-      await tx.query("select pg_advisory_xact_lock(hashtext($1))", [lockKey(schema)]);
-      await ensureTable(tx, schema);
-      const applied = (await readApplied(tx, schema)) ?? [];
-      verify(applied, files, dir);
-      const pending = stateOf(schema, applied, files).pending[0];
-      if (!pending) return null;
-      const migration = files.find((f) => f.id === pending.id) as Migration;
-      try {
-        await tx.exec(renderMigration(migration.sql, schema));
-      } catch (err) {
-        throw new MigrationError(`${path.join(dir, migration.name)} failed: ${(err as Error).message}`, { cause: err });
-      }
-      await tx.query(`insert into "${schema}".migrations (id, name, checksum) values ($1, $2, $3)`, [
-        migration.id,
-        migration.name,
-        migration.checksum,
-      ]);
-      return migration.name;
-    });
-    if (next === null) break;
-    ran.push(next);
-  }
-  return { ...(await migrationStatus(client, { schema, dir })), ran };
+export function migrate(client: SqlClient, options: { schema: string; dir?: string }): Promise<migrator.MigrateResult> {
+  return migrator.migrate(client, { ...options, dir: options.dir ?? MIGRATIONS_DIR });
 }

@@ -5,7 +5,7 @@
 import type { Config } from "../config/config.ts";
 import type { Sink } from "../core/ports.ts";
 import { UsageError } from "../errors.ts";
-import { PgClient } from "./pg/pg-client.ts";
+import { PgClient } from "../postgres/pg-client.ts";
 import { PgSink } from "./pg/pg-sink.ts";
 import { PgliteSink } from "./pglite/pglite-sink.ts";
 

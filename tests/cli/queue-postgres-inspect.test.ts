@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import { systemClock, type Clock, type EventChange } from "../../src/core/ports.ts";
 import { migrate } from "../../src/sinks/migrate.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";

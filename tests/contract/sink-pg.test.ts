@@ -3,7 +3,7 @@
  * file (dropped after), inspected through its own pool beside the sink's.
  */
 import { describe } from "vitest";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { createTestDatabase, realPgAvailable, realPgHasLz4 } from "../helpers/pg.ts";
 import { sinkContract } from "./sink-contract.ts";

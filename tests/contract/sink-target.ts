@@ -5,7 +5,7 @@
  */
 import { toRowState } from "../../src/sinks/pg/pg-sink.ts";
 import type { ChangeFeed, RowState, Sink, SinkCapabilities, WireEvent } from "../../src/core/ports.ts";
-import type { SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlQueryable } from "../../src/postgres/sql-client.ts";
 
 export interface SinkTarget {
   sink: Sink;

@@ -12,7 +12,7 @@ import { TtlCache } from "../../src/core/cache.ts";
 import { OptimisticStateManager } from "../../src/core/optimistic.ts";
 import { systemClock, type WireEvent } from "../../src/core/ports.ts";
 import { rowSync } from "../../src/daemon/row-sync.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { type DexieQueueStore, openDexieStore } from "../../src/stores/dexie/index.ts";
 import { fixture, run, tempDirs } from "../cli/queue-run.ts";

@@ -13,7 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 

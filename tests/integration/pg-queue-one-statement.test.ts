@@ -13,7 +13,7 @@ import { createMetrics } from "../../src/daemon/prometheus-metrics.ts";
 import { systemClock } from "../../src/core/ports.ts";
 import type { ConflictStrategy } from "../../src/core/conflict.ts";
 import type { OneStatementBatchResult } from "../../src/core/one-statement-drain.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { openPostgresQueueStore, type PostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import type { PostgresOneStatementBatches } from "../../src/stores/postgres/one-statement/one-statement-batches.ts";

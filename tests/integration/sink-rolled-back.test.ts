@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WireEvent } from "../../src/core/ports.ts";
 import { PermanentSinkError } from "../../src/errors.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { createMigratedPglite, uniquePrefix } from "../helpers/pglite.ts";

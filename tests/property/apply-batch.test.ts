@@ -7,7 +7,7 @@ import { compareRowOrder } from "../../src/core/event.ts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WireEvent } from "../../src/core/ports.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { createMigratedPglite } from "../helpers/pglite.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";

@@ -8,8 +8,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
-import type { SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
+import type { SqlQueryable } from "../../src/postgres/sql-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import { createMigratedPglite } from "../helpers/pglite.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";

@@ -6,7 +6,7 @@
  */
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import pg from "pg";
-import type { SqlClient, SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient, SqlQueryable } from "../../src/postgres/sql-client.ts";
 
 /** Fronts an in-process PGlite; closing the backend leaves the PGlite open (the test owns it). */
 export function pgliteBackend(db: PGlite): SqlClient {

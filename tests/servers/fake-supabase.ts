@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { anonKey, TEST_JWT_SECRET, userJwt } from "./jwt.ts";
 import { FakePostgrest, type ArgType } from "./postgrest.ts";
 import { FakeRealtime } from "./realtime.ts";

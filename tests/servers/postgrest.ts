@@ -9,7 +9,7 @@
  * makes the next requests fail or stall, to exercise the sink's error handling over real HTTP.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SqlClient, SqlQueryable } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient, SqlQueryable } from "../../src/postgres/sql-client.ts";
 import { verifyJwt, TEST_JWT_SECRET, type JwtClaims } from "./jwt.ts";
 import { postgresErrorResponse, type PostgrestErrorBody } from "./postgrest-errors.ts";
 

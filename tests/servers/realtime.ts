@@ -17,7 +17,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { TEST_JWT_SECRET, verifyJwt, type JwtClaims } from "./jwt.ts";
 
 export interface RealtimeOptions {

@@ -5,7 +5,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { migrate } from "../../src/sinks/migrate.ts";
-import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { BUILTIN_ENTITY_TABLES } from "../../src/realtime/builtin-entity-tables.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";
 import { pgBackend, pgliteBackend } from "./db-backend.ts";

@@ -3,7 +3,7 @@
  * and what stops the run as a setup problem.
  */
 import { describe, expect, it } from "vitest";
-import { classifySinkError } from "../../src/sinks/classify-error.ts";
+import { classifySinkError } from "../../src/postgres/classify-error.ts";
 import { PermanentSinkError, RetryableSinkError, SinkSetupError, SinkUnreachableError } from "../../src/errors.ts";
 
 const pgError = (code: string, message = "server said no") => Object.assign(new Error(message), { code });

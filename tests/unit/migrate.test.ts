@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MigrationError } from "../../src/errors.ts";
 import { loadMigrations, migrate, migrationStatus, renderMigration } from "../../src/sinks/migrate.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 
 describe("migration files", () => {

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMigrations, renderMigration } from "../../src/sinks/migrate.ts";
-import { PgClient } from "../../src/sinks/pg/pg-client.ts";
+import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
-import type { SqlClient } from "../../src/sinks/pg/sql-client.ts";
+import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { createMigratedPglite } from "../helpers/pglite.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 

@@ -172,7 +172,7 @@ async function openStore(
 ): Promise<{ store: DaemonStore; label: string; oneStatementWith?: (sinkSchema: string) => Promise<OneStatementBatches | undefined> }> {
   if (opts.queue !== undefined) {
     const { openPostgresQueueStore } = await import("../../stores/postgres/index.ts");
-    const { redactUrl } = await import("../../sinks/pg/pg-client.ts");
+    const { redactUrl } = await import("../../postgres/pg-client.ts");
     const store = await openPostgresQueueStore({ url: opts.queue, owner });
     return { store, label: `postgres ${redactUrl(opts.queue)}`, oneStatementWith: (schema) => store.oneStatementWith(schema) };
   }

@@ -1,5 +1,5 @@
 /** `mudsync db migrate`: applies pending migrations to the configured server (or the embedded PGlite). */
-import type { BackendInfo } from "../../sinks/pg/sql-client.ts";
+import type { BackendInfo } from "../../postgres/sql-client.ts";
 import type { MigrateResult } from "../../sinks/migrate.ts";
 import { openSqlSink } from "../../sinks/open-sink.ts";
 import type { CommandContext } from "../shared/context.ts";

@@ -1,5 +1,5 @@
 /** `mudsync db status`: applied and pending migrations, server version, backend. */
-import type { BackendInfo } from "../../sinks/pg/sql-client.ts";
+import type { BackendInfo } from "../../postgres/sql-client.ts";
 import type { MigrationState } from "../../sinks/migrate.ts";
 import { openSqlSink } from "../../sinks/open-sink.ts";
 import type { CommandContext } from "../shared/context.ts";

@@ -17,10 +17,10 @@ import type {
   SinkCapabilities,
   WireEvent,
 } from "../../core/ports.ts";
-import { classifySinkError } from "../classify-error.ts";
+import { classifySinkError } from "../../postgres/classify-error.ts";
 import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../migrate.ts";
 import { SavepointClient } from "./savepoint-client.ts";
-import type { SqlClient, SqlQueryable } from "./sql-client.ts";
+import type { SqlClient, SqlQueryable } from "../../postgres/sql-client.ts";
 
 export interface PgSinkOptions {
   /** Postgres schema holding mudsync's tables and functions (validated lower-case identifier) */

@@ -6,7 +6,7 @@
  * while it applies the next and savepoints of one session must not interleave.
  */
 import { UsageError } from "../../errors.ts";
-import type { BackendInfo, SqlClient, SqlQueryable, TransactionOptions } from "./sql-client.ts";
+import type { BackendInfo, SqlClient, SqlQueryable, TransactionOptions } from "../../postgres/sql-client.ts";
 
 const SAVEPOINT = "mudsync_dry_run";
 

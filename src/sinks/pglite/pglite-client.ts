@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { PGlite, type PGliteInterface, type Transaction } from "@electric-sql/pglite";
-import type { BackendInfo, SqlClient, SqlQueryable, TransactionOptions } from "../pg/sql-client.ts";
+import type { BackendInfo, SqlClient, SqlQueryable, TransactionOptions } from "../../postgres/sql-client.ts";
 
 function wrapTx(tx: Transaction): SqlQueryable {
   return {

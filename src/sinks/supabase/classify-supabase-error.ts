@@ -6,7 +6,7 @@
  * Everything else (4xx: constraint and data errors, RLS 42501, missing function) is permanent.
  */
 import { PermanentSinkError, RetryableSinkError, type SinkError, SinkSetupError, SinkUnreachableError } from "../../errors.ts";
-import { isRetryable } from "../classify-error.ts";
+import { isRetryable } from "../../postgres/classify-error.ts";
 
 export interface PostgrestFailure {
   status: number;

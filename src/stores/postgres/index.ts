@@ -7,8 +7,8 @@
 import pg from "pg";
 import { systemClock, type Clock } from "../../core/ports.ts";
 import { MudsyncError, StoreUnavailableError } from "../../errors.ts";
-import { migrate } from "../../sinks/migrate.ts";
-import { PgClient, redactUrl } from "../../sinks/pg/pg-client.ts";
+import { migrate } from "../../postgres/migrator.ts";
+import { PgClient, redactUrl } from "../../postgres/pg-client.ts";
 import { PostgresQueueStore } from "./postgres-queue-store.ts";
 import { checkQueueTarget, QUEUE_MIGRATIONS_DIR } from "./queue-target.ts";
 

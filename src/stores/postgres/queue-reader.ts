@@ -11,9 +11,9 @@ import pg from "pg";
 import type { EventStatus, QueuedEvent } from "../../core/event.ts";
 import type { HistoryEntry, ListPage, ListQuery, QueueReader } from "../../core/ports.ts";
 import { MudsyncError, QueueNotFoundError, StoreUnavailableError, UsageError } from "../../errors.ts";
-import { isRetryable } from "../../sinks/classify-error.ts";
-import { migrationStatus } from "../../sinks/migrate.ts";
-import { redactUrl } from "../../sinks/pg/pg-client.ts";
+import { isRetryable } from "../../postgres/classify-error.ts";
+import { migrationStatus } from "../../postgres/migrator.ts";
+import { redactUrl } from "../../postgres/pg-client.ts";
 import { PostgresQueueReads } from "./queue-reads.ts";
 import { checkQueueTarget, QUEUE_MIGRATIONS_DIR } from "./queue-target.ts";
 

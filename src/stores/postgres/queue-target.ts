@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../errors.ts";
-import { redactUrl } from "../../sinks/pg/pg-client.ts";
+import { redactUrl } from "../../postgres/pg-client.ts";
 
 export const DEFAULT_QUEUE_SCHEMA = "mudsync_queue";
 export const QUEUE_MIGRATIONS_DIR = fileURLToPath(new URL("./sql/", import.meta.url));
