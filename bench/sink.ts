@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { createTestDatabase, realPgAvailable } from "../tests/helpers/pg.ts";
-import type { MigrateResult } from "../src/sinks/migrate.ts";
+import type { MigrateResult } from "../src/sinks/sink-migrations.ts";
 import type { SqlClient } from "../src/postgres/sql-client.ts";
 import type { Sink } from "../src/core/ports.ts";
 import { seedEvents, sinkEvents, type SinkWorkload } from "./lib/events.ts";

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
-import { migrate } from "../../src/sinks/migrate.ts";
+import { migrate } from "../../src/sinks/sink-migrations.ts";
 import { seedEvents, sinkEvents, type SinkWorkload } from "./events.ts";
 import type { WireEventLike } from "./event-types.ts";
 import { copyBatch, createBaselineTables, insertBatch } from "./plain-writes.ts";

@@ -14,7 +14,7 @@ import path from "node:path";
 import pg from "pg";
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
-import { loadMigrations, migrate } from "../../src/sinks/migrate.ts";
+import { loadMigrations, migrate } from "../../src/sinks/sink-migrations.ts";
 import { pendingEvents } from "./events.ts";
 import { median, now } from "./stats.ts";
 

@@ -13,7 +13,7 @@
 import { createTestDatabase } from "../../tests/helpers/pg.ts";
 import { openPostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
-import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
+import { MIGRATIONS_DIR, migrate } from "../../src/sinks/sink-migrations.ts";
 import { pendingEvents } from "./events.ts";
 import { fillQueue } from "./fill-queue.ts";
 import { cpuSpentMs, databaseCpu } from "./database-cpu.ts";

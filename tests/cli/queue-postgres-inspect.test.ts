@@ -14,7 +14,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import { systemClock, type Clock, type EventChange } from "../../src/core/ports.ts";
-import { migrate } from "../../src/sinks/migrate.ts";
+import { migrate } from "../../src/sinks/sink-migrations.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";

@@ -13,7 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sink, WireEvent } from "../../src/core/ports.ts";
 import { MigrationError, UsageError } from "../../src/errors.ts";
-import { MIGRATIONS_DIR, loadMigrations, migrationStatus } from "../../src/sinks/migrate.ts";
+import { MIGRATIONS_DIR, loadMigrations, migrationStatus } from "../../src/sinks/sink-migrations.ts";
 import type { SqlQueryable } from "../../src/postgres/sql-client.ts";
 import { capabilityCases } from "./sink-contract-capabilities.ts";
 import { ContractContext, ev, ids, type SinkProfile, type SinkTarget } from "./sink-target.ts";

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
-import { MIGRATIONS_DIR, migrate } from "../../src/sinks/migrate.ts";
+import { MIGRATIONS_DIR, migrate } from "../../src/sinks/sink-migrations.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { migrate } from "../../src/sinks/migrate.ts";
+import { migrate } from "../../src/sinks/sink-migrations.ts";
 import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { pgBackend } from "../servers/db-backend.ts";

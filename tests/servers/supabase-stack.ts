@@ -4,7 +4,7 @@
  * closes the database. Used by the Supabase sink contract test and the realtime tests.
  */
 import { PGlite } from "@electric-sql/pglite";
-import { migrate } from "../../src/sinks/migrate.ts";
+import { migrate } from "../../src/sinks/sink-migrations.ts";
 import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { BUILTIN_ENTITY_TABLES } from "../../src/realtime/builtin-entity-tables.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/pg.ts";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MigrationError } from "../../src/errors.ts";
-import { loadMigrations, migrate, migrationStatus, renderMigration } from "../../src/sinks/migrate.ts";
+import { loadMigrations, migrate, migrationStatus, renderMigration } from "../../src/sinks/sink-migrations.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 

@@ -4,7 +4,7 @@
  * function by text and a reader finds the current one by name.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadMigrations, renderMigration } from "../../src/sinks/migrate.ts";
+import { loadMigrations, renderMigration } from "../../src/sinks/sink-migrations.ts";
 import { PgClient } from "../../src/postgres/pg-client.ts";
 import { PgSink } from "../../src/sinks/pg/pg-sink.ts";
 import type { SqlClient } from "../../src/postgres/sql-client.ts";

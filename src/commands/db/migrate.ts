@@ -1,6 +1,6 @@
 /** `mudsync db migrate`: applies pending migrations to the configured server (or the embedded PGlite). */
 import type { BackendInfo } from "../../postgres/sql-client.ts";
-import type { MigrateResult } from "../../sinks/migrate.ts";
+import type { MigrateResult } from "../../sinks/sink-migrations.ts";
 import { openSqlSink } from "../../sinks/open-sink.ts";
 import type { CommandContext } from "../shared/context.ts";
 

@@ -1,6 +1,6 @@
 /** `mudsync db status`: applied and pending migrations, server version, backend. */
 import type { BackendInfo } from "../../postgres/sql-client.ts";
-import type { MigrationState } from "../../sinks/migrate.ts";
+import type { MigrationState } from "../../sinks/sink-migrations.ts";
 import { openSqlSink } from "../../sinks/open-sink.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { table } from "../shared/output.ts";

@@ -18,7 +18,7 @@ import type {
   WireEvent,
 } from "../../core/ports.ts";
 import { classifySinkError } from "../../postgres/classify-error.ts";
-import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../migrate.ts";
+import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../sink-migrations.ts";
 import { SavepointClient } from "./savepoint-client.ts";
 import type { SqlClient, SqlQueryable } from "../../postgres/sql-client.ts";
 
