@@ -15,7 +15,8 @@ import type { EventStatus, QueuedEvent } from "./event.ts";
 import type { ApplyResult, ClaimOptions, Clock, EventChange, QueueStore, Sink, WireEvent } from "./ports.ts";
 import { planBatches, type Batch } from "./batcher.ts";
 import { toWireEvent } from "./coalesce.ts";
-import { resolveConflict, type ConflictAudit, type ConflictStrategy } from "./conflict.ts";
+import type { ConflictAudit, ConflictStrategy } from "./conflict.ts";
+import { settleConflict } from "./conflict-settlement.ts";
 import { DEFAULT_RETRY_POLICY, failureChanges, type RetryPolicy } from "./retry.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { emptySummary, percentiles, type DrainSummary } from "./drain-summary.ts";
@@ -351,7 +352,7 @@ export class Engine {
         metrics?.rejected.inc();
         metrics?.dead.inc();
       } else {
-        const r = this.resolve(event, outcome);
+        const r = settleConflict(event, outcome, { strategyFor: settings.strategyFor, maxAttempts: this.retry.maxAttempts, now, summary: s, metrics, hooks });
         c = r.changes;
         note = r.note;
         if (r.park) parked.push({ event: toWireEvent(event), current: outcome.current ?? null });
@@ -364,45 +365,4 @@ export class Engine {
     const { lost } = await store.update(changes);
     s.lostLeases += lost.length;
   }
-
-  /** A version conflict: the entity's strategy decides. */
-  private resolve(event: QueuedEvent, result: ApplyResult): { changes: Partial<QueuedEvent>; note: string; park: boolean } {
-    const { settings, metrics, hooks } = this.deps;
-    const current = asCurrent(result);
-    const base = (event as { base?: unknown }).base;
-    const decision = resolveConflict({ strategy: settings.strategyFor(event.entity), event: toWireEvent(event), current, base });
-    hooks?.onConflict?.(decision.audit);
-    const cleared = { leaseUntil: undefined, leaseOwner: undefined };
-    const note = `conflict (${decision.audit.strategy}): ${decision.audit.reason}`;
-    if (decision.kind === "resubmit") {
-      const attempts = (event.attempts ?? 0) + 1;
-      this.summary.conflicts.resubmitted += 1;
-      metrics?.conflicts.inc({ resolution: "resubmitted" });
-      if (attempts >= this.retry.maxAttempts) {
-        this.summary.dead += 1;
-        metrics?.dead.inc();
-        return { changes: { ...cleared, status: "dead", outcome: "conflict", attempts, deadAt: this.deps.clock.now(), lastError: `${note}; gave up after ${attempts} conflicting attempts` }, note, park: false };
-      }
-      return {
-        changes: { ...cleared, status: "pending", outcome: "conflict", attempts, payload: decision.event.payload, baseVersion: decision.event.baseVersion, lastError: note, nextAttemptAt: undefined },
-        note,
-        park: false,
-      };
-    }
-    if (decision.kind === "drop") {
-      this.summary.conflicts.dropped += 1;
-      metrics?.conflicts.inc({ resolution: "dropped" });
-      if (decision.rollback) hooks?.onRollback?.(event);
-      return { changes: { ...cleared, status: "completed", outcome: "conflict", completedAt: this.deps.clock.now(), lastError: note }, note, park: false };
-    }
-    this.summary.conflicts.parked += 1;
-    metrics?.conflicts.inc({ resolution: "parked" });
-    return { changes: { ...cleared, status: "dead", outcome: "conflict", deadAt: this.deps.clock.now(), lastError: `${note}; see \`mudsync conflicts ls\`` }, note, park: true };
-  }
-}
-
-function asCurrent(result: ApplyResult): { version: number; data: unknown } {
-  const cur = result.current as { version?: number; data?: unknown } | null | undefined;
-  const version = typeof cur?.version === "number" ? cur.version : (result.version ?? 0);
-  return { version, data: cur && "data" in cur ? cur.data : (cur ?? null) };
 }

@@ -26,7 +26,7 @@ import { table } from "../shared/output.ts";
 import type { DrainResult } from "../queue/drain.ts";
 import type { StatsResult } from "../queue/stats.ts";
 
-const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 
 export interface DemoOptions {
   /** keep the demo store (default: a temp dir removed at the end) */
