@@ -84,20 +84,20 @@ export class Daemon implements DaemonControl {
   private feedRetry: Promise<void> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: DaemonOptions) {
-    this.clock = o.clock ?? systemClock;
+  constructor(private readonly options: DaemonOptions) {
+    this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
-    this.dm = o.daemonMetrics ?? createDaemonMetrics(o.metrics);
-    if (o.store.cache) this.cache = new TtlCache(o.store.cache, this.clock);
-    this.browserSink = observeSink(o.sink, "browser", (r) => this.onBatch(r));
+    this.dm = options.daemonMetrics ?? createDaemonMetrics(options.metrics);
+    if (options.store.cache) this.cache = new TtlCache(options.store.cache, this.clock);
+    this.browserSink = observeSink(options.sink, "browser", (r) => this.onBatch(r));
     this.engine = createEngine({
-      config: o.config,
-      store: o.store,
-      sink: observeSink(o.sink, "drain", (r) => this.onBatch(r)),
+      config: options.config,
+      store: options.store,
+      sink: observeSink(options.sink, "drain", (r) => this.onBatch(r)),
       clock: this.clock,
-      metrics: o.metrics,
-      owner: o.owner,
-      ...(o.oneStatement ? { oneStatement: observeOneStatement(o.oneStatement, (r) => this.onBatch(r)) } : {}),
+      metrics: options.metrics,
+      owner: options.owner,
+      ...(options.oneStatement ? { oneStatement: observeOneStatement(options.oneStatement, (r) => this.onBatch(r)) } : {}),
       hooks: {
         onSettled: (event, c) => {
           if (c.status === "completed" && c.outcome !== "conflict") this.optimistic.commit(event.id, c.appliedVersion);
@@ -106,15 +106,15 @@ export class Daemon implements DaemonControl {
           if (c.status === "completed") this.optimistic.commit(id, c.appliedVersion);
         },
         onRollback: (event) => void this.optimistic.rollback(event.id),
-        onConflict: (audit) => o.logger.info({ event: "conflict", ...audit }, "conflict resolved by strategy"),
+        onConflict: (audit) => options.logger.info({ event: "conflict", ...audit }, "conflict resolved by strategy"),
       },
     });
     this.watch = new QueueWatch({
-      store: o.store,
-      metrics: o.metrics,
-      logger: o.logger,
+      store: options.store,
+      metrics: options.metrics,
+      logger: options.logger,
       clock: this.clock,
-      stuckAfterMs: o.config.stuckAfterMs,
+      stuckAfterMs: options.config.stuckAfterMs,
       isPaused: () => this.paused,
     });
   }
@@ -123,10 +123,10 @@ export class Daemon implements DaemonControl {
   async start(): Promise<void> {
     await this.subscribeFeed();
     await this.watchTick(true);
-    this.watchTimer = setInterval(() => void this.watchTick(), this.o.watchMs ?? 2000);
+    this.watchTimer = setInterval(() => void this.watchTick(), this.options.watchMs ?? 2000);
     this.watchTimer.unref();
     this.loopDone = this.loop();
-    this.o.logger.info({ event: "started", owner: this.o.owner, store: this.o.storeLabel, sink: this.o.sink.name }, "daemon running");
+    this.options.logger.info({ event: "started", owner: this.options.owner, store: this.options.storeLabel, sink: this.options.sink.name }, "daemon running");
   }
 
   /** Engine counters since the daemon started. */
@@ -141,7 +141,7 @@ export class Daemon implements DaemonControl {
   /** Stops claiming, lets the batch in flight finish and settle, stops the feed and the watch. */
   async stop(): Promise<void> {
     if (!this.stopCtl.signal.aborted) {
-      this.o.logger.info({ event: "stopping" }, "stopping after the batch in flight");
+      this.options.logger.info({ event: "stopping" }, "stopping after the batch in flight");
       this.stopCtl.abort();
       this.drainCtl?.abort();
       this.wake.notify();
@@ -170,14 +170,14 @@ export class Daemon implements DaemonControl {
         await this.wake.wait(60_000, stop);
         continue;
       }
-      const delay = this.o.config.batchDelayMs;
-      if (delay > 0 && this.enqueuedSincePass > 0 && this.enqueuedSincePass < this.o.config.batchSize) {
+      const delay = this.options.config.batchDelayMs;
+      if (delay > 0 && this.enqueuedSincePass > 0 && this.enqueuedSincePass < this.options.config.batchSize) {
         await this.filled.wait(delay, stop); // wait up to --batch-delay for a fuller batch
       }
       const covered = this.waiters.splice(0);
       this.pass = this.runPass(covered);
       await this.pass;
-      if (!stop.aborted && !this.paused && !this.wake.isPending) await this.wake.wait(this.o.pollMs ?? 500, stop);
+      if (!stop.aborted && !this.paused && !this.wake.isPending) await this.wake.wait(this.options.pollMs ?? 500, stop);
       else if (this.wake.isPending) await this.wake.wait(0);
     }
     const left = this.watch.counts;
@@ -196,11 +196,11 @@ export class Daemon implements DaemonControl {
     } catch (err) {
       // capped backoff over consecutive failed passes: an outage is waited out, not hammered
       this.failedPasses += 1;
-      const pauseMs = backoffDelay(this.failedPasses, { ...OUTAGE_BACKOFF, baseMs: Math.max(OUTAGE_BACKOFF.baseMs, this.o.pollMs ?? 500) });
+      const pauseMs = backoffDelay(this.failedPasses, { ...OUTAGE_BACKOFF, baseMs: Math.max(OUTAGE_BACKOFF.baseMs, this.options.pollMs ?? 500) });
       if (err instanceof SinkUnreachableError) {
-        this.o.logger.warn({ event: "sink_unreachable", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "server unreachable; claimed events given back unchanged, retrying");
+        this.options.logger.warn({ event: "sink_unreachable", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "server unreachable; claimed events given back unchanged, retrying");
       } else {
-        this.o.logger.error({ event: "drain_failed", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "drain pass failed; retrying after a pause");
+        this.options.logger.error({ event: "drain_failed", err: errText(err), retryInMs: pauseMs, failedPasses: this.failedPasses }, "drain pass failed; retrying after a pause");
       }
       await this.clock.sleep(pauseMs, this.stopCtl.signal);
     } finally {
@@ -215,13 +215,13 @@ export class Daemon implements DaemonControl {
     this.lastBatchAt = this.clock.now();
     const ms = Math.round(r.ms * 10) / 10;
     if (r.error !== undefined) {
-      this.o.logger.warn({ event: "batch_failed", source: r.source, events: r.events, ms, err: errText(r.error) }, "batch failed");
+      this.options.logger.warn({ event: "batch_failed", source: r.source, events: r.events, ms, err: errText(r.error) }, "batch failed");
       return;
     }
     if (r.source === "browser" && r.outcomes) {
       for (const [outcome, n] of Object.entries(r.outcomes)) if (n > 0) this.dm.browserEvents.inc({ outcome }, n);
     }
-    this.o.logger.info({ event: "batch", source: r.source, events: r.events, ms, ...r.outcomes }, "batch applied");
+    this.options.logger.info({ event: "batch", source: r.source, events: r.events, ms, ...r.outcomes }, "batch applied");
   }
 
   /** `fresh`: count now (start, --once, status and metrics requests); the periodic tick counts when it is cheap enough */
@@ -229,7 +229,7 @@ export class Daemon implements DaemonControl {
     try {
       await this.watch.tick(fresh);
     } catch (err) {
-      this.o.logger.warn({ event: "watch_failed", err: errText(err) }, "could not read queue gauges");
+      this.options.logger.warn({ event: "watch_failed", err: errText(err) }, "could not read queue gauges");
     }
   }
 
@@ -238,12 +238,12 @@ export class Daemon implements DaemonControl {
    * refused) runs without it meanwhile and keeps trying in the background, 1 s, 2 s … 30 s apart.
    */
   private async subscribeFeed(): Promise<void> {
-    const feed = this.o.feed;
+    const feed = this.options.feed;
     if (!feed) {
-      this.o.logger.info({ event: "feed", active: false }, "no change feed for this sink");
+      this.options.logger.info({ event: "feed", active: false }, "no change feed for this sink");
       return;
     }
-    const onChange = rowSync({ cache: this.cache, optimistic: this.optimistic, sink: this.o.sink, logger: this.o.logger });
+    const onChange = rowSync({ cache: this.cache, optimistic: this.optimistic, sink: this.options.sink, logger: this.options.logger });
     const stop = this.stopCtl.signal;
     const attempt = async (retryInMs: number): Promise<boolean> => {
       try {
@@ -253,10 +253,10 @@ export class Daemon implements DaemonControl {
         });
         if (stop.aborted) await unsubscribe().catch(() => undefined);
         else this.unsubscribe = unsubscribe;
-        this.o.logger.info({ event: "feed", active: true }, "subscribed to row changes");
+        this.options.logger.info({ event: "feed", active: true }, "subscribed to row changes");
         return true;
       } catch (err) {
-        this.o.logger.warn({ event: "feed", active: false, err: errText(err), retryInMs }, "change feed unavailable; running without it, retrying");
+        this.options.logger.warn({ event: "feed", active: false, err: errText(err), retryInMs }, "change feed unavailable; running without it, retrying");
         return false;
       }
     };
@@ -272,12 +272,12 @@ export class Daemon implements DaemonControl {
   // ------------------------------------------------------------------ DaemonControl
 
   async health(): Promise<Health> {
-    const base = { paused: this.paused, store: this.o.storeLabel, sink: this.o.sink.name };
-    const timeoutMs = this.o.healthTimeoutMs ?? 3000;
+    const base = { paused: this.paused, store: this.options.storeLabel, sink: this.options.sink.name };
+    const timeoutMs = this.options.healthTimeoutMs ?? 3000;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.o.sink.getRow("well", "__mudsync_healthz__"),
+        this.options.sink.getRow("well", "__mudsync_healthz__"),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
@@ -292,7 +292,7 @@ export class Daemon implements DaemonControl {
 
   async metricsText(): Promise<{ contentType: string; text: string }> {
     await this.watchTick(true);
-    return { contentType: this.o.metrics.contentType, text: await this.o.metrics.text() };
+    return { contentType: this.options.metrics.contentType, text: await this.options.metrics.text() };
   }
 
   async status(): Promise<DaemonStatus> {
@@ -301,10 +301,10 @@ export class Daemon implements DaemonControl {
     const head = this.watch.head;
     return {
       pid: process.pid,
-      owner: this.o.owner,
-      control: this.o.control,
-      store: this.o.storeLabel,
-      sink: this.o.sink.name,
+      owner: this.options.owner,
+      control: this.options.control,
+      store: this.options.storeLabel,
+      sink: this.options.sink.name,
       paused: this.paused,
       draining: this.draining,
       uptimeMs: now - this.startedAt,
@@ -320,7 +320,7 @@ export class Daemon implements DaemonControl {
       this.paused = true;
       this.dm.paused.set(1);
       this.drainCtl?.abort();
-      this.o.logger.info({ event: "paused" }, "paused: no new claims until resumed");
+      this.options.logger.info({ event: "paused" }, "paused: no new claims until resumed");
     }
     await this.pass; // the batch in flight is settled when pause answers
     return { paused: true };
@@ -330,7 +330,7 @@ export class Daemon implements DaemonControl {
     if (this.paused) {
       this.paused = false;
       this.dm.paused.set(0);
-      this.o.logger.info({ event: "resumed" }, "resumed");
+      this.options.logger.info({ event: "resumed" }, "resumed");
       this.wake.notify();
     }
     return { paused: false };
@@ -339,7 +339,7 @@ export class Daemon implements DaemonControl {
   drainNow(): Promise<DrainNowResult> {
     if (this.paused || this.stopCtl.signal.aborted) {
       // no pass runs, so nothing refreshed the watch's counts: read them
-      return this.o.store.counts().then((counts) => ({ settled: 0, left: { ...zeroCounts(), ...counts }, paused: this.paused }));
+      return this.options.store.counts().then((counts) => ({ settled: 0, left: { ...zeroCounts(), ...counts }, paused: this.paused }));
     }
     return new Promise((resolve) => {
       this.waiters.push({ resolve, before: this.engine.snapshot(false).settled });
@@ -348,28 +348,28 @@ export class Daemon implements DaemonControl {
   }
 
   async retry(selection: RetrySelection): Promise<RetryResult> {
-    const r = await retryEvents(this.o.store, selection, this.clock.now());
-    this.o.logger.info({ event: "retry", moved: r.moved, skipped: r.skipped.length }, "events moved back to pending");
+    const r = await retryEvents(this.options.store, selection, this.clock.now());
+    this.options.logger.info({ event: "retry", moved: r.moved, skipped: r.skipped.length }, "events moved back to pending");
     if (r.moved > 0) this.wake.notify();
     return r;
   }
 
   async enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }> {
-    const r = await this.o.store.enqueue(events);
+    const r = await this.options.store.enqueue(events);
     this.enqueuedSincePass += r.inserted.length;
-    if (this.enqueuedSincePass >= this.o.config.batchSize) this.filled.notify();
+    if (this.enqueuedSincePass >= this.options.config.batchSize) this.filled.notify();
     if (r.inserted.length > 0) this.wake.notify();
     return { ids: events.map((e) => e.id), existing: r.existing };
   }
 
   async list(query: ListQuery): Promise<EventsPage> {
-    const [counts, page] = await Promise.all([this.o.store.counts(), this.o.store.list(query)]);
+    const [counts, page] = await Promise.all([this.options.store.counts(), this.options.store.list(query)]);
     return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next };
   }
 
   async importFiles(request: ImportRequest): Promise<DaemonImportResult> {
-    const r = await importIntoOpenStore(this.o.store, request);
-    this.o.logger.info({ event: "import", files: request.files, events: r.events, cache: r.cache, invalid: r.invalid }, "export files imported");
+    const r = await importIntoOpenStore(this.options.store, request);
+    this.options.logger.info({ event: "import", files: request.files, events: r.events, cache: r.cache, invalid: r.invalid }, "export files imported");
     if (r.events.inserted + r.events.replaced > 0) this.wake.notify();
     return r;
   }
