@@ -2,7 +2,7 @@
  * An in-memory QueueStore holding copies of the events a run would drain, so a dry run can drive
  * the real engine without writing to the local store. It claims as the local store does: due
  * events in (timestamp, id) order, and an event only when every earlier open event of its row (by
- * compareRowOrder) is handed out in the same claim before it (claim-planner.ts). Nothing here is
+ * compareRowOrder) is handed out in the same claim before it (stores/dexie/leases/claim-planner.ts). Nothing here is
  * durable; it lives as long as one dry run.
  */
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent, compareRowOrder, rowKey } from "./event.ts";
