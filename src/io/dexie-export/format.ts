@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { EVENT_SHAPE_HINT, describeIssues, queuedEventSchema } from "../../core/event.ts";
-import { type ValueCheckOptions, valueProblem } from "../../core/value-limits.ts";
+import { type ValueCheckOptions, valuePath, valueProblem } from "../../core/value-limits.ts";
 
 export const FORMAT_NAME = "dexie";
 export const FORMAT_VERSION = 1;
@@ -92,11 +92,5 @@ export interface ExportHeader {
 
 /** Appends a key path (from a validator) to a JSON path: `rows[3]` + ["payload", 0] → `rows[3].payload[0]`. */
 export function joinPath(base: string, keys: readonly (string | number)[]): string {
-  let out = base;
-  for (const k of keys) {
-    if (typeof k === "number") out += `[${k}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out ? `.${k}` : k;
-    else out += `[${JSON.stringify(k)}]`;
-  }
-  return out;
+  return valuePath(keys, base);
 }
