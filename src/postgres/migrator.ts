@@ -2,13 +2,22 @@
  * Migrator: numbered, checksummed SQL files of a folder, recorded in `<schema>.migrations`; the sinks
  * and the Postgres queue store each keep their own folder.
  * Each migration runs in its own transaction under an advisory lock, so concurrent `migrate` calls
- * are safe; re-running is a no-op; an applied migration whose file changed is refused.
+ * are safe; re-running is a no-op; an applied migration whose statements changed is refused. The
+ * checksum ignores comments (sql-checksum.ts); a database that recorded the checksum of a file's
+ * whole text, as earlier versions did, is matched through PREVIOUS_CHECKSUMS_FILE.
  */
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { MigrationError } from "../errors.ts";
 import type { SqlClient, SqlQueryable } from "./sql-client.ts";
+import { sqlChecksum, textChecksum } from "./sql-checksum.ts";
+
+/**
+ * Beside the migrations: `{"<file>": [{"text": sha256 of an earlier text of the file, "sql": its
+ * sqlChecksum}]}` for files whose comments changed after they were applied. An earlier text's
+ * checksum is accepted only while its statements are those of the file now.
+ */
+export const PREVIOUS_CHECKSUMS_FILE = "previous-checksums.json";
 
 const FILE_RE = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -17,9 +26,11 @@ export interface Migration {
   id: number;
   /** file name, e.g. 001_schema.sql */
   name: string;
-  /** sha256 of the file text */
+  /** sha256 of the file's statements, comments left out */
   checksum: string;
   sql: string;
+  /** checksums of whole texts with these statements that a database may have recorded */
+  acceptedTextChecksums: string[];
 }
 
 export interface AppliedMigration {
@@ -32,7 +43,7 @@ export interface AppliedMigration {
 export interface MigrationState {
   schema: string;
   applied: AppliedMigration[];
-  pending: Omit<Migration, "sql">[];
+  pending: Pick<Migration, "id" | "name" | "checksum">[];
 }
 
 export interface MigrateResult extends MigrationState {
@@ -42,6 +53,7 @@ export interface MigrateResult extends MigrationState {
 
 /** Reads the migration files of `dir` in id order. */
 export function loadMigrations(dir: string): Migration[] {
+  const previous = readPreviousChecksums(dir);
   const out: Migration[] = [];
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith(".sql")) continue;
@@ -50,9 +62,21 @@ export function loadMigrations(dir: string): Migration[] {
     const sql = readFileSync(path.join(dir, name), "utf8");
     const id = Number(m[1]);
     if (out.some((x) => x.id === id)) throw new MigrationError(`${path.join(dir, name)}: migration number ${id} is used twice`);
-    out.push({ id, name, sql, checksum: createHash("sha256").update(sql).digest("hex") });
+    const checksum = sqlChecksum(sql);
+    const earlier = (previous[name] ?? []).filter((p) => p.sql === checksum).map((p) => p.text);
+    out.push({ id, name, sql, checksum, acceptedTextChecksums: [textChecksum(sql), ...earlier] });
   }
   return out;
+}
+
+function readPreviousChecksums(dir: string): Record<string, { text: string; sql: string }[]> {
+  const file = path.join(dir, PREVIOUS_CHECKSUMS_FILE);
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, { text: string; sql: string }[]>;
+  } catch (err) {
+    throw new MigrationError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
 }
 
 /** Quoted identifier and string literal for the schema placeholders, after validating the name. */
@@ -102,7 +126,7 @@ function verify(applied: AppliedMigration[], files: Migration[], dir: string): v
         `migration ${a.name} is applied in the database but missing from ${dir}; this mudsync is older than the schema`,
       );
     }
-    if (f.checksum !== a.checksum) {
+    if (f.checksum !== a.checksum && !f.acceptedTextChecksums.includes(a.checksum)) {
       throw new MigrationError(
         `${path.join(dir, f.name)} was changed after it was applied (checksum ${f.checksum.slice(0, 12)}…, ` +
           `applied ${a.checksum.slice(0, 12)}…); restore the file and put the change in a new migration`,

@@ -1,11 +1,11 @@
--- apply_batch with less backend CPU per batch (1000 adds on the real server: ~30 ms before 004),
+-- apply_batch with less backend CPU per batch,
 -- same signature, results, locking and ledger; the rest of it is as in 002 (see the comment there):
--- 1. one audit row per batch instead of one per decision (~1 ms): the decisions as parallel arrays,
+-- 1. one audit row per batch instead of one per decision: the decisions as parallel arrays,
 --    stored out of line uncompressed (compressing ~100 kB of ids cost more than writing them);
 -- 2. the batch is read by 004's parse_events, through typed columns when typed_batch allows;
 -- 3. event ids given twice are found by hashing, not by a window over the batch sorted by id;
 -- 4. new rows are written by plain INSERTs unless row-level security is active for the caller on
---    a built-in table (~1 ms: ON CONFLICT's arbiter check, needed only when RLS can hide a key);
+--    a built-in table (ON CONFLICT's arbiter check costs, and is needed only when RLS can hide a key);
 -- 5. the result is written as JSON text and read once (cheaper than building 1000 jsonb objects).
 --
 -- audit_log becomes a view with the same columns (plus position_in_batch), one row per decision as
@@ -141,8 +141,8 @@ BEGIN
   ), t AS (
     SELECT tbl, sum(n) > whole_above AS whole FROM rw GROUP BY 1
   ), rep AS (
-    -- event ids given more than once, with their first position: hashed, where a window over the
-    -- whole batch (sorted by id) cost ~1 ms
+    -- event ids given more than once, with their first position: hashed, cheaper than a window
+    -- over the whole batch sorted by id
     SELECT CASE WHEN jsonb_typeof(y.id) = 'string' THEN y.id #>> '{}' END AS eid, min(y.ord)::int AS first
       FROM ROWS FROM (jsonb_to_recordset(src) AS (id jsonb)) WITH ORDINALITY AS y(id, ord)
      GROUP BY y.id HAVING count(*) > 1
@@ -317,7 +317,7 @@ BEGIN
   ), ci AS (
     -- a plain INSERT: the rows were read after the locks, so a key that exists was seen. Only
     -- row-level security can hide one; then (guarded) ON CONFLICT DO NOTHING makes it a rejection
-    -- instead of failing the batch. The arbiter check costs ~1 ms per 1000 inserted rows.
+    -- instead of failing the batch (the arbiter check has a cost, so only then).
     INSERT INTO @schema@.charts (id, data_source_config, version, updated_by)
     SELECT x.i, x.d, x.v, x.b FROM wr x WHERE x.o = 'i' AND x.t = 'charts' AND NOT guarded
     RETURNING 'charts'::text AS t, id AS i

@@ -2,7 +2,7 @@
 --
 -- Notifications: the same one per changed row as 001 ({"entity","id","version","op","changedBy"}
 -- on <schema>_changes), written as JSON text by concatenation: json_build_object looked up the
--- output function of each of its ten arguments for every row (~0.5 ms per 1000 rows).
+-- output function of each of its ten arguments for every row.
 CREATE OR REPLACE FUNCTION @schema@.notify_changes() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -30,8 +30,8 @@ END
 $fn$;
 
 -- Documents are edited in place again and again: with 15% of each page left free, an update can
--- keep the new row version on its page (a HOT update) and skip the primary-key insert (~0.6 ms per
--- 500 updates). Applies to pages written from now on.
+-- keep the new row version on its page (a HOT update) and skip the primary-key insert. Applies to
+-- pages written from now on.
 ALTER TABLE @schema@.charts SET (fillfactor = 85);
 ALTER TABLE @schema@.wells SET (fillfactor = 85);
 ALTER TABLE @schema@.polygons SET (fillfactor = 85);

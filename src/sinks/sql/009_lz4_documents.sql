@@ -1,9 +1,6 @@
 -- Row data compressed with lz4 instead of pglz where the server has lz4. A chart's entries list
--- (a few kB of JSON) is over the TOAST threshold, so every write of a chart compressed it with
--- pglz and every read decompressed it: pglz_compress alone was ~1% of a fused drain's server CPU
--- (perf, two daemons). lz4 compresses and decompresses several times faster; measured on 100k
--- queued events drained by two daemons, alternating runs: 70.4-71.3 ms of server CPU per 1000
--- events against 72.0-72.4 with pglz.
+-- (a few kB of JSON) is over the TOAST threshold, so every write of a chart compresses it and
+-- every read decompresses it; lz4 does both several times faster than pglz.
 --
 -- Applies to values written from now on (a stored value keeps its method until it is rewritten,
 -- and both read back the same). A server built without lz4 (PGlite among them) refuses the method

@@ -1,7 +1,7 @@
 -- apply_batch's fold read its events with `e.idx = ANY (fold_idx)`: a linear search of the array
--- for every event of the batch (for 1000 events of which 300 fold, ~150,000 comparisons; about 1%
--- of a fused drain's server CPU in a perf profile of two daemons). The fold now looks each event
--- up in a mask indexed by position (`fold_mask[e.idx]`), set from fold_idx once per batch.
+-- for every event of the batch (for 1000 events of which 300 fold, ~150,000 comparisons). The fold
+-- now looks each event up in a mask indexed by position (`fold_mask[e.idx]`), set from fold_idx
+-- once per batch.
 --
 -- As 008: only these lines of the function change, so the function is rewritten in place from its
 -- current definition; a definition that no longer has one of them (changed by hand) stops the

@@ -1,6 +1,6 @@
 -- Settling an event wrote its outcome into the `event` jsonb: (event - 'lastError') ||
 -- jsonb_build_object('outcome', …, 'completedAt', …) || …, which takes the whole jsonb apart and
--- builds it again for every event settled (about 5% of the fused drain's server CPU). The settle
+-- builds it again for every event settled. The settle
 -- fields become plain columns, as the lease fields did in 002: outcome, completedAt,
 -- appliedVersion, deadAt and lastError. The store puts them back into the events it returns.
 -- Nullable columns without a default: adding them rewrites nothing; the UPDATE below moves the

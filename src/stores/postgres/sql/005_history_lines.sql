@@ -1,7 +1,7 @@
 -- An event's history becomes text: one JSON object per entry ({"at","from","to","note"}), each
 -- followed by a newline, oldest first. Appending an entry (every claim and settle does) is then a
--- text concatenation; appending to a jsonb array took the array apart and built it again (about
--- 1.6 µs per event, 2% of the fused drain's server CPU). Existing entries are kept, in order.
+-- text concatenation; appending to a jsonb array took the array apart and built it again. Existing
+-- entries are kept, in order.
 CREATE FUNCTION @schema@.history_lines(h jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $fn$
   SELECT coalesce(string_agg(x::text || E'\n', '' ORDER BY i), '')
