@@ -87,7 +87,8 @@ export class PgSink implements RolledBackSink, ChangeFeed {
   readonly capabilities: SinkCapabilities = { supportsTransactions: true, supportsListen: true, supportsDryRun: true };
   /** NOTIFY channel of row changes */
   readonly channel: string;
-  protected readonly q: string;
+  /** the schema as a quoted SQL identifier */
+  protected readonly schemaSql: string;
 
   constructor(
     readonly client: SqlClient,
@@ -96,7 +97,7 @@ export class PgSink implements RolledBackSink, ChangeFeed {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
       throw new UsageError(`schema "${options.schema}": expected a lower-case SQL identifier`);
     }
-    this.q = `"${options.schema}"`;
+    this.schemaSql = `"${options.schema}"`;
     this.channel = `${options.schema}_changes`;
   }
 
@@ -135,7 +136,7 @@ export class PgSink implements RolledBackSink, ChangeFeed {
   }
 
   private async callApply(q: SqlQueryable, events: WireEvent[]): Promise<ApplyResult[]> {
-    const { rows } = await q.query<{ r: ApplyResult[] }>(`select ${this.q}.apply_batch($1::jsonb) as r`, [
+    const { rows } = await q.query<{ r: ApplyResult[] }>(`select ${this.schemaSql}.apply_batch($1::jsonb) as r`, [
       JSON.stringify(events),
     ]);
     const results = rows[0]?.r;
@@ -157,8 +158,8 @@ export class PgSink implements RolledBackSink, ChangeFeed {
 
   private async rowsIn(q: SqlQueryable, keys: { entity: string; id: string }[]): Promise<(RowState | null)[]> {
     const { rows } = await q.query<{ r: unknown }>(
-      `select case when exists (select 1 from ${this.q}.entities e where e.name = k ->> 'entity')
-                   then ${this.q}.get_row(k ->> 'entity', k ->> 'id') end as r
+      `select case when exists (select 1 from ${this.schemaSql}.entities e where e.name = k ->> 'entity')
+                   then ${this.schemaSql}.get_row(k ->> 'entity', k ->> 'id') end as r
          from jsonb_array_elements($1::jsonb) with ordinality as t(k, i) order by i`,
       [JSON.stringify(keys)],
     );
@@ -214,9 +215,9 @@ export class PgSink implements RolledBackSink, ChangeFeed {
   async getRow(entity: string, id: string): Promise<RowState | null> {
     const { rows } = await this.run(`reading ${entity} ${id}`, () =>
       this.client.query<{ known: boolean; names: string[]; r: unknown }>(
-        `select exists (select 1 from ${this.q}.entities where name = $1) as known,
-                (select array_agg(name order by name) from ${this.q}.entities) as names,
-                case when exists (select 1 from ${this.q}.entities where name = $1) then ${this.q}.get_row($1, $2) end as r`,
+        `select exists (select 1 from ${this.schemaSql}.entities where name = $1) as known,
+                (select array_agg(name order by name) from ${this.schemaSql}.entities) as names,
+                case when exists (select 1 from ${this.schemaSql}.entities where name = $1) then ${this.schemaSql}.get_row($1, $2) end as r`,
         [entity, id],
       ),
     );
@@ -230,7 +231,7 @@ export class PgSink implements RolledBackSink, ChangeFeed {
   async parkConflicts(items: { event: WireEvent; current: unknown }[]): Promise<{ conflictId: number; eventId: string }[]> {
     if (items.length === 0) return [];
     const { rows } = await this.run(`parking ${items.length} conflicts`, () =>
-      this.client.query<{ r: { conflictId: number; eventId: string }[] }>(`select ${this.q}.park_conflicts($1::jsonb) as r`, [
+      this.client.query<{ r: { conflictId: number; eventId: string }[] }>(`select ${this.schemaSql}.park_conflicts($1::jsonb) as r`, [
         JSON.stringify(items),
       ]),
     );
@@ -240,7 +241,7 @@ export class PgSink implements RolledBackSink, ChangeFeed {
   async listConflicts(query: { status?: "open" | "resolved"; limit?: number } = {}): Promise<ConflictRecord[]> {
     const { rows } = await this.run("listing conflicts", () =>
       this.client.query<ConflictRow>(
-        `select * from ${this.q}.conflicts where ($1::text is null or status = $1) order by id limit $2`,
+        `select * from ${this.schemaSql}.conflicts where ($1::text is null or status = $1) order by id limit $2`,
         [query.status ?? null, query.limit ?? 1000],
       ),
     );
@@ -249,14 +250,14 @@ export class PgSink implements RolledBackSink, ChangeFeed {
 
   async getConflict(id: number): Promise<ConflictRecord | null> {
     const { rows } = await this.run(`reading conflict ${id}`, () =>
-      this.client.query<ConflictRow>(`select * from ${this.q}.conflicts where id = $1`, [id]),
+      this.client.query<ConflictRow>(`select * from ${this.schemaSql}.conflicts where id = $1`, [id]),
     );
     return rows[0] ? toConflict(rows[0]) : null;
   }
 
   async resolveConflict(id: number, take: ConflictTake, merged?: unknown, actor?: string, expectedVersion?: number): Promise<ResolveConflictResult> {
     const { rows } = await this.run(`resolving conflict ${id}`, () =>
-      this.client.query<{ r: ResolveConflictResult }>(`select ${this.q}.resolve_conflict($1, $2, $3::jsonb, $4, $5) as r`, [
+      this.client.query<{ r: ResolveConflictResult }>(`select ${this.schemaSql}.resolve_conflict($1, $2, $3::jsonb, $4, $5) as r`, [
         id,
         take,
         merged === undefined ? null : JSON.stringify(merged),
