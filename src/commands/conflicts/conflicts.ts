@@ -60,7 +60,7 @@ export async function conflictsShow(opts: { id: number }, ctx: CommandContext): 
   return withConflictSink(ctx, async (sink) => {
     const conflict = await getOrFail(sink, opts.id);
     const current = await sink.getRow(conflict.entity, conflict.entityId);
-    const p = proposeMerge(proposalInput(conflict, current));
+    const p = conflict.status === "resolved" ? { none: `already resolved (took ${conflict.resolution})` } : proposeMerge(proposalInput(conflict, current));
     return {
       conflict,
       current,
