@@ -10,6 +10,7 @@ import type { Token } from "stream-json/parser.js";
 import { InvalidDumpError } from "../../errors.ts";
 import { ownString } from "../own-string.ts";
 import { DATABASES, type DatabaseName, type ExportHeader, isDatabaseName, joinPath } from "./format.ts";
+import { IdSet } from "./id-set.ts";
 
 export interface ValidRow {
   type: "row";
@@ -67,10 +68,10 @@ export class ExportTokenWalker {
   readonly rowsSeen = new Map<string, number>();
   /**
    * Per table: each valid row's id (cache key) and where it was, as `entry * 2^32 + index` (entry:
-   * the rows array's place in `tablePaths`), to refuse a second row with the same id. One
-   * number per id keeps memory flat in the file's size but for the ids themselves.
+   * the rows array's place in `tablePaths`), to refuse a second row with the same id. A compact
+   * set (id-set.ts): memory grows by the ids' bytes, not by a Map entry per row.
    */
-  private readonly idsSeen = new Map<string, Map<string, number>>();
+  private readonly idsSeen = new Map<string, IdSet>();
   private readonly tablePaths: string[] = [];
 
   constructor(
@@ -272,15 +273,12 @@ export class ExportTokenWalker {
   /** Where an earlier row of the table had this id (its JSON path), or undefined, recording it then. */
   private repeatOf(table: string, id: string, path: string, index: number): string | undefined {
     let seen = this.idsSeen.get(table);
-    if (!seen) this.idsSeen.set(table, (seen = new Map()));
-    const at = seen.get(id);
-    if (at !== undefined) {
-      const entry = Math.floor(at / 2 ** 32);
-      return `${this.tablePaths[entry]}[${at % 2 ** 32}]`;
-    }
+    if (!seen) this.idsSeen.set(table, (seen = new IdSet()));
     const rowsPath = path.slice(0, path.length - `[${index}]`.length);
-    if (this.tablePaths[this.tablePaths.length - 1] !== rowsPath) this.tablePaths.push(rowsPath);
-    seen.set(ownString(id), (this.tablePaths.length - 1) * 2 ** 32 + index);
+    const entry = this.tablePaths[this.tablePaths.length - 1] === rowsPath ? this.tablePaths.length - 1 : this.tablePaths.length;
+    const at = seen.getOrAdd(id, entry * 2 ** 32 + index);
+    if (at !== undefined) return `${this.tablePaths[Math.floor(at / 2 ** 32)]}[${at % 2 ** 32}]`;
+    if (entry === this.tablePaths.length) this.tablePaths.push(rowsPath);
     return undefined;
   }
 
