@@ -114,3 +114,14 @@ export function parseEvent(
 
 export const EVENT_SHAPE_HINT =
   "expected an event {id, type: add|remove|update, entity, entityId, payload: object, timestamp: ms, status: pending|processing|completed|failed|dead, retryCount: int}";
+
+/** The row with changes applied (an undefined value removes the field; the id never changes). */
+export function withChanges(row: QueuedEvent, changes: Partial<QueuedEvent>): QueuedEvent {
+  // built afresh rather than by `delete`, which would leave a slow dictionary-mode object
+  const next: Record<string, unknown> = {};
+  const from = row as unknown as Record<string, unknown>;
+  const ch = changes as Record<string, unknown>;
+  for (const k in from) if (k === "id" || !(k in ch)) next[k] = from[k];
+  for (const k in ch) if (k !== "id" && ch[k] !== undefined) next[k] = ch[k];
+  return next as unknown as QueuedEvent;
+}

@@ -8,7 +8,7 @@
  */
 import type { DrainPreview, PreviewEvent, PreviewRow } from "../../core/drain-preview.ts";
 import { previewDrain } from "../../core/drain-preview.ts";
-import type { QueuedEvent } from "../../core/event.ts";
+import { type QueuedEvent, withChanges } from "../../core/event.ts";
 import type { Sink } from "../../core/ports.ts";
 import { requeueChange } from "../../core/requeue.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -42,15 +42,6 @@ export async function replayDryRun(store: LocalQueueStore, sink: Sink, chosen: Q
     queue: { completedElsewhere: (e) => store.supersededBy(e) },
   });
   return { dryRun: true, chosen: chosen.length, strategy: ctx.config.strategy, strategies: { ...ctx.config.strategies }, ...preview };
-}
-
-function withChanges(e: QueuedEvent, changes: Partial<QueuedEvent>): QueuedEvent {
-  const out = { ...e } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(changes)) {
-    if (v === undefined) delete out[k];
-    else out[k] = v;
-  }
-  return out as QueuedEvent;
 }
 
 async function* openEvents(store: LocalQueueStore): AsyncIterable<QueuedEvent> {

@@ -3,20 +3,9 @@
  * it (leases laid over), the changes whose lease moved (`expectOwner` did not match) reported as
  * lost, and a history entry for every status change or note. Pure: no Dexie, no memory indexes.
  */
-import type { QueuedEvent } from "../../../core/event.ts";
+import { type QueuedEvent, withChanges } from "../../../core/event.ts";
 import type { EventChange, HistoryEntry } from "../../../core/ports.ts";
 import { assertStorable } from "./storable-event.ts";
-
-/** The row with changes applied (an undefined value removes the field; the id never changes). */
-export function withChanges(row: QueuedEvent, changes: Partial<QueuedEvent>): QueuedEvent {
-  // built afresh rather than by `delete`, which would leave a slow dictionary-mode object
-  const next: Record<string, unknown> = {};
-  const from = row as unknown as Record<string, unknown>;
-  const ch = changes as Record<string, unknown>;
-  for (const k in from) if (k === "id" || !(k in ch)) next[k] = from[k];
-  for (const k in ch) if (k !== "id" && ch[k] !== undefined) next[k] = ch[k];
-  return next as unknown as QueuedEvent;
-}
 
 export interface ChangedEvents {
   /** ids whose row changed, in the order of first mention */
