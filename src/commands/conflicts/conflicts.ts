@@ -5,7 +5,8 @@
  */
 import type { ConflictRecord, ConflictTake, ResolveConflictResult, RowState, Sink } from "../../core/ports.ts";
 import { checkGivenMerge, proposeMerge, type MergeProposal, type ProposalInput } from "../../core/conflict-proposal.ts";
-import { isPlainObject } from "../../core/merge.ts";
+import { entriesOf, isEntryList } from "../../core/conflict.ts";
+import { entryId, isPlainObject } from "../../core/merge.ts";
 import { MudsyncError, StoreLockedError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { openSinkFor } from "../shared/sink-setup.ts";
@@ -78,9 +79,8 @@ function proposalInput(c: ConflictRecord, current: RowState | null): ProposalInp
 function diffOf(c: ConflictRecord): ShowConflictResult["diff"] {
   const local = c.local.payload;
   const remoteData = c.remote?.data;
-  if (c.entity === "chart_data_source") {
-    const entries = (isPlainObject(remoteData) && Array.isArray(remoteData.data_source_config) ? remoteData.data_source_config : Array.isArray(remoteData) ? remoteData : []) as Record<string, unknown>[];
-    const remoteEntry = entries.find((e) => e.id === local.id);
+  if (isEntryList(c.entity)) {
+    const remoteEntry = entriesOf(remoteData).find((e) => entryId(e) === entryId(local));
     return [{ field: `entry ${String(local.id)}`, local: c.local.type === "remove" ? "(removed)" : local, remote: remoteEntry ?? "(absent)" }];
   }
   const remote = isPlainObject(remoteData) ? remoteData : {};
