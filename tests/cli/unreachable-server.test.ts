@@ -108,39 +108,26 @@ describe("the command list", () => {
   });
 });
 
-describe("every command that uses --db, against a closed port", () => {
-  for (const leaf of all.filter((l) => !(l.name in LOCAL_ONLY))) {
-    it(`${leaf.name}: exit 5, one stderr line`, async () => {
-      const store = freshStore();
-      await expectOneLineExit5([
-        ...leaf.name.split(" "),
-        ...sampleArgs(leaf, path.dirname(store)),
-        ...(EXTRA[leaf.name] ?? []),
-        "--store",
-        store,
-        "--db",
-        CLOSED_PORT,
-      ]);
-    });
-  }
-});
-
-describe("every command that takes --queue, against a closed port", () => {
-  for (const leaf of all.filter((l) => l.cmd.options.some((o) => o.long === "--queue"))) {
-    it(`${leaf.name} --queue: exit 5, one stderr line`, async () => {
-      const store = freshStore();
-      await expectOneLineExit5([
-        ...leaf.name.split(" "),
-        ...sampleArgs(leaf, path.dirname(store)),
-        ...(EXTRA[leaf.name] ?? []),
-        "--store",
-        store,
-        "--queue",
-        CLOSED_PORT,
-      ]);
-    });
-  }
-});
+for (const flag of ["--db", "--queue"] as const) {
+  // every command that reaches a server through the flag: --db is taken by all but the local-only ones
+  const leaves = flag === "--db" ? all.filter((l) => !(l.name in LOCAL_ONLY)) : all.filter((l) => l.cmd.options.some((o) => o.long === flag));
+  describe(`every command that takes ${flag}, against a closed port`, () => {
+    for (const leaf of leaves) {
+      it(`${leaf.name}${flag === "--db" ? "" : ` ${flag}`}: exit 5, one stderr line`, async () => {
+        const store = freshStore();
+        await expectOneLineExit5([
+          ...leaf.name.split(" "),
+          ...sampleArgs(leaf, path.dirname(store)),
+          ...(EXTRA[leaf.name] ?? []),
+          "--store",
+          store,
+          flag,
+          CLOSED_PORT,
+        ]);
+      });
+    }
+  });
+}
 
 describe("a server name that does not resolve", () => {
   for (const sub of ["status", "migrate"]) {
