@@ -41,6 +41,11 @@ export class OptimisticStateManager<T = unknown> {
     return this.rows.get(key)?.version;
   }
 
+  /** The state the server last confirmed for a row (the base a three-way merge of a new edit needs). */
+  confirmed(key: string): T | undefined {
+    return this.rows.get(key)?.confirmed;
+  }
+
   /** Event ids with an edit still layered on the row, in order. */
   pending(key: string): string[] {
     return this.rows.get(key)?.layers.map((l) => l.eventId) ?? [];

@@ -10,7 +10,7 @@ import { BROWSER_DATABASE_VERSION } from "../../io/dexie-export/format.ts";
 import { type WriteResult, writeDexieExport } from "../../io/dexie-export/writer.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { withQueueStore } from "./open-store.ts";
-import { createProgress } from "./progress.ts";
+import { createProgress } from "../shared/progress.ts";
 
 export interface ExportOptions {
   file: string;

@@ -19,7 +19,7 @@ import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader
 import { type ImportCounts, type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { ControlClient, daemonHolding } from "../shared/control-client.ts";
-import { createProgress, type Progress } from "./progress.ts";
+import { createProgress, type Progress } from "../shared/progress.ts";
 
 export interface ImportOptions {
   files: string[];

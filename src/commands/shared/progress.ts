@@ -2,7 +2,7 @@
  * Progress of long-running queue commands on stderr: NDJSON lines with --json (one per phase step,
  * throttled), an Ink progress bar when stderr is a terminal, nothing otherwise.
  */
-import { progressWriter } from "../shared/output.ts";
+import { progressWriter } from "./output.ts";
 
 export interface ProgressEvent {
   phase: string;

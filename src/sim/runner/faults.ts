@@ -1,0 +1,104 @@
+/**
+ * Fault kinds: each is named, documented in docs/sim.md, and installed on the runner through one
+ * hook — a client's sink layers (around each batch), its clock, its store, and the scheduler.
+ * A kind that starts something (a proxy, a child process) stops it in `close()`; the runner calls
+ * it on every exit.
+ */
+import type { QueuedEvent } from "../../core/event.ts";
+import type { HistoryWriter } from "./history-writer.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { SimClient } from "./sim-client.ts";
+import type { FaultSpec } from "../scenario/resolve-scenario.ts";
+
+export interface FaultContext {
+  clients: SimClient[];
+  scheduler: Scheduler;
+  history: HistoryWriter;
+  /** the scenario's seeded stream for faults */
+  random: () => number;
+  /** asks the runner to drain a client soon (after it comes back online, say) */
+  requestDrain(client: SimClient): void;
+  /** turns a client's network on or off (the runner keeps its timeline consistent) */
+  setOnline(client: SimClient, online: boolean): Promise<void>;
+}
+
+export interface InstalledFault {
+  close?(): Promise<void>;
+}
+
+/** The payload limit of the server (`max_payload_bytes`): an oversized poison event is past it. */
+const OVERSIZED_BYTES = 1024 * 1024 + 1024;
+
+/** Installs one fault of the scenario on the clients it names. */
+export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault {
+  const targets = spec.clients.map((i) => ctx.clients[i]!).filter(Boolean);
+  const record = (client: SimClient | null, detail?: unknown) =>
+    ctx.history.write({ type: "fault", kind: spec.kind, client: client?.id ?? null, ...(detail !== undefined ? { detail } : {}) });
+  switch (spec.kind) {
+    case "poison":
+      ctx.scheduler.at(spec.atMs, async () => {
+        for (const c of targets) {
+          for (let n = 0; n < spec.count; n++) {
+            record(c, { variant: spec.variant });
+            await poison(c, spec.variant, n);
+          }
+          ctx.requestDrain(c);
+        }
+      });
+      return {};
+    case "duplicate-batch":
+      for (const c of targets) {
+        let n = 0;
+        c.sink.use(async (events, next) => {
+          n += 1;
+          const hit = (spec.every !== undefined && n % spec.every === 0) || (spec.chance !== undefined && ctx.random() < spec.chance);
+          if (!hit) return next(events);
+          // the first answer is lost on the way back; the client sends the batch again
+          await next(events);
+          record(c, { events: events.length });
+          return next(events);
+        });
+      }
+      return {};
+    case "clock-skew":
+      // the skew itself is in the client's clock (the runner builds it from the scenario)
+      for (const c of targets) record(c, { skewMs: spec.skewMs });
+      return {};
+    case "old-export":
+      for (const c of targets) {
+        let exported: QueuedEvent[] = [];
+        ctx.scheduler.at(spec.exportAtMs, async () => {
+          exported = await c.exportQueue();
+          record(c, { step: "export", events: exported.length });
+        });
+        ctx.scheduler.at(spec.replayAtMs, async () => {
+          await c.importReplacing(exported);
+          record(c, { step: "replay", events: exported.length });
+          ctx.requestDrain(c);
+        });
+      }
+      return {};
+    case "offline":
+      ctx.scheduler.at(spec.atMs, async () => {
+        for (const c of targets) {
+          record(c, { forMs: spec.forMs });
+          await ctx.setOnline(c, false);
+        }
+      });
+      ctx.scheduler.at(spec.atMs + spec.forMs, async () => {
+        for (const c of targets) {
+          await ctx.setOnline(c, true);
+          ctx.requestDrain(c);
+        }
+      });
+      return {};
+  }
+}
+
+/** Enqueues one poison event through the client's normal edit path. */
+async function poison(c: SimClient, variant: "unknown-entity" | "invalid-payload" | "oversized", n: number): Promise<void> {
+  const tag = `${c.id}:poison-${n}`;
+  if (variant === "unknown-entity") return c.edit("widget", `widget-${n + 1}`, "add", { name: tag }, "poison");
+  if (variant === "invalid-payload") return c.edit("chart_data_source", "chart_data_source-1", "add", { label: tag }, "poison");
+  return c.edit("well", "well-1", "update", { note: `${tag}:${"x".repeat(OVERSIZED_BYTES)}` }, "poison");
+}

@@ -1,0 +1,53 @@
+/**
+ * The run's server: the embedded PGlite in the run directory, or a schema of its own on a real
+ * server (`mudsync_sim` unless told otherwise), created fresh and dropped at the end unless kept.
+ * The sink is mudsync's own, migrated by the same migrations `db migrate` runs.
+ */
+import path from "node:path";
+import { PgClient } from "../../postgres/pg-client.ts";
+import { PgSink } from "../../sinks/pg/pg-sink.ts";
+import { PgliteSink } from "../../sinks/pglite/pglite-sink.ts";
+import { UsageError } from "../../errors.ts";
+
+export const SIM_SCHEMA = "mudsync_sim";
+
+export interface SimDatabase {
+  sink: PgSink;
+  schema: string;
+  /** for people: where the rows are */
+  where: string;
+  close(keep: boolean): Promise<void>;
+}
+
+export async function openSimDatabase(sink: { kind: "pglite" } | { kind: "postgres"; url: string }, runDir: string, schema?: string): Promise<SimDatabase> {
+  if (sink.kind === "pglite") {
+    const dataDir = path.join(runDir, "pglite");
+    const s = await PgliteSink.open({ schema: schema ?? "mudsync", dataDir, migrate: true });
+    return { sink: s, schema: schema ?? "mudsync", where: `PGlite in ${dataDir}`, close: () => s.close() };
+  }
+  if (!/^postgres(ql)?:\/\//.test(sink.url)) throw new UsageError(`--sink ${sink.url.split("@").pop()}: expected pglite or a postgres:// URL`);
+  const name = schema ?? SIM_SCHEMA;
+  const s = new PgSink(new PgClient({ url: sink.url }), { schema: name });
+  const quoted = `"${name}"`;
+  try {
+    // the schema belongs to the simulation: a previous kept run's rows go
+    await s.client.exec(`drop schema if exists ${quoted} cascade`);
+    await s.migrate();
+  } catch (err) {
+    await s.close();
+    throw err;
+  }
+  const url = new URL(sink.url);
+  return {
+    sink: s,
+    schema: name,
+    where: `schema ${name} on ${url.host}${url.pathname}`,
+    close: async (keep) => {
+      try {
+        if (!keep) await s.client.exec(`drop schema if exists ${quoted} cascade`);
+      } finally {
+        await s.close();
+      }
+    },
+  };
+}
