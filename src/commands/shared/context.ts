@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { Config } from "../../config/config.ts";
 import { UsageError } from "../../errors.ts";
+import { parseDurationText } from "../../core/duration.ts";
 
 export interface CommandContext {
   cwd: string;
@@ -59,13 +60,11 @@ export function intArg(name: string, min = 0) {
   };
 }
 
-/** "30s", "5m", "1h", "1500ms" or plain milliseconds -> ms; a UsageError naming the flag otherwise. */
+/** "30s", "5m", "1h", "2h15m", "1500ms" or plain milliseconds -> ms; a UsageError naming the flag otherwise. */
 export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag} expects a duration like 30s, 5m, 1h or milliseconds, got "${value}"`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "ms";
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+  const ms = parseDurationText(value);
+  if (ms === undefined) throw new UsageError(`${flag} expects a duration like 30s, 5m, 1h or milliseconds, got "${value}"`);
+  return ms;
 }
 
 /** A commander parser for a duration flag (see parseDuration). */
