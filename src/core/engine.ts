@@ -24,6 +24,7 @@ import { drainOneStatement, recordOneStatement, type OneStatementBatches, type O
 import { SinkError, SinkSetupError, SinkUnreachableError } from "../errors.ts";
 import { giveBack, HeldClaims } from "./held-claims.ts";
 import { describeValueProblem, valueProblem } from "./value-limits.ts";
+import { OwnVersions } from "./own-versions.ts";
 
 export interface EngineSettings {
   batchSize: number;
@@ -86,6 +87,8 @@ export class Engine {
   private readonly held = new HeldClaims();
   private startedAt = 0;
   private readonly retry: RetryPolicy;
+  /** versions this engine's applied edits wrote, to send a client's later edits as made on them */
+  private readonly own = new OwnVersions();
 
   constructor(private readonly deps: EngineDeps) {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...deps.settings.retry };
@@ -239,6 +242,11 @@ export class Engine {
         else outcomes.set(e.id, new Superseded(by));
       }
     }
+    // an edit made before the same client's earlier edits of its row landed is sent as made on them
+    toApply = toApply.map((e) => {
+      const base = this.own.baseFor(e);
+      return base === e.baseVersion ? e : { ...e, baseVersion: base };
+    });
     const batches = planBatches(toApply, { batchSize: settings.batchSize, coalesce: settings.coalesce });
     for (const batch of batches) await this.applyBatch(batch, outcomes);
     return outcomes;
@@ -332,6 +340,7 @@ export class Engine {
           nextAttemptAt: undefined,
         };
         if (outcome.version !== undefined) c.appliedVersion = outcome.version;
+        if (outcome.outcome === "applied" && outcome.version !== undefined) this.own.record(event, outcome.version);
         note = `completed: ${c.outcome}${outcome.version !== undefined ? ` v${outcome.version}` : ""}`;
         if (outcome.outcome === "duplicate") {
           s.duplicates += 1;

@@ -175,6 +175,33 @@ export function sinkContract(name: string, factory: () => Promise<SinkTarget>, p
       expect(await ledgerCount(k.ev(3))).toBe(0);
     });
 
+    it("a client's consecutive edits made on one version all apply in one batch; another client's edit between them still conflicts", async () => {
+      const k = ids("chain");
+      const chart = (id: string, entry: string) => ({ type: "add" as const, entity: "chart_data_source", entityId: id, payload: { id: entry, label: entry } });
+      await sink.applyBatch([ev({ id: k.ev(1), ...chart(k.row(1), "a"), clientId: "x" }), ev({ id: k.ev(2), ...chart(k.row(2), "a"), clientId: "x" })]);
+      // the same client toggles three entries of row 1 while it has seen v1: one chain, all applied
+      const own = await sink.applyBatch([
+        ev({ id: k.ev(3), ...chart(k.row(1), "b"), clientId: "t", seq: 1, baseVersion: 1 }),
+        ev({ id: k.ev(4), ...chart(k.row(1), "c"), clientId: "t", seq: 2, baseVersion: 1 }),
+        ev({ id: k.ev(5), type: "remove", entity: "chart_data_source", entityId: k.row(1), payload: { id: "a" }, clientId: "t", seq: 3, baseVersion: 1 }),
+      ]);
+      expect(own.map((x) => [x.outcome, x.version])).toEqual([["applied", 2], ["applied", 3], ["applied", 4]]);
+      // row 2: client "a" (ordered first) edits it in the same batch; client "t"'s edits made on v1 conflict
+      const crossed = await sink.applyBatch([
+        ev({ id: k.ev(6), ...chart(k.row(2), "b"), clientId: "t", seq: 4, baseVersion: 1 }),
+        ev({ id: k.ev(7), ...chart(k.row(2), "c"), clientId: "t", seq: 5, baseVersion: 1 }),
+        ev({ id: k.ev(8), ...chart(k.row(2), "z"), clientId: "a", seq: 1, baseVersion: 1 }),
+      ]);
+      expect(crossed.map((x) => x.outcome)).toEqual(["conflict", "conflict", "applied"]);
+      // a chain whose first edit conflicts does not let the next one through
+      const stale = await sink.applyBatch([
+        ev({ id: k.ev(9), ...chart(k.row(1), "d"), clientId: "u", seq: 1, baseVersion: 2 }),
+        ev({ id: k.ev(10), ...chart(k.row(1), "e"), clientId: "u", seq: 2, baseVersion: 4 }),
+      ]);
+      expect(stale.map((x) => x.outcome)).toEqual(["conflict", "applied"]);
+      expect((await serverRow("chart_data_source", k.row(1)))?.version).toBe(5);
+    });
+
     it("one bad event never fails the others; each rejection says why", async () => {
       const k = ids("bad");
       const events = [

@@ -300,6 +300,21 @@ describe("Engine conflicts", () => {
     return t;
   }
 
+  it("a client's later edits made before its earlier ones landed are sent as made on the versions those wrote", async () => {
+    const t = setup({ strategy: "manual", batchSize: 1, coalesce: false });
+    applyToModel(t.sink.model, { id: "r1", type: "add", entity: "well", entityId: "w1", payload: { a: 1 }, timestamp: 1 });
+    // three edits made while the client had seen v1, one batch each
+    await t.store.enqueue([1, 2, 3].map((n) => ev(`e${n}`, { entityId: "w1", type: "update", clientId: "tab", seq: n, baseVersion: 1, payload: { [`f${n}`]: n } })));
+    const s = await t.engine.drain();
+    expect(s.conflicts.parked).toBe(0);
+    expect(s.applied).toBe(3);
+    expect(t.sink.model.rows.get("well:w1")).toEqual({ version: 4, data: { a: 1, f1: 1, f2: 2, f3: 3 } });
+    // another writer between them breaks the run: the client's next edit on v1 conflicts again
+    applyToModel(t.sink.model, { id: "r2", type: "update", entity: "well", entityId: "w1", payload: { a: 2 }, timestamp: 5 });
+    await t.store.enqueue([ev("e4", { entityId: "w1", type: "update", clientId: "tab", seq: 4, baseVersion: 1, payload: { f4: 4 } })]);
+    expect((await t.engine.drain()).conflicts.parked).toBe(1);
+  });
+
   it("local-wins re-applies the edit on the current version", async () => {
     const { store, sink, engine } = await conflicted("local-wins");
     const s = await engine.drain();
