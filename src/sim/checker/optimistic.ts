@@ -1,0 +1,31 @@
+/**
+ * optimistic: every acked write of a client ends with a `commit` or a `rollback` of its
+ * optimistic edit, and no final view still layers an edit on top of the server's row.
+ */
+import type { HistoryRecord } from "../history/history-records.ts";
+import type { HistoryState } from "./history-state.ts";
+import { Tally, type InvariantCheck } from "./verdict.ts";
+
+export function optimistic(state: HistoryState): InvariantCheck {
+  const tally = new Tally("optimistic");
+  return {
+    tallies: [tally],
+    record(r: HistoryRecord) {
+      if (r.type !== "final-view") return;
+      tally.checked += 1;
+      for (const event of r.pending) {
+        tally.violation({ client: r.client, event, row: r.row, vt: r.vt, message: `${r.client}'s final view of ${r.row} still layers its edit ${event}` });
+      }
+    },
+    finish() {
+      for (const w of state.writes.values()) {
+        tally.checked += 1;
+        if (w.committed || w.rolledBack) continue;
+        tally.violation({
+          client: w.client, event: w.event, row: w.row, vt: w.settle?.vt ?? w.vt,
+          message: `${w.client}'s write ${w.event} to ${w.row} ended with neither a commit nor a rollback of its optimistic edit`,
+        });
+      }
+    },
+  };
+}
