@@ -10,6 +10,7 @@ import { registerDbCommands } from "./commands/db/index.ts";
 import { registerConflictsCommands } from "./commands/conflicts/index.ts";
 import { registerDaemonCommand } from "./commands/daemon/index.ts";
 import { registerDemoCommand } from "./commands/demo/index.ts";
+import { registerSimCommands } from "./commands/sim/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerConflictsCommands(program);
   registerDaemonCommand(program);
   registerDemoCommand(program);
+  registerSimCommands(program);
   return program;
 }
 

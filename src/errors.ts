@@ -11,6 +11,7 @@ export const ExitCode = {
   NotDrained: 3,
   Locked: 4,
   Unavailable: 5,
+  VerdictFailed: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -20,7 +21,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  bad usage or bad input (file, flag, config, request)
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
-  5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)`;
+  5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)
+  6  simulation verdict failed: an invariant was violated (sim run, sim check)`;
 
 export class MudsyncError extends Error {
   readonly exitCode: ExitCode = ExitCode.Failure;

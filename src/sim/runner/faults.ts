@@ -49,9 +49,13 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
     case "duplicate-batch":
       for (const c of targets) {
         let n = 0;
+        // `at`: the first batch the client sends from then on goes twice
+        let armed = false;
+        if (spec.atMs !== undefined) ctx.scheduler.at(spec.atMs, () => void (armed = true));
         c.sink.use(async (events, next) => {
           n += 1;
-          const hit = (spec.every !== undefined && n % spec.every === 0) || (spec.chance !== undefined && ctx.random() < spec.chance);
+          const hit = (spec.every !== undefined && n % spec.every === 0) || (spec.chance !== undefined && ctx.random() < spec.chance) || armed;
+          armed = false;
           if (!hit) return next(events);
           // the first answer is lost on the way back; the client sends the batch again
           await next(events);

@@ -1,0 +1,100 @@
+/**
+ * `mudsync sim run`: loads each scenario (a file, or a shipped scenario by name), applies the
+ * flags over it, runs it with progress, and returns every run's result and verdict.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { loadScenario } from "../../sim/scenario/load-scenario.ts";
+import { resolveScenario } from "../../sim/scenario/resolve-scenario.ts";
+import { SHIPPED_SCENARIOS_DIR } from "../../sim/scenario/list-scenarios.ts";
+import { runScenario, type RunResult } from "../../sim/runner/run-scenario.ts";
+import { formatDuration } from "../../core/format-duration.ts";
+import { UsageError } from "../../errors.ts";
+import type { CommandContext } from "../shared/context.ts";
+import { createProgress } from "../shared/progress.ts";
+import { renderVerdict } from "./render-verdict.ts";
+
+export interface SimRunOptions {
+  seed?: number;
+  clients?: number;
+  sink?: string;
+  history?: string;
+  keep?: boolean;
+}
+
+export interface SimRunResult {
+  pass: boolean;
+  runs: (RunResult & { history?: string })[];
+}
+
+/** A file path as given, or the name of a shipped scenario. */
+export function scenarioPath(arg: string, cwd: string): string {
+  const direct = path.resolve(cwd, arg);
+  if (existsSync(direct)) return direct;
+  for (const ext of [".yaml", ".yml", ".json"]) {
+    const shipped = path.join(SHIPPED_SCENARIOS_DIR, `${arg}${ext}`);
+    if (!arg.includes("/") && existsSync(shipped)) return shipped;
+  }
+  throw new UsageError(`scenario ${arg}: no such file, and no shipped scenario of that name (see \`mudsync sim ls\`)`);
+}
+
+function historyFor(file: string | undefined, name: string, several: boolean, cwd: string): string | undefined {
+  if (!file) return undefined;
+  const full = path.resolve(cwd, file);
+  if (!several) return full;
+  const ext = path.extname(full);
+  return `${full.slice(0, full.length - ext.length)}.${name}${ext || ".ndjson"}`;
+}
+
+export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandContext): Promise<SimRunResult> {
+  // every file is checked before the first run starts: a typo in the last one should not wait
+  const scenarios = [];
+  for (const arg of args) {
+    const file = scenarioPath(arg, ctx.cwd);
+    const overrides = { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.clients !== undefined ? { clients: opts.clients } : {}), ...(opts.sink ? { sink: opts.sink } : {}) };
+    scenarios.push(resolveScenario(await loadScenario(file), overrides, path.relative(ctx.cwd, file) || file));
+  }
+  const runs: SimRunResult["runs"] = [];
+  const progress = createProgress(ctx.json);
+  for (const s of scenarios) {
+    const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
+    let last = { done: 0, total: 0 };
+    const result = await runScenario(s, {
+      ...(history ? { historyFile: history } : {}),
+      keep: opts.keep === true,
+      onProgress: (p) => {
+        last = { done: p.actions, total: p.totalActions };
+        const phase = p.stage === "run" ? `${s.name} ${formatDuration(p.vt)}/${formatDuration(p.endVt)} virtual` : `${s.name} ${p.stage === "settle" ? "draining the last events" : "checking"}`;
+        progress.update({ phase, done: p.actions, total: p.totalActions, unit: "actions" });
+      },
+    });
+    progress.finish({ phase: `${s.name} ${result.verdict.pass ? "passed" : "FAILED"}`, done: last.done, total: last.total, unit: "actions" });
+    runs.push({ ...result, ...(history ? { history } : {}) });
+  }
+  return { pass: runs.every((r) => r.verdict.pass), runs };
+}
+
+export function renderSimRun(r: SimRunResult): string {
+  const blocks = r.runs.map((run) => {
+    const faults = Object.entries(run.faults).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+    const lat = run.latencyMs;
+    const lines = [
+      `scenario ${run.scenario} (seed ${run.seed}, ${run.clients} clients, ${run.sink})`,
+      `  events: ${run.events.acked} acknowledged, ${run.events.refused} refused at the door, ${run.events.batches} batches; faults: ${faults}`,
+      `  time: ${formatDuration(run.virtualMs)} virtual in ${formatDuration(run.wallMs)} wall; ${run.eventsPerWallSec} events/s wall`,
+      `  enqueue → applied: p50 ${ms(lat.virtual.p50)} / p99 ${ms(lat.virtual.p99)} virtual, p50 ${ms(lat.wall.p50)} / p99 ${ms(lat.wall.p99)} wall; peak RSS ${run.peakRssMb} MB`,
+      renderVerdict(run.verdict, "  "),
+      `  verdict: ${run.verdict.pass ? "PASS" : "FAIL"}${run.asExpected ? "" : ` (the scenario expects ${run.expected})`}`,
+    ];
+    if (run.lateFeed > 0) lines.push(`  note: the change feed was late ${run.lateFeed} time(s) (over 5 s of wall time)`);
+    if (run.history) lines.push(`  history: ${run.history} (check it again with \`mudsync sim check ${run.history}\`)`);
+    if (run.kept) lines.push(`  kept: ${run.kept.runDir} (client stores under clients/, e.g. \`mudsync --store ${run.kept.runDir}/clients/c01 queue ls\`); rows: ${run.kept.where}`);
+    return lines.join("\n");
+  });
+  if (r.runs.length > 1) blocks.push(`${r.runs.filter((x) => x.verdict.pass).length} of ${r.runs.length} scenarios passed`);
+  return blocks.join("\n\n");
+}
+
+function ms(v: number | null): string {
+  return v === null ? "–" : formatDuration(v);
+}
