@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }>
   store: { about: "durable Dexie queue store and queue CLI", load: async () => (await import("./store.ts")).runStoreBench },
   sink: { about: "apply_batch vs multi-row INSERT vs COPY on PostgreSQL and PGlite", load: async () => (await import("./sink.ts")).runSinkBench },
   drain: { about: "queue drain into PostgreSQL next to pg-boss", load: async () => (await import("./drain.ts")).runDrainBench },
+  sim: { about: "simulation: 50 clients offline for 2 h, and memory per simulated client", load: async () => (await import("./sim.ts")).runSimBench },
 };
 
 function usage(): string {
@@ -20,7 +21,7 @@ function usage(): string {
     "usage: npm run bench -- <name> [--quick]",
     ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(6)} ${b.about}`),
     "  --quick  smaller sizes, for a smoke run",
-    "  --only <part>  just one part of a benchmark (drain: dexie, daemons, or limit, which only runs when named; store, comma-separated: help, raw, api|mark, cli|import)",
+    "  --only <part>  just one part of a benchmark (drain: dexie, daemons, or limit, which only runs when named; sim: offline, clients; store, comma-separated: help, raw, api|mark, cli|import)",
   ].join("\n");
 }
 
