@@ -10,6 +10,8 @@ export class FeedHub {
   private readonly seen = new Map<string, number>();
   private queue: RowChange[] = [];
   private unsubscribe: (() => Promise<void>) | undefined;
+  /** wakes a settle() waiting for the next change */
+  private wake: (() => void) | undefined;
   /** drains whose changes did not all arrive in time */
   late = 0;
 
@@ -18,6 +20,7 @@ export class FeedHub {
       const row = `${change.entity}:${change.id}`;
       this.seen.set(row, Math.max(this.seen.get(row) ?? 0, change.version));
       this.queue.push(change);
+      this.wake?.();
     });
   }
 
@@ -27,11 +30,21 @@ export class FeedHub {
     const deadline = performance.now() + timeoutMs;
     const missing = () => [...written].some(([row, v]) => (this.seen.get(row) ?? -1) < v);
     while (missing()) {
-      if (performance.now() > deadline) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
         this.late += 1;
         return;
       }
-      await new Promise((r) => setTimeout(r, 1));
+      // woken by the next change, or by the deadline
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wake = done;
+      });
+      this.wake = undefined;
     }
   }
 
