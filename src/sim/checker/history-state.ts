@@ -27,6 +27,8 @@ export interface WriteState extends Pick<WriteRecord, "client" | "event" | "seq"
   applied: boolean;
   committed: boolean;
   rolledBack: boolean;
+  /** its line in the final ledger */
+  ledger?: LedgerEntry;
 }
 
 export interface LedgerEntry {
@@ -34,6 +36,11 @@ export interface LedgerEntry {
   outcome: string | null;
   version: number | null;
   audited: number;
+}
+
+/** Strings as they are (the common case, no copy), anything else as canonical JSON after a marker. */
+function valueKey(value: unknown): string {
+  return typeof value === "string" ? value : `\u0000${canonical(value)}`;
 }
 
 const APPLIED_OUTCOMES: ReadonlySet<string> = new Set(["applied", "coalesced", "duplicate"]);
@@ -46,15 +53,21 @@ export class HistoryState {
   readonly writes = new Map<string, WriteState>();
   /** acked writes of each row, in history order */
   readonly writesOfRow = new Map<string, WriteState[]>();
-  readonly ledger = new Map<string, LedgerEntry>();
+  /** ledger lines of events no acked write made (those of acked writes hang on the write) */
+  readonly otherLedger = new Map<string, LedgerEntry>();
   /** final server rows */
   readonly serverRows = new Map<string, RowRecord>();
   readonly counts = { writes: 0, acked: 0, refused: 0, reads: 0, duplicates: 0, records: 0 };
   readonly faults: Record<string, number> = {};
-  /** row, key, canonical value → the write that first set it */
+  /**
+   * value → the write that first set it. Values are unique in a run (`<client>:<seq>`, one write
+   * may give it to several keys of its row), so the value alone is the key: one entry per write.
+   */
   private readonly valueIndex = new Map<string, WriteState>();
   /** row, key (or the whole row) → client → highest version at which it removed the key */
   private readonly nullWrites = new Map<string, Map<string, number>>();
+  /** one copy of each client id and row name, rather than one per record */
+  private readonly names = new Map<string, string>();
 
   add(r: HistoryRecord): void {
     this.counts.records += 1;
@@ -73,14 +86,14 @@ export class HistoryState {
         }
         this.counts.acked += 1;
         const w: WriteState = {
-          client: r.client, event: r.event, seq: r.seq, row: r.row, op: r.op, effect: r.effect, lastEffect: r.effect,
+          client: this.name(r.client), event: r.event, seq: r.seq, row: this.name(r.row), op: r.op, effect: r.effect, lastEffect: r.effect,
           baseVersion: r.baseVersion, vt: r.vt, applied: false, committed: false, rolledBack: false,
           ...(r.fault !== undefined ? { fault: r.fault } : {}),
         };
         this.writes.set(r.event, w);
-        const list = this.writesOfRow.get(r.row);
+        const list = this.writesOfRow.get(w.row);
         if (list) list.push(w);
-        else this.writesOfRow.set(r.row, [w]);
+        else this.writesOfRow.set(w.row, [w]);
         this.indexValues(w, r.effect);
         return;
       }
@@ -127,14 +140,19 @@ export class HistoryState {
         this.serverRows.set(r.row, r);
         return;
       case "ledger": {
-        const entry = this.ledger.get(r.event);
+        const w = this.writes.get(r.event);
+        const entry = w ? w.ledger : this.otherLedger.get(r.event);
         if (entry) {
           entry.lines += 1;
           return;
         }
-        this.ledger.set(r.event, { lines: 1, outcome: r.outcome, version: r.version, audited: r.audited });
-        const w = this.writes.get(r.event);
-        if (w && r.outcome !== null && r.version !== null) this.noteVersion(w);
+        const line: LedgerEntry = { lines: 1, outcome: r.outcome, version: r.version, audited: r.audited };
+        if (!w) {
+          this.otherLedger.set(r.event, line);
+          return;
+        }
+        w.ledger = line;
+        if (r.outcome !== null && r.version !== null) this.noteVersion(w);
         return;
       }
       default:
@@ -144,20 +162,21 @@ export class HistoryState {
 
   /** The version the server applied an event at, as far as is known: the ledger's, else the settle's. */
   appliedVersion(w: WriteState): number | undefined {
-    const l = this.ledger.get(w.event);
+    const l = w.ledger;
     if (l && l.outcome !== null && l.version !== null) return l.version;
     return w.settledVersion;
   }
 
   /** The server applied the event: a settle said so or the ledger holds it. */
   wasApplied(w: WriteState): boolean {
-    const l = this.ledger.get(w.event);
+    const l = w.ledger;
     return w.applied || (l !== undefined && l.outcome !== null);
   }
 
   /** The acked write that first set `key` of `row` to this (non-null) value. */
   attribute(row: string, key: string, value: unknown): WriteState | undefined {
-    return this.valueIndex.get(`${row}\u0000${key}\u0000${canonical(value)}`);
+    const w = this.valueIndex.get(valueKey(value));
+    return w && w.row === row && (Object.hasOwn(w.effect ?? {}, key) || Object.hasOwn(w.lastEffect ?? {}, key)) ? w : undefined;
   }
 
   /** Whether a client other than `except` removed `key` of `row` (or the row) at a version above `version`. */
@@ -170,11 +189,18 @@ export class HistoryState {
     return false;
   }
 
+  private name(text: string): string {
+    const known = this.names.get(text);
+    if (known !== undefined) return known;
+    this.names.set(text, text);
+    return text;
+  }
+
   private indexValues(w: WriteState, effect: Effect): void {
     if (effect === null) return;
     for (const [key, value] of Object.entries(effect)) {
       if (value === null || value === undefined) continue;
-      const k = `${w.row}\u0000${key}\u0000${canonical(value)}`;
+      const k = valueKey(value);
       if (!this.valueIndex.has(k)) this.valueIndex.set(k, w);
     }
   }

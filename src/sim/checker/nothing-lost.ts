@@ -16,7 +16,7 @@ export function nothingLost(state: HistoryState): InvariantCheck {
     finish() {
       for (const w of state.writes.values()) {
         tally.checked += 1;
-        const problem = whyLost(state, w);
+        const problem = whyLost(w);
         if (problem) {
           tally.violation({ client: w.client, event: w.event, row: w.row, vt: w.settle?.vt ?? w.vt, message: `${w.client}'s write ${w.event} to ${w.row} ${problem}` });
         }
@@ -25,7 +25,7 @@ export function nothingLost(state: HistoryState): InvariantCheck {
   };
 }
 
-function whyLost(state: HistoryState, w: WriteState): string | undefined {
+function whyLost(w: WriteState): string | undefined {
   const s = w.settle;
   if (!s) return "was never settled";
   if (s.status === "dead") return s.reason ? undefined : "ended dead without a reason";
@@ -34,7 +34,7 @@ function whyLost(state: HistoryState, w: WriteState): string | undefined {
     return w.committed || w.rolledBack ? undefined : "was dropped by a conflict but the client was told neither by a rollback nor a commit";
   }
   if (s.outcome === undefined || !APPLIED.has(s.outcome)) return `ended completed with outcome ${s.outcome ?? "(none)"}`;
-  const ledger = state.ledger.get(w.event);
+  const ledger = w.ledger;
   if (!ledger) return `ended ${s.outcome} but has no ledger line`;
   if (ledger.lines > 1) return `ended ${s.outcome} but has ${ledger.lines} ledger lines`;
   if (ledger.outcome === null) return `ended ${s.outcome} but only the audit log has it, not the ledger`;

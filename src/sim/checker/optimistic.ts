@@ -13,9 +13,9 @@ export function optimistic(state: HistoryState): InvariantCheck {
     record(r: HistoryRecord) {
       if (r.type !== "final-view") return;
       tally.checked += 1;
-      for (const event of r.pending) {
-        tally.violation({ client: r.client, event, row: r.row, vt: r.vt, message: `${r.client}'s final view of ${r.row} still layers its edit ${event}` });
-      }
+      if (r.pending.length === 0) return;
+      const edits = r.pending.length === 1 ? `its edit ${r.pending[0]}` : `its edits ${r.pending.join(", ")}`;
+      tally.violation({ client: r.client, event: r.pending[0]!, row: r.row, vt: r.vt, message: `${r.client}'s final view of ${r.row} still layers ${edits}` });
     },
     finish() {
       for (const w of state.writes.values()) {

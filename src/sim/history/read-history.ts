@@ -19,8 +19,7 @@ export async function* readHistory(file: string): AsyncIterable<HistoryRecord> {
   try {
     await opened;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(file, undefined, code === "ENOENT" ? "no such file; expected a history written by `sim run --history`" : `cannot read the file (${code ?? String(err)})`);
+    throw unreadable(file, err);
   }
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
@@ -43,6 +42,8 @@ export async function* readHistory(file: string): AsyncIterable<HistoryRecord> {
       last = line;
       yield record;
     }
+  } catch (err) {
+    throw err instanceof InvalidInputError ? err : unreadable(file, err);
   } finally {
     lines.close();
     input.destroy();
@@ -51,6 +52,12 @@ export async function* readHistory(file: string): AsyncIterable<HistoryRecord> {
   if (!sawEnd) {
     throw new InvalidInputError(file, undefined, `no end record after line ${last}; expected a last line {"type":"end",…} (was the run cut short?)`);
   }
+}
+
+function unreadable(file: string, err: unknown): InvalidInputError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "a directory, not a file" : `cannot read the file (${code ?? String(err)})`;
+  return new InvalidInputError(file, undefined, `${why}; expected a history written by \`sim run --history\``, { cause: err });
 }
 
 /** Parses and validates one line; throws naming the first problem. */
