@@ -198,7 +198,7 @@ export class HistoryState {
 
   private indexValues(w: WriteState, effect: Effect): void {
     if (effect === null) return;
-    for (const [key, value] of Object.entries(effect)) {
+    for (const value of Object.values(effect)) {
       if (value === null || value === undefined) continue;
       const k = valueKey(value);
       if (!this.valueIndex.has(k)) this.valueIndex.set(k, w);

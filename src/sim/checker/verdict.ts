@@ -31,7 +31,7 @@ export interface Example {
 export interface InvariantResult {
   name: InvariantName;
   violations: number;
-  /** the first few violations, in history order */
+  /** the first few violations found */
   examples: Example[];
   /** how many things (writes, reads, rows) the invariant looked at */
   checked: number;
