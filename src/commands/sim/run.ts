@@ -89,7 +89,11 @@ export function renderSimRun(r: SimRunResult): string {
     ];
     if (run.lateFeed > 0) lines.push(`  note: the change feed was late ${run.lateFeed} time(s) (over 5 s of wall time)`);
     if (run.history) lines.push(`  history: ${run.history} (check it again with \`mudsync sim check ${run.history}\`)`);
-    if (run.kept) lines.push(`  kept: ${run.kept.runDir} (client stores under clients/, e.g. \`mudsync --store ${run.kept.runDir}/clients/c01 queue ls\`); rows: ${run.kept.where}`);
+    if (run.kept) {
+      const k = run.kept;
+      const rows = k.sink === "pglite" ? `mudsync --store ${k.runDir} conflicts ls` : `MUDSYNC_SCHEMA=${k.schema} mudsync --db <url> conflicts ls`;
+      lines.push(`  kept: client stores in ${k.runDir}/clients (\`mudsync --store ${k.runDir}/clients/c01 queue ls\`); rows: ${k.where} (\`${rows}\`)`);
+    }
     return lines.join("\n");
   });
   if (r.runs.length > 1) blocks.push(`${r.runs.filter((x) => x.verdict.pass).length} of ${r.runs.length} scenarios passed`);

@@ -70,7 +70,7 @@ export interface RunResult {
   peakRssMb: number;
   /** the feed did not announce a drain's writes within 5 s of wall time this many times */
   lateFeed: number;
-  kept?: { runDir: string; schema: string; where: string };
+  kept?: { runDir: string; schema: string; where: string; sink: "pglite" | "postgres" };
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
@@ -220,7 +220,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       latencyMs: latency.result(),
       peakRssMb: Math.round(peakRss / 1048576),
       lateFeed: feed.late,
-      ...(options.keep ? { kept: { runDir, schema: db.schema, where: db.where } } : {}),
+      ...(options.keep ? { kept: { runDir, schema: db.schema, where: db.where, sink: scenario.sink.kind } } : {}),
     };
   } finally {
     scheduler.stop();
