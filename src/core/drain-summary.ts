@@ -11,7 +11,8 @@ export interface DrainSummary {
   duplicates: number;
   /** events folded into another wire event and recorded as applied with it */
   coalesced: number;
-  conflicts: { resubmitted: number; dropped: number; parked: number };
+  /** deferred: later edits of a row held back, in the same batch, behind a conflicting earlier edit of their client */
+  conflicts: { resubmitted: number; dropped: number; parked: number; deferred: number };
   rejected: number;
   /** events quarantined because a later edit of their row was already applied */
   superseded: number;
@@ -33,7 +34,7 @@ export function emptySummary(): DrainSummary {
     applied: 0,
     duplicates: 0,
     coalesced: 0,
-    conflicts: { resubmitted: 0, dropped: 0, parked: 0 },
+    conflicts: { resubmitted: 0, dropped: 0, parked: 0, deferred: 0 },
     rejected: 0,
     superseded: 0,
     retried: 0,

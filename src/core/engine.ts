@@ -353,6 +353,10 @@ export class Engine {
           metrics?.enqueueToApplied.observe(latency / 1000);
           if (this.latencies.length < LATENCY_SAMPLES_MAX) this.latencies.push(latency);
         }
+      } else if (outcome.outcome === "deferred") {
+        c = { status: "pending", leaseUntil: undefined, leaseOwner: undefined };
+        note = "deferred: an earlier edit of this row by the same client conflicted in the same batch; sent again after it";
+        s.conflicts.deferred += 1;
       } else if (outcome.outcome === "rejected") {
         c = { status: "dead", outcome: "rejected", lastError: `rejected: ${outcome.reason ?? "no reason given"}`, deadAt: now, leaseUntil: undefined, leaseOwner: undefined };
         note = c.lastError!;

@@ -148,7 +148,11 @@ export interface CacheStore {
 
 // ---------------------------------------------------------------- sink
 
-export type ApplyOutcome = "applied" | "duplicate" | "conflict" | "rejected";
+/**
+ * `deferred`: not applied because an earlier edit of the same row by the same client conflicted in
+ * the same batch; sent again after that one is settled.
+ */
+export type ApplyOutcome = "applied" | "duplicate" | "conflict" | "deferred" | "rejected";
 
 /** An event as `mudsync.apply_batch` takes it: the export's field names. */
 export interface WireEvent {

@@ -21,7 +21,7 @@ export function observeSink(sink: Sink, source: string, onBatch: (report: BatchR
       const started = performance.now();
       try {
         const results = await sink.applyBatch(events);
-        const outcomes: Record<ApplyOutcome, number> = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
+        const outcomes: Record<ApplyOutcome, number> = { applied: 0, duplicate: 0, conflict: 0, deferred: 0, rejected: 0 };
         for (const r of results) if (r.outcome in outcomes) outcomes[r.outcome] += 1;
         onBatch({ source, events: events.length, ms: performance.now() - started, outcomes });
         return results;

@@ -21,7 +21,7 @@ export function observeOneStatement(batches: OneStatementBatches, onBatch: (repo
       try {
         const r = await batches.claimApplySettle(options);
         if (r.wireEvents > 0) {
-          const outcomes: Record<ApplyOutcome, number> = { applied: 0, duplicate: 0, conflict: 0, rejected: 0 };
+          const outcomes: Record<ApplyOutcome, number> = { applied: 0, duplicate: 0, conflict: 0, deferred: 0, rejected: 0 };
           for (const e of r.settled) outcomes[e.outcome] += 1;
           for (const h of r.handed) if (h.result && h.result.outcome in outcomes) outcomes[h.result.outcome] += 1;
           onBatch({ source: ONE_STATEMENT_LOG_NAME, events: r.wireEvents, ms: performance.now() - started, outcomes });

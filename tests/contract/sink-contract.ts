@@ -186,20 +186,31 @@ export function sinkContract(name: string, factory: () => Promise<SinkTarget>, p
         ev({ id: k.ev(5), type: "remove", entity: "chart_data_source", entityId: k.row(1), payload: { id: "a" }, clientId: "t", seq: 3, baseVersion: 1 }),
       ]);
       expect(own.map((x) => [x.outcome, x.version])).toEqual([["applied", 2], ["applied", 3], ["applied", 4]]);
-      // row 2: client "a" (ordered first) edits it in the same batch; client "t"'s edits made on v1 conflict
+      // row 2: client "a" (ordered first) edits it in the same batch; client "t"'s first edit made on v1
+      // conflicts, and its second waits behind it
       const crossed = await sink.applyBatch([
         ev({ id: k.ev(6), ...chart(k.row(2), "b"), clientId: "t", seq: 4, baseVersion: 1 }),
         ev({ id: k.ev(7), ...chart(k.row(2), "c"), clientId: "t", seq: 5, baseVersion: 1 }),
         ev({ id: k.ev(8), ...chart(k.row(2), "z"), clientId: "a", seq: 1, baseVersion: 1 }),
       ]);
-      expect(crossed.map((x) => x.outcome)).toEqual(["conflict", "conflict", "applied"]);
-      // a chain whose first edit conflicts does not let the next one through
+      expect(crossed.map((x) => x.outcome)).toEqual(["conflict", "deferred", "applied"]);
+      // once an edit of a chain conflicts, the client's later edits of the row wait for it (deferred),
+      // even one made on the current version: applied now, it would land before the earlier edit
       const stale = await sink.applyBatch([
         ev({ id: k.ev(9), ...chart(k.row(1), "d"), clientId: "u", seq: 1, baseVersion: 2 }),
         ev({ id: k.ev(10), ...chart(k.row(1), "e"), clientId: "u", seq: 2, baseVersion: 4 }),
+        ev({ id: k.ev(11), ...chart(k.row(2), "e"), clientId: "u", seq: 3, baseVersion: 4 }),
       ]);
-      expect(stale.map((x) => x.outcome)).toEqual(["conflict", "applied"]);
-      expect((await serverRow("chart_data_source", k.row(1)))?.version).toBe(5);
+      expect(stale.map((x) => x.outcome)).toEqual(["conflict", "deferred", "applied"]);
+      expect(stale[1]).toEqual({ id: k.ev(10), outcome: "deferred" });
+      expect(await ledgerCount(k.ev(10))).toBe(0);
+      expect((await serverRow("chart_data_source", k.row(1)))?.version).toBe(4);
+      // sent again (the first rebased by its strategy), both apply in order
+      const again = await sink.applyBatch([
+        ev({ id: k.ev(9), ...chart(k.row(1), "d"), clientId: "u", seq: 1, baseVersion: 4 }),
+        ev({ id: k.ev(10), ...chart(k.row(1), "e"), clientId: "u", seq: 2, baseVersion: 4 }),
+      ]);
+      expect(again.map((x) => [x.outcome, x.version])).toEqual([["applied", 5], ["applied", 6]]);
     });
 
     it("one bad event never fails the others; each rejection says why", async () => {

@@ -315,6 +315,25 @@ describe("Engine conflicts", () => {
     expect((await t.engine.drain()).conflicts.parked).toBe(1);
   });
 
+  it("a deferred edit goes back to pending without an attempt and is applied on the next pass", async () => {
+    const t = setup({ strategy: "manual" });
+    await t.store.enqueue([ev("e1", { entityId: "w1", type: "add", clientId: "tab", seq: 1, payload: { a: 1 } })]);
+    const apply = t.sink.applyBatch.bind(t.sink);
+    let first = true;
+    t.sink.applyBatch = async (events) => {
+      if (!first) return apply(events);
+      first = false;
+      return events.map((e) => ({ id: e.id, outcome: "deferred" as const }));
+    };
+    const held = await t.engine.step();
+    expect(held).toBe(1);
+    expect(await t.store.get("e1")).toMatchObject({ status: "pending", retryCount: 0 });
+    expect((await t.store.get("e1"))?.attempts ?? 0).toBe(0);
+    const s = await t.engine.drain();
+    expect(s.applied).toBe(1);
+    expect(await t.store.get("e1")).toMatchObject({ status: "completed", outcome: "applied" });
+  });
+
   it("local-wins re-applies the edit on the current version", async () => {
     const { store, sink, engine } = await conflicted("local-wins");
     const s = await engine.drain();

@@ -169,7 +169,7 @@ export function renderDrain(r: DrainResult | DaemonDrainResult): string {
     ["settled", String(r.settled)],
     ["applied", `${r.applied}${r.coalesced ? ` (${r.coalesced} coalesced)` : ""}`],
     ["duplicates", String(r.duplicates)],
-    ["conflicts", `${c.resubmitted + c.dropped + c.parked} (resubmitted ${c.resubmitted}, dropped ${c.dropped}, parked ${c.parked})`],
+    ["conflicts", `${c.resubmitted + c.dropped + c.parked} (resubmitted ${c.resubmitted}, dropped ${c.dropped}, parked ${c.parked})${c.deferred ? `; ${c.deferred} later edits deferred behind them` : ""}`],
     ["rejected", String(r.rejected)],
     ["retried", String(r.retried)],
     ["dead", String(r.dead)],

@@ -5,14 +5,17 @@
 --
 -- events: a JSON array of wire events {id, type: add|remove|update, entity, entityId, payload,
 -- timestamp, clientId?, seq?, baseVersion?, coalesced?}. Returns one result per event, in order:
--- {"id", "outcome": applied|duplicate|conflict|rejected, "version"?, "current"?, "reason"?}.
+-- {"id", "outcome": applied|duplicate|conflict|deferred|rejected, "version"?, "current"?, "reason"?}.
 -- Steps:
 -- 1. lock the rows the batch writes (advisory locks taken in ascending order, or one table lock for
 --    a large batch on one table), and find the rows with several events;
 -- 2. fold those rows event by event in (client, seq) order, checking baseVersion against the row
 --    as it was before the client's own consecutive edits of it in this batch: edits a client made
 --    one after another on the version it had seen (b) all pass while that client's chain applies,
---    instead of its second edit conflicting with its first;
+--    instead of its second edit conflicting with its first. Once one edit of a client's chain
+--    conflicts, its later edits of the row in the batch are `deferred` (not applied, not audited
+--    as applied): applying them now would put them before the edit the strategy still has to
+--    settle. The client sends them again after it;
 -- 3. decide every single-event row in one statement: parse and validate (parse_events), find ids
 --    already applied (duplicates) or given twice, check versions, write the rows, record the
 --    ledger (applied_events) and one audit row for the batch, and build the results.
@@ -49,8 +52,8 @@ DECLARE
   nd jsonb;
   ver bigint;
   -- the client whose consecutive edits of the current row are being folded, the row's version
-  -- before them, and whether all of them applied so far
-  ch_client text; ch_start bigint; ch_ok boolean;
+  -- before them, whether all of them applied so far, and whether one of them conflicted
+  ch_client text; ch_start bigint; ch_ok boolean; ch_held boolean;
   -- applied events with coalesced ids (for the ledger)
   c_ids jsonb[]; c_client text[]; c_ver bigint[];
   out jsonb;
@@ -169,13 +172,20 @@ BEGIN
       END IF;
       f_idx := f_idx || r.idx;
       IF ch_client IS NULL OR r.client IS DISTINCT FROM ch_client THEN
-        ch_client := coalesce(r.client, ''); ch_start := g_ver; ch_ok := r.client IS NOT NULL;
+        ch_client := coalesce(r.client, ''); ch_start := g_ver; ch_ok := r.client IS NOT NULL; ch_held := false;
+      END IF;
+      IF ch_held THEN
+        f_out := f_out || 'deferred'::text;
+        f_ver := f_ver || NULL::bigint;
+        f_cur := f_cur || NULL::jsonb;
+        CONTINUE;
       END IF;
 
       -- version checks (only with baseVersion), against the row before this client's chain
       IF r.base IS NOT NULL
          AND ((g_exists AND r.base < CASE WHEN ch_ok THEN ch_start ELSE g_ver END) OR (NOT g_exists AND r.op = 'update')) THEN
         ch_ok := false;
+        ch_held := r.client IS NOT NULL;
         f_out := f_out || 'conflict'::text;
         f_ver := f_ver || CASE WHEN g_exists THEN g_ver END;
         f_cur := f_cur || CASE WHEN g_exists

@@ -33,7 +33,7 @@ const rowStateSchema = z.looseObject({
 const applyResultSchema = z.looseObject({
   /** null answers an event that carried no id (rejected with the reason "id: …") */
   id: z.string().nullable(),
-  outcome: z.enum(["applied", "duplicate", "conflict", "rejected"]),
+  outcome: z.enum(["applied", "duplicate", "conflict", "deferred", "rejected"]),
   version: z.number().int().nullish(),
   current: z.unknown().optional(),
   reason: z.string().nullish(),
