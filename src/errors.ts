@@ -77,6 +77,11 @@ export class StoreLockedError extends MudsyncError {
   }
 }
 
+/** Another simulation run holds the schema it runs in on this server. */
+export class SimSchemaBusyError extends MudsyncError {
+  override readonly exitCode = ExitCode.Locked;
+}
+
 export class StoreCorruptError extends MudsyncError {
   constructor(
     readonly file: string,

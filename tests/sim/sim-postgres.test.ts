@@ -42,6 +42,25 @@ describe.runIf(await realPgAvailable())("sim on the real server", () => {
     expect(await schemas()).toEqual([]);
   }, 240_000);
 
+  it("a second run on the same schema and server while one runs is refused, and changes nothing", async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      // what a run in another process holds for its whole length
+      await holder.query("select pg_advisory_lock(hashtext('mudsync.sim'), hashtext('mudsync_sim'))");
+      await holder.query("create schema mudsync_sim; create table mudsync_sim.marker (x int)");
+      await expect(runScenario(await shipped("clock-skew", { sink: db.url }))).rejects.toMatchObject({
+        name: "SimSchemaBusyError",
+        exitCode: 4,
+        message: expect.stringContaining("schema mudsync_sim on 127.0.0.1:5432/"),
+      });
+      expect((await holder.query("select count(*)::int as n from mudsync_sim.marker")).rows[0]).toEqual({ n: 0 });
+    } finally {
+      await holder.query("drop schema if exists mudsync_sim cascade");
+      await holder.end();
+    }
+  });
+
   it("one seed gives one history; --keep leaves the schema for the inspection commands", async () => {
     const scenario = await shipped("offline-8-merge", { sink: db.url });
     const files = ["a", "b"].map((n) => path.join(dir, `${n}.ndjson`));
