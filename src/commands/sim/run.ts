@@ -58,7 +58,8 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
   const progress = createProgress(ctx.json);
   for (const s of scenarios) {
     const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
-    let last = { done: 0, total: 0 };
+    let last = { done: 0, total: s.clients.count * s.workload.actionsPerClient };
+    progress.update({ phase: `${s.name}: opening ${s.sink.kind === "pglite" ? "the embedded PGlite" : "the server"} and ${s.clients.count} client stores`, ...last, unit: "actions" });
     const result = await runScenario(s, {
       ...(history ? { historyFile: history } : {}),
       keep: opts.keep === true,
