@@ -12,6 +12,8 @@ export interface PgClientOptions {
   idleTimeoutMs?: number;
   /** called for errors on idle pooled connections (the pool then drops that connection) */
   onIdleError?: (err: Error) => void;
+  /** the sessions' application_name (default mudsync) */
+  applicationName?: string;
 }
 
 /** The URL with its password masked, for status output and logs. */
@@ -49,7 +51,7 @@ export class PgClient implements SqlClient {
       idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
       statement_timeout: timeout,
       query_timeout: timeout + 5_000,
-      application_name: "mudsync",
+      application_name: options.applicationName ?? "mudsync",
     });
     this.pool.on("error", (err) => options.onIdleError?.(err));
   }

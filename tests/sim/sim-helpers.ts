@@ -9,7 +9,7 @@ export async function shipped(name: string, overrides: ScenarioOverrides = {}): 
   return resolveScenario(await loadScenario(file), overrides, file);
 }
 
-/** The names of the shipped scenarios marked `ci: true`. */
-export async function ciSet(): Promise<string[]> {
-  return (await listScenarios()).filter((s) => s.ci).map((s) => s.name);
+/** The names of the shipped scenarios marked `ci: true`; on PGlite, without those that need a real server. */
+export async function ciSet(sink: "pglite" | "server"): Promise<string[]> {
+  return (await listScenarios()).filter((s) => s.ci && (sink === "server" || !s.server)).map((s) => s.name);
 }

@@ -17,7 +17,7 @@ const failing = (r: RunResult) => r.verdict.invariants.filter((i) => i.violation
 
 describe("sim on PGlite", () => {
   it("the CI set of shipped scenarios passes, each as its file expects", async () => {
-    const names = await ciSet();
+    const names = await ciSet("pglite");
     expect(names.length).toBeGreaterThanOrEqual(6);
     for (const name of names) {
       const r = await runScenario(await shipped(name));
@@ -27,6 +27,13 @@ describe("sim on PGlite", () => {
       expect(r.verdict.stats.settled["unsettled"] ?? 0).toBe(0);
     }
   }, 240_000);
+
+  it("a scenario with faults on a real server's connections is refused on PGlite before anything starts", async () => {
+    await expect(runScenario(await shipped("chaos/network-flap"))).rejects.toMatchObject({
+      name: "UsageError",
+      message: expect.stringContaining("network-flap: fault network acts on a real server's connections; run it with --sink postgres://"),
+    });
+  });
 
   it("one seed gives one history (wall time aside); another seed another", async () => {
     const scenario = await shipped("selection-race");

@@ -9,6 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../src/sim/runner/run-scenario.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { BROKEN_VARIANTS } from "../helpers/sim-variants.ts";
 import { ciSet, shipped } from "./sim-helpers.ts";
 
 describe.runIf(await realPgAvailable())("sim on the real server", () => {
@@ -33,7 +34,10 @@ describe.runIf(await realPgAvailable())("sim on the real server", () => {
   }
 
   it("the CI set of shipped scenarios passes; the run's schema is gone afterwards", async () => {
-    for (const name of await ciSet()) {
+    const names = await ciSet("server");
+    // the chaos smoke set: one scenario per fault kind that needs the server
+    for (const kind of ["network-flap", "terminate-backends", "statement-timeout-storm", "applied-but-errored"]) expect(names).toContain(`chaos/${kind}`);
+    for (const name of names) {
       const r = await runScenario(await shipped(name, { sink: db.url }));
       const failing = r.verdict.invariants.filter((i) => i.violations > 0).map((i) => i.name);
       expect({ name, failing, asExpected: r.asExpected }).toEqual({ name, failing: [], asExpected: true });
@@ -41,6 +45,16 @@ describe.runIf(await realPgAvailable())("sim on the real server", () => {
     }
     expect(await schemas()).toEqual([]);
   }, 240_000);
+
+  it("an engine that counts a batch whose answer never came as applied loses events under network cuts, and the verdict says so", async () => {
+    const correct = await runScenario(await shipped("chaos/network-flap", { sink: db.url }));
+    expect(correct.verdict.pass).toBe(true);
+    const broken = await runScenario(await shipped("chaos/network-flap", { sink: db.url }), { variant: BROKEN_VARIANTS["acks-unanswered"] });
+    const lost = broken.verdict.invariants.find((i) => i.name === "nothing-lost")!;
+    expect(lost.violations).toBeGreaterThan(0);
+    expect(lost.examples[0]!.message).toMatch(/ledger|lost|applied/);
+    expect(broken.verdict.pass).toBe(false);
+  }, 120_000);
 
   it("a second run on the same schema and server while one runs is refused, and changes nothing", async () => {
     const holder = new pg.Client({ connectionString: db.url });

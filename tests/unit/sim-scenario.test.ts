@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,7 +79,8 @@ describe("shipped scenarios", () => {
   it("loads and resolves every one, each client online or offline from 0 to the end", async () => {
     for (const { file, name } of await listScenarios()) {
       const s = resolveScenario(await loadScenario(file), {}, file);
-      expect(s.name).toBe(name);
+      // scenarios in a folder are listed under it (chaos/…)
+      expect(name.split("/").at(-1)).toBe(s.name);
       expect(s.workload.actionsPerClient, name).toBeGreaterThan(0);
       expect(s.timeline).toHaveLength(s.clients.count);
       for (const phases of s.timeline) {
@@ -162,6 +163,23 @@ describe("scenario errors: one line naming the file and the dot-path", () => {
       "x.yaml: faults.0: expected exactly one of every, chance or at, got every and chance",
     );
     expect(errorOf(`${MINIMAL}timeline:\n  - { clients: 3-1, phases: [ { online: 1m } ] }\n`).message).toMatch(/^x\.yaml: timeline\.0\.clients: expected "all", .*, got "3-1"$/);
+  });
+
+  it("chaos faults: a network mode, the window a refusal or latency needs, a storm inside the run", () => {
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: network, mode: flap, every: 2 }\n`).message).toMatch(/^x\.yaml: faults\.0\.mode: expected one of cut, refuse, latency, drop-request, got "flap"$/);
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: network, mode: refuse, at: 10s }\n`).message).toBe(
+      "x.yaml: faults.0.for: expected how long the network refuses connections (a duration), got nothing",
+    );
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: network, mode: latency, at: 10s, for: 5s }\n`).message).toBe(
+      "x.yaml: faults.0.latency: expected the added latency (a duration, wall time), got nothing",
+    );
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: terminate-backends }\n`).message).toBe("x.yaml: faults.0: expected exactly one of every, chance or at, got none");
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: statement-timeout, at: 5m, for: 1m }\n`).message).toMatch(/^x\.yaml: faults\.0\.at: expected a time within the run/);
+    const file = parseScenarioText(`${MINIMAL}faults:\n  - { kind: network, mode: latency, at: 10s, for: 5s, latency: 20ms }\n  - { kind: statement-timeout, at: 20s, for: 10s }\n`, "s.yaml");
+    expect(resolveScenario(file, {}, "s.yaml").faults).toEqual([
+      { kind: "network", clients: [0, 1, 2, 3], mode: "latency", atMs: 10_000, forMs: 5_000, latencyMs: 20 },
+      { kind: "statement-timeout", clients: [0, 1, 2, 3], atMs: 20_000, forMs: 10_000, timeoutMs: 1 },
+    ]);
   });
 
   it("a selector out of range after a --clients override, at resolve time", () => {
@@ -322,9 +340,12 @@ describe("listScenarios over a folder", () => {
     await writeFile(path.join(dir, "b.yml"), `description: bee\nci: true\nclients: { count: 2 }\n${MINIMAL}`);
     await writeFile(path.join(dir, "a.json"), JSON.stringify({ name: "c", expect: "fail", workload: { entities: { well: { rows: 1 } }, actions: 1, duration: 1000 } }));
     await writeFile(path.join(dir, "notes.txt"), "not a scenario");
+    await mkdir(path.join(dir, "chaos"));
+    await writeFile(path.join(dir, "chaos", "cut.yaml"), `${MINIMAL}faults: [ { kind: network, mode: cut, every: 2 } ]\n`);
     expect(await listScenarios(dir)).toEqual([
-      { name: "b", file: path.join(dir, "b.yml"), description: "bee", ci: true, clients: 2, expect: "pass" },
-      { name: "c", file: path.join(dir, "a.json"), description: "", ci: false, clients: 4, expect: "fail" },
+      { name: "b", file: path.join(dir, "b.yml"), description: "bee", ci: true, clients: 2, expect: "pass", server: false },
+      { name: "c", file: path.join(dir, "a.json"), description: "", ci: false, clients: 4, expect: "fail", server: false },
+      { name: "chaos/cut", file: path.join(dir, "chaos", "cut.yaml"), description: "", ci: false, clients: 4, expect: "pass", server: true },
     ]);
     await writeFile(path.join(dir, "c.yaml"), MINIMAL);
     await expect(listScenarios(dir)).rejects.toThrow(`${path.join(dir, "c.yaml")}: name: expected a name no other scenario in the folder has, got "c", as in a.json`);

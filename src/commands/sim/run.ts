@@ -31,9 +31,12 @@ export interface SimRunResult {
 export function scenarioPath(arg: string, cwd: string): string {
   const direct = path.resolve(cwd, arg);
   if (existsSync(direct)) return direct;
-  for (const ext of [".yaml", ".yml", ".json"]) {
-    const shipped = path.join(SHIPPED_SCENARIOS_DIR, `${arg}${ext}`);
-    if (!arg.includes("/") && existsSync(shipped)) return shipped;
+  // a shipped scenario by name: `selection-race`, or `chaos/network-flap` in a folder of them
+  if (/^[a-z0-9-]+(\/[a-z0-9-]+)?$/.test(arg)) {
+    for (const ext of [".yaml", ".yml", ".json"]) {
+      const shipped = path.join(SHIPPED_SCENARIOS_DIR, `${arg}${ext}`);
+      if (existsSync(shipped)) return shipped;
+    }
   }
   throw new UsageError(`scenario ${arg}: no such file, and no shipped scenario of that name (see \`mudsync sim ls\`)`);
 }

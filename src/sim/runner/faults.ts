@@ -8,7 +8,10 @@ import type { QueuedEvent } from "../../core/event.ts";
 import type { HistoryWriter } from "./history-writer.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { SimClient } from "./sim-client.ts";
-import type { FaultSpec } from "../scenario/resolve-scenario.ts";
+import type { FaultSpec, FaultWhen } from "../scenario/resolve-scenario.ts";
+import type { ApplyResult, WireEvent } from "../../core/ports.ts";
+import { RetryableSinkError } from "../../errors.ts";
+import type { ServerControl } from "./sim-database.ts";
 
 export interface FaultContext {
   clients: SimClient[];
@@ -20,6 +23,8 @@ export interface FaultContext {
   requestDrain(client: SimClient): void;
   /** turns a client's network on or off (the runner keeps its timeline consistent) */
   setOnline(client: SimClient, online: boolean): Promise<void>;
+  /** the real server's proxy, backends and sessions (absent on PGlite) */
+  server?: ServerControl;
 }
 
 export interface InstalledFault {
@@ -82,6 +87,43 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
         });
       }
       return {};
+    case "applied-but-errored":
+      onBatches(spec, targets, ctx, async (c, events, next) => {
+        record(c, { events: events.length, via: ctx.server?.proxy ? "proxy" : "sink" });
+        if (ctx.server?.proxy) {
+          // the server runs the batch and commits; its answer never reaches the client
+          ctx.server.proxy.dropNextAnswer();
+          return next(events);
+        }
+        await next(events);
+        throw new RetryableSinkError("connection lost after the batch was sent: the server committed, the answer never came (simulated)");
+      });
+      return {};
+    case "network":
+      return network(spec, targets, ctx, record);
+    case "terminate-backends": {
+      const terminate = async (c: SimClient | null) => record(c, { terminated: await ctx.server!.terminateBackends() });
+      if (spec.atMs !== undefined) ctx.scheduler.at(spec.atMs, () => terminate(null));
+      onBatches({ ...spec, atMs: undefined }, targets, ctx, async (c, events, next) => {
+        // the batch and the termination race, as they do when an operator ends sessions mid-drain
+        const sent = next(events);
+        await terminate(c);
+        return sent;
+      });
+      return {};
+    }
+    case "statement-timeout":
+      for (const c of targets) {
+        let storm = false;
+        const slow = ctx.server!.sinkWithTimeout(spec.timeoutMs);
+        ctx.scheduler.at(spec.atMs, () => {
+          storm = true;
+          record(c, { timeoutMs: spec.timeoutMs, forMs: spec.forMs });
+        });
+        ctx.scheduler.at(spec.atMs + spec.forMs, () => void (storm = false));
+        c.sink.use((events, next) => (storm ? slow.applyBatch(events) : next(events)));
+      }
+      return {};
     case "offline":
       ctx.scheduler.at(spec.atMs, async () => {
         for (const c of targets) {
@@ -97,6 +139,61 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
       });
       return {};
   }
+}
+
+type Next = (events: WireEvent[]) => Promise<ApplyResult[]>;
+
+/**
+ * Runs `act` instead of a plain send on the batches a fault strikes: every Nth batch of a client,
+ * a batch drawn by chance, or the first batch after a virtual time.
+ */
+function onBatches(spec: FaultWhen, targets: SimClient[], ctx: FaultContext, act: (c: SimClient, events: WireEvent[], next: Next) => Promise<ApplyResult[]>): void {
+  if (spec.every === undefined && spec.chance === undefined && spec.atMs === undefined) return;
+  for (const c of targets) {
+    let n = 0;
+    let armed = false;
+    if (spec.atMs !== undefined) ctx.scheduler.at(spec.atMs, () => void (armed = true));
+    c.sink.use((events, next) => {
+      n += 1;
+      const hit = (spec.every !== undefined && n % spec.every === 0) || (spec.chance !== undefined && ctx.random() < spec.chance) || armed;
+      armed = false;
+      return hit ? act(c, events, next) : next(events);
+    });
+  }
+}
+
+/** Network faults through the runner's proxy: cut, refuse for a while, slow down, cut a request. */
+function network(spec: Extract<FaultSpec, { kind: "network" }>, targets: SimClient[], ctx: FaultContext, record: (c: SimClient | null, detail?: unknown) => void): InstalledFault {
+  const proxy = ctx.server!.proxy!;
+  const window = (on: () => unknown, off: () => unknown) => {
+    void on();
+    ctx.scheduler.after(spec.forMs ?? 0, async () => void (await off()));
+  };
+  const strike = (c: SimClient | null) => {
+    switch (spec.mode) {
+      case "cut":
+        record(c, { mode: spec.mode, connections: proxy.cutAll() });
+        return;
+      case "refuse":
+        record(c, { mode: spec.mode, forMs: spec.forMs, connections: proxy.cutAll() });
+        window(() => proxy.refuse(true), () => proxy.refuse(false));
+        return;
+      case "latency":
+        record(c, { mode: spec.mode, forMs: spec.forMs, latencyMs: spec.latencyMs });
+        window(() => proxy.setLatency(spec.latencyMs ?? 0), () => proxy.setLatency(0));
+        return;
+      case "drop-request":
+        record(c, { mode: spec.mode });
+        proxy.cutNextRequest();
+        return;
+    }
+  };
+  if (spec.atMs !== undefined) ctx.scheduler.at(spec.atMs, () => strike(null));
+  onBatches({ ...spec, atMs: undefined }, targets, ctx, async (c, events, next) => {
+    strike(c);
+    return next(events);
+  });
+  return {};
 }
 
 /** Enqueues one poison event through the client's normal edit path. */

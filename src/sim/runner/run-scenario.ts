@@ -20,13 +20,15 @@ import { FeedHub } from "./feed-hub.ts";
 import { installFault, type InstalledFault } from "./faults.ts";
 import { HistoryWriter } from "./history-writer.ts";
 import { Scheduler } from "./scheduler.ts";
-import { openSimDatabase } from "./sim-database.ts";
+import { openSimDatabase, type SimDatabase } from "./sim-database.ts";
 import { SimClient, type ClientVariant } from "./sim-client.ts";
 import type { SinkLayer } from "./client-sink.ts";
 import { VirtualClock, skewedClock } from "./virtual-clock.ts";
 import { ActionStream, workloadRows } from "./workload.ts";
 import { readFinalState } from "./final-state.ts";
 import type { SqlQueryable } from "../../postgres/sql-client.ts";
+import { SERVER_FAULT_KINDS } from "../scenario/scenario-schema.ts";
+import { UsageError } from "../../errors.ts";
 
 export interface RunOptions {
   /** write the history here as NDJSON */
@@ -75,6 +77,10 @@ export interface RunResult {
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const startedWall = performance.now();
+  const serverFaults = scenario.faults.filter((f) => SERVER_FAULT_KINDS.has(f.kind)).map((f) => f.kind);
+  if (serverFaults.length > 0 && scenario.sink.kind === "pglite") {
+    throw new UsageError(`${scenario.name}: fault ${serverFaults[0]} acts on a real server's connections; run it with --sink postgres://…`);
+  }
   const runDir = options.runDir ?? mkdtempSync(path.join(ramDisk(scenario.clients.store), "mudsync-sim-"));
   mkdirSync(runDir, { recursive: true });
   const clock = new VirtualClock();
@@ -84,14 +90,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const counts = { acked: 0, refused: 0, settled: 0 };
   const history = new HistoryWriter(() => clock.elapsed(), [(r) => checker.add(r), (r) => latency.see(r, counts)], options.historyFile);
   let peakRss = process.memoryUsage().rss;
-  const db = await openSimDatabase(scenario.sink, runDir, options.schema);
+  const proxy = scenario.sink.kind === "postgres" && scenario.faults.some((f) => f.kind === "network" || f.kind === "applied-but-errored");
   const clients: SimClient[] = [];
   const installed: InstalledFault[] = [];
   const feed = new FeedHub();
   let done = false;
+  let db: SimDatabase | undefined;
   try {
+    db = await openSimDatabase(scenario.sink, runDir, { ...(options.schema ? { schema: options.schema } : {}), proxy });
     if (options.variant?.afterMigrate) await options.variant.afterMigrate(db.sink.client, db.schema);
-    await feed.start(db.sink);
+    await feed.start(db.feed);
     const strategyFor = (entity: string): ConflictStrategy => scenario.strategies.byEntity[entity] ?? scenario.strategies.default;
     const ids = Array.from({ length: scenario.clients.count }, (_, i) => `c${String(i + 1).padStart(2, "0")}`);
     history.write({
@@ -143,7 +151,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     const faultRandom = prng(scenario.seed ^ 0x5bd1e995);
     for (const spec of scenario.faults) {
-      installed.push(installFault(spec, { clients, scheduler, history, random: faultRandom, requestDrain: (c) => requestDrain(c), setOnline }));
+      installed.push(installFault(spec, { clients, scheduler, history, random: faultRandom, requestDrain: (c) => requestDrain(c), setOnline, ...(db.server ? { server: db.server } : {}) }));
     }
     for (const [i, c] of clients.entries()) {
       for (const phase of scenario.timeline[i] ?? []) {
@@ -228,7 +236,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     await feed.stop().catch(() => undefined);
     for (const f of installed) await f.close?.().catch(() => undefined);
     for (const c of clients) await c.close().catch(() => undefined);
-    await db.close(options.keep === true);
+    await db?.close(options.keep === true);
     if (!options.keep && !options.runDir) rmSync(runDir, { recursive: true, force: true });
   }
 }

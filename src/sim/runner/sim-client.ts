@@ -16,6 +16,7 @@ import { openDexieStore } from "../../stores/dexie/open-dexie-store.ts";
 import type { DexieQueueStore } from "../../stores/dexie/dexie-queue-store.ts";
 import { prng } from "../seeded-random.ts";
 import type { ReadSource } from "../history/history-records.ts";
+import { SinkError } from "../../errors.ts";
 import { ClientSink } from "./client-sink.ts";
 import type { HistoryWriter } from "./history-writer.ts";
 import { DOCUMENT_FIELDS, editFn, effectOf, isChart, normalise } from "./row-value.ts";
@@ -182,10 +183,17 @@ export class SimClient {
     let source: ReadSource = "cache";
     let row: RowState | null | undefined;
     if (this.online) {
-      row = await this.cache.get<RowState | null>(key, async () => {
-        source = "server";
-        return this.sink.getRow(entity, entityId);
-      });
+      try {
+        row = await this.cache.get<RowState | null>(key, async () => {
+          source = "server";
+          return this.sink.getRow(entity, entityId);
+        });
+      } catch (err) {
+        // the server did not answer (a cut, a terminated session): the app shows what it has
+        if (!(err instanceof SinkError && err.retryable)) throw err;
+        source = "offline";
+        row = await this.cache.peek<RowState | null>(key);
+      }
     } else {
       source = "offline";
       row = await this.cache.peek<RowState | null>(key);

@@ -1,69 +1,120 @@
 /**
  * The run's server: the embedded PGlite in the run directory, or a schema of its own on a real
  * server (`mudsync_sim` unless told otherwise), created fresh and dropped at the end unless kept.
- * The sink is mudsync's own, migrated by the same migrations `db migrate` runs.
+ * The sink is mudsync's own, migrated by the same migrations `db migrate` runs. On a real server
+ * the clients' connections can go through the runner's TCP proxy (network faults), while the
+ * change feed and the runner's own session connect directly.
  */
 import path from "node:path";
+import type { ChangeFeed } from "../../core/ports.ts";
 import { PgClient } from "../../postgres/pg-client.ts";
 import { PgSink } from "../../sinks/pg/pg-sink.ts";
 import { PgliteSink } from "../../sinks/pglite/pglite-sink.ts";
 import { SimSchemaBusyError, UsageError } from "../../errors.ts";
 import { classifySinkError } from "../../postgres/classify-error.ts";
+import { TcpProxy } from "./tcp-proxy.ts";
 
 export const SIM_SCHEMA = "mudsync_sim";
+/** application_name of the clients' sessions: what a terminate-backends fault ends */
+export const SIM_APPLICATION = "mudsync-sim";
+
+/** What server faults act through (a real server only). */
+export interface ServerControl {
+  proxy?: TcpProxy;
+  /** ends every session of the run's clients (not the feed's, not the runner's); returns how many */
+  terminateBackends(): Promise<number>;
+  /** a sink whose sessions have this statement_timeout */
+  sinkWithTimeout(timeoutMs: number): PgSink;
+}
 
 export interface SimDatabase {
   sink: PgSink;
+  feed: ChangeFeed;
   schema: string;
   /** for people: where the rows are */
   where: string;
+  server?: ServerControl;
   close(keep: boolean): Promise<void>;
 }
 
-export async function openSimDatabase(sink: { kind: "pglite" } | { kind: "postgres"; url: string }, runDir: string, schema?: string): Promise<SimDatabase> {
+export type SimSink = { kind: "pglite" } | { kind: "postgres"; url: string };
+
+export async function openSimDatabase(sink: SimSink, runDir: string, options: { schema?: string; proxy?: boolean } = {}): Promise<SimDatabase> {
+  const { schema } = options;
   if (sink.kind === "pglite") {
     const dataDir = path.join(runDir, "pglite");
     const s = await PgliteSink.open({ schema: schema ?? "mudsync", dataDir, migrate: true });
-    return { sink: s, schema: schema ?? "mudsync", where: `PGlite in ${dataDir}`, close: () => s.close() };
+    return { sink: s, feed: s, schema: schema ?? "mudsync", where: `PGlite in ${dataDir}`, close: () => s.close() };
   }
   if (!/^postgres(ql)?:\/\//.test(sink.url)) throw new UsageError(`--sink ${sink.url.split("@").pop()}: expected pglite or a postgres:// URL`);
   const name = schema ?? SIM_SCHEMA;
   const url = new URL(sink.url);
+  const where = `${url.host}${url.pathname}`;
   // one run per schema and server at a time: a session lock, held on a connection of its own
   // (never closed while idle) for the whole run, released when it ends or the process dies
-  const lock = new PgClient({ url: sink.url, max: 1, idleTimeoutMs: 0 });
-  const { rows } = await lock
-    .query<{ ok: boolean }>("select pg_try_advisory_lock(hashtext('mudsync.sim'), hashtext($1)) as ok", [name])
-    .catch(async (err: unknown) => {
-      await lock.close();
-      throw classifySinkError(err, `sim: opening ${url.host}${url.pathname}`);
-    });
-  if (!rows[0]?.ok) {
-    await lock.close();
-    throw new SimSchemaBusyError(`schema ${name} on ${url.host}${url.pathname} is in use by another sim run; wait for it, or run on another database`);
-  }
-  const s = new PgSink(new PgClient({ url: sink.url }), { schema: name });
-  const quoted = `"${name}"`;
+  const own = new PgClient({ url: sink.url, max: 1, idleTimeoutMs: 0, applicationName: "mudsync-sim-runner" });
+  const opened: { close(): Promise<void> }[] = [own];
+  const closeAll = async () => {
+    for (const c of opened.reverse()) await c.close().catch(() => undefined);
+  };
   try {
+    const { rows } = await own
+      .query<{ ok: boolean }>("select pg_try_advisory_lock(hashtext('mudsync.sim'), hashtext($1)) as ok", [name])
+      .catch((err: unknown) => {
+        throw classifySinkError(err, `sim: opening ${where}`);
+      });
+    if (!rows[0]?.ok) throw new SimSchemaBusyError(`schema ${name} on ${where} is in use by another sim run; wait for it, or run on another database`);
+    let clientUrl = sink.url;
+    let proxy: TcpProxy | undefined;
+    if (options.proxy) {
+      proxy = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+      const port = await proxy.start();
+      opened.push({ close: () => proxy!.stop() });
+      const via = new URL(sink.url);
+      via.hostname = "127.0.0.1";
+      via.port = String(port);
+      clientUrl = via.toString();
+    }
+    const s = new PgSink(new PgClient({ url: clientUrl, applicationName: SIM_APPLICATION }), { schema: name });
+    opened.push(s);
+    const feed = new PgSink(new PgClient({ url: sink.url, max: 1 }), { schema: name });
+    opened.push(feed);
+    const quoted = `"${name}"`;
     // the schema belongs to the simulation: a previous kept run's rows go
-    await s.client.exec(`drop schema if exists ${quoted} cascade`);
+    await own.exec(`drop schema if exists ${quoted} cascade`);
     await s.migrate();
+    return {
+      sink: s,
+      feed,
+      schema: name,
+      where: `schema ${name} on ${where}`,
+      server: {
+        ...(proxy ? { proxy } : {}),
+        async terminateBackends() {
+          const r = await own.query<{ n: number }>(
+            "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and application_name = $1",
+            [SIM_APPLICATION],
+          );
+          return r.rows[0]?.n ?? 0;
+        },
+        sinkWithTimeout(timeoutMs: number) {
+          const t = new PgSink(new PgClient({ url: clientUrl, applicationName: SIM_APPLICATION, statementTimeoutMs: timeoutMs }), { schema: name });
+          opened.push(t);
+          return t;
+        },
+      },
+      close: async (keep) => {
+        try {
+          if (!keep) await own.exec(`drop schema if exists ${quoted} cascade`);
+          // released here, not by the session's end, which the server notices a moment later
+          await own.query("select pg_advisory_unlock(hashtext('mudsync.sim'), hashtext($1))", [name]);
+        } finally {
+          await closeAll();
+        }
+      },
+    };
   } catch (err) {
-    await s.close();
-    await lock.close();
+    await closeAll();
     throw err;
   }
-  return {
-    sink: s,
-    schema: name,
-    where: `schema ${name} on ${url.host}${url.pathname}`,
-    close: async (keep) => {
-      try {
-        if (!keep) await s.client.exec(`drop schema if exists ${quoted} cascade`);
-      } finally {
-        await s.close();
-        await lock.close();
-      }
-    },
-  };
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidInputError } from "../../errors.ts";
 import { loadScenario, scenarioError } from "./load-scenario.ts";
 import { SCENARIO_DEFAULTS, scenarioName } from "./resolve-scenario.ts";
+import { SERVER_FAULT_KINDS } from "./scenario-schema.ts";
 
 export const SHIPPED_SCENARIOS_DIR = fileURLToPath(new URL("../../../fixtures/scenarios", import.meta.url));
 
@@ -21,6 +22,8 @@ export interface ScenarioListing {
   /** the client count the file asks for (before any --clients) */
   clients: number;
   expect: "pass" | "fail";
+  /** it has faults that act on a real server's connections: it runs only with a postgres:// sink */
+  server: boolean;
 }
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/i;
@@ -29,7 +32,14 @@ const SCENARIO_FILE = /\.(ya?ml|json)$/i;
 export async function listScenarios(dir: string = SHIPPED_SCENARIOS_DIR): Promise<ScenarioListing[]> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && SCENARIO_FILE.test(e.name)).map((e) => e.name);
+    const entries = await readdir(dir, { withFileTypes: true });
+    names = entries.filter((e) => e.isFile() && SCENARIO_FILE.test(e.name)).map((e) => e.name);
+    // one level of folders (chaos/…): their scenarios are listed as <folder>/<name>
+    for (const sub of entries.filter((e) => e.isDirectory())) {
+      for (const e of await readdir(path.join(dir, sub.name), { withFileTypes: true })) {
+        if (e.isFile() && SCENARIO_FILE.test(e.name)) names.push(`${sub.name}/${e.name}`);
+      }
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InvalidInputError(dir, undefined, code === "ENOENT" ? "no such directory" : `cannot read the directory (${code ?? String(err)})`);
@@ -39,7 +49,8 @@ export async function listScenarios(dir: string = SHIPPED_SCENARIOS_DIR): Promis
   for (const entry of names.sort()) {
     const file = path.join(dir, entry);
     const scenario = await loadScenario(file);
-    const name = scenarioName(scenario, file);
+    const folder = path.dirname(entry);
+    const name = folder === "." ? scenarioName(scenario, file) : `${folder}/${scenarioName(scenario, file)}`;
     const other = byName.get(name);
     if (other !== undefined) {
       throw scenarioError(file, { path: ["name"], expected: `a name no other scenario in the folder has`, got: `"${name}", as in ${path.basename(other)}` });
@@ -52,6 +63,7 @@ export async function listScenarios(dir: string = SHIPPED_SCENARIOS_DIR): Promis
       ci: scenario.ci ?? false,
       clients: scenario.clients?.count ?? SCENARIO_DEFAULTS.clients,
       expect: scenario.expect ?? SCENARIO_DEFAULTS.expect,
+      server: (scenario.faults ?? []).some((f) => SERVER_FAULT_KINDS.has(f.kind)),
     });
   }
   return listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

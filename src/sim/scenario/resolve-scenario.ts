@@ -18,6 +18,7 @@ import {
   type ScenarioFile,
   signedDurationMs,
   workloadSpanMs,
+  type NETWORK_MODES,
 } from "./scenario-schema.ts";
 
 export type ScenarioSink = { kind: "pglite" } | { kind: "postgres"; url: string };
@@ -57,7 +58,14 @@ export type DuplicateBatchFault = { kind: "duplicate-batch"; clients: number[]; 
 export type ClockSkewFault = { kind: "clock-skew"; clients: number[]; skewMs: number };
 export type OldExportFault = { kind: "old-export"; clients: number[]; exportAtMs: number; replayAtMs: number };
 export type OfflineFault = { kind: "offline"; clients: number[]; atMs: number; forMs: number };
-export type FaultSpec = PoisonFault | DuplicateBatchFault | ClockSkewFault | OldExportFault | OfflineFault;
+export type FaultWhen = { every?: number; chance?: number; atMs?: number };
+export type AppliedButErroredFault = { kind: "applied-but-errored"; clients: number[] } & FaultWhen;
+export type NetworkFault = { kind: "network"; clients: number[]; mode: (typeof NETWORK_MODES)[number]; forMs?: number; latencyMs?: number } & FaultWhen;
+export type TerminateBackendsFault = { kind: "terminate-backends"; clients: number[] } & FaultWhen;
+export type StatementTimeoutFault = { kind: "statement-timeout"; clients: number[]; atMs: number; forMs: number; timeoutMs: number };
+export type FaultSpec =
+  | PoisonFault | DuplicateBatchFault | ClockSkewFault | OldExportFault | OfflineFault
+  | AppliedButErroredFault | NetworkFault | TerminateBackendsFault | StatementTimeoutFault;
 
 export interface Scenario {
   name: string;
@@ -244,5 +252,25 @@ function resolveFault(f: ScenarioFault, clients: number[]): FaultSpec {
       return { kind: f.kind, clients, exportAtMs: durationMs(f.exportAt), replayAtMs: durationMs(f.replayAt) };
     case "offline":
       return { kind: f.kind, clients, atMs: durationMs(f.at), forMs: durationMs(f.for) };
+    case "applied-but-errored":
+    case "terminate-backends":
+      return { kind: f.kind, clients, ...when(f) };
+    case "network":
+      return {
+        kind: f.kind, clients, mode: f.mode, ...when(f),
+        ...(f.for !== undefined ? { forMs: durationMs(f.for) } : {}),
+        ...(f.latency !== undefined ? { latencyMs: durationMs(f.latency) } : {}),
+      };
+    case "statement-timeout":
+      return { kind: f.kind, clients, atMs: durationMs(f.at), forMs: durationMs(f.for), timeoutMs: f.timeout !== undefined ? durationMs(f.timeout) : 1 };
   }
+}
+
+/** When a fault strikes: every Nth batch of a client, by chance per batch, or once at a virtual time. */
+function when(f: { every?: number; chance?: number; at?: string | number }): FaultWhen {
+  return {
+    ...(f.every !== undefined ? { every: f.every } : {}),
+    ...(f.chance !== undefined ? { chance: f.chance } : {}),
+    ...(f.at !== undefined ? { atMs: durationMs(f.at) } : {}),
+  };
 }

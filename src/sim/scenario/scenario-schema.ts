@@ -130,6 +130,15 @@ const timelineGroupSchema = strict(
 
 const faultBase = { clients: selectorSchema.optional() };
 
+/** Network faults, done by the runner's TCP proxy in front of a real server. */
+export const NETWORK_MODES = ["cut", "refuse", "latency", "drop-request"] as const;
+export const FAULT_KINDS = [
+  "poison", "duplicate-batch", "clock-skew", "old-export", "offline",
+  "applied-but-errored", "network", "terminate-backends", "statement-timeout",
+] as const;
+/** Fault kinds that act on a real server's connections or backends: not on the embedded PGlite. */
+export const SERVER_FAULT_KINDS: ReadonlySet<string> = new Set(["network", "terminate-backends", "statement-timeout"]);
+
 const faultSchema = z.discriminatedUnion(
   "kind",
   [
@@ -156,8 +165,30 @@ const faultSchema = z.discriminatedUnion(
     strict({ kind: z.literal("clock-skew"), ...faultBase, skew: signedDuration }, "a clock-skew fault"),
     strict({ kind: z.literal("old-export"), ...faultBase, exportAt: duration(), replayAt: duration() }, "an old-export fault"),
     strict({ kind: z.literal("offline"), ...faultBase, at: duration(), for: duration(1) }, "an offline fault"),
+    strict(
+      { kind: z.literal("applied-but-errored"), ...faultBase, every: int(1).optional(), chance: num(0, 1, "a number from 0 to 1").optional(), at: duration().optional() },
+      "an applied-but-errored fault",
+    ),
+    strict(
+      {
+        kind: z.literal("network"),
+        ...faultBase,
+        mode: z.enum(NETWORK_MODES, { error: `one of ${NETWORK_MODES.join(", ")}` }),
+        every: int(1).optional(),
+        chance: num(0, 1, "a number from 0 to 1").optional(),
+        at: duration().optional(),
+        for: duration(1).optional(),
+        latency: duration(1).optional(),
+      },
+      "a network fault",
+    ),
+    strict(
+      { kind: z.literal("terminate-backends"), ...faultBase, every: int(1).optional(), chance: num(0, 1, "a number from 0 to 1").optional(), at: duration().optional() },
+      "a terminate-backends fault",
+    ),
+    strict({ kind: z.literal("statement-timeout"), ...faultBase, at: duration(), for: duration(1), timeout: duration(1).optional() }, "a statement-timeout fault"),
   ],
-  { error: "a fault kind: poison, duplicate-batch, clock-skew, old-export or offline" },
+  { error: `a fault kind: ${FAULT_KINDS.join(", ")}` },
 );
 
 export const scenarioFileSchema = strict(
@@ -259,7 +290,7 @@ function checkFaults(file: ScenarioFile, endMs: number): ScenarioProblem | undef
   for (const [i, f] of (file.faults ?? []).entries()) {
     let p: ScenarioProblem | undefined;
     if (f.kind === "poison" && f.at !== undefined) p = late(i, "at", durationMs(f.at), f.at);
-    if (f.kind === "duplicate-batch") {
+    if (f.kind === "duplicate-batch" || f.kind === "applied-but-errored" || f.kind === "terminate-backends" || f.kind === "network") {
       const given = (["every", "chance", "at"] as const).filter((k) => f[k] !== undefined);
       if (given.length !== 1) {
         return { path: ["faults", i], expected: "exactly one of every, chance or at", got: given.length ? given.join(" and ") : "none" };
@@ -272,6 +303,13 @@ function checkFaults(file: ScenarioFile, endMs: number): ScenarioProblem | undef
       }
       p = late(i, "replayAt", durationMs(f.replayAt), f.replayAt);
     }
+    if (f.kind === "network" && (f.mode === "refuse" || f.mode === "latency") && f.for === undefined) {
+      return { path: ["faults", i, "for"], expected: `how long the network ${f.mode === "refuse" ? "refuses connections" : "is slow"} (a duration)`, got: "nothing" };
+    }
+    if (f.kind === "network" && f.mode === "latency" && f.latency === undefined) {
+      return { path: ["faults", i, "latency"], expected: "the added latency (a duration, wall time)", got: "nothing" };
+    }
+    if (f.kind === "statement-timeout") p = late(i, "at", durationMs(f.at), f.at);
     if (f.kind === "offline" && durationMs(f.at) + durationMs(f.for) > endMs) {
       return { path: ["faults", i, "for"], expected: `an outage that ends within the run (which ends at ${end})`, got: `${JSON.stringify(f.for)} from ${JSON.stringify(f.at)}` };
     }
