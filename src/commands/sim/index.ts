@@ -19,7 +19,7 @@ export function registerSimCommands(program: Command): void {
   sim
     .command("run")
     .description("run scenario files (or shipped scenarios by name) and print the verdict of each")
-    .argument("<scenario...>", "a YAML/JSON scenario file, or the name of a shipped scenario (see `sim ls`)")
+    .argument("<scenario...>", "a YAML/JSON scenario file or a folder of them, or a shipped scenario or folder by name (see `sim ls`; `chaos` runs every chaos scenario)")
     .option("--seed <n>", "seed of the generator and the faults (overrides the file's)", intArg("--seed", 0))
     .option("--clients <n>", "number of simulated clients (overrides the file's)", intArg("--clients", 1))
     .option("--sink <url>", "pglite (embedded, default) or a postgres:// URL; a schema mudsync_sim is created there and dropped after")

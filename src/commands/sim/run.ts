@@ -2,12 +2,12 @@
  * `mudsync sim run`: loads each scenario (a file, or a shipped scenario by name), applies the
  * flags over it, runs it with progress, and returns every run's result and verdict.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { loadScenario } from "../../sim/scenario/load-scenario.ts";
 import { resolveScenario } from "../../sim/scenario/resolve-scenario.ts";
 import { SHIPPED_SCENARIOS_DIR } from "../../sim/scenario/list-scenarios.ts";
-import { runScenario, type RunResult } from "../../sim/runner/run-scenario.ts";
+import { checkSinkForFaults, runScenario, type RunResult } from "../../sim/runner/run-scenario.ts";
 import { formatDuration } from "../../core/format-duration.ts";
 import { UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -25,6 +25,19 @@ export interface SimRunOptions {
 export interface SimRunResult {
   pass: boolean;
   runs: (RunResult & { history?: string })[];
+}
+
+const SCENARIO_FILE = /\.(ya?ml|json)$/i;
+
+/** The scenario files an argument names: a file, a folder of them, or a shipped scenario or folder by name. */
+export function scenarioPaths(arg: string, cwd: string): string[] {
+  const folder = [path.resolve(cwd, arg), path.join(SHIPPED_SCENARIOS_DIR, arg)].find((d) => existsSync(d) && statSync(d).isDirectory());
+  if (folder) {
+    const files = readdirSync(folder).filter((f) => SCENARIO_FILE.test(f)).sort().map((f) => path.join(folder, f));
+    if (files.length === 0) throw new UsageError(`scenario folder ${arg}: no .yaml, .yml or .json files in it`);
+    return files;
+  }
+  return [scenarioPath(arg, cwd)];
 }
 
 /** A file path as given, or the name of a shipped scenario. */
@@ -52,10 +65,11 @@ function historyFor(file: string | undefined, name: string, several: boolean, cw
 export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandContext): Promise<SimRunResult> {
   // every file is checked before the first run starts: a typo in the last one should not wait
   const scenarios = [];
-  for (const arg of args) {
-    const file = scenarioPath(arg, ctx.cwd);
+  for (const file of args.flatMap((arg) => scenarioPaths(arg, ctx.cwd))) {
     const overrides = { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.clients !== undefined ? { clients: opts.clients } : {}), ...(opts.sink ? { sink: opts.sink } : {}) };
-    scenarios.push(resolveScenario(await loadScenario(file), overrides, path.relative(ctx.cwd, file) || file));
+    const scenario = resolveScenario(await loadScenario(file), overrides, path.relative(ctx.cwd, file) || file);
+    checkSinkForFaults(scenario);
+    scenarios.push(scenario);
   }
   const runs: SimRunResult["runs"] = [];
   const progress = createProgress(ctx.json);

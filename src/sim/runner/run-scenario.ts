@@ -75,12 +75,17 @@ export interface RunResult {
   kept?: { runDir: string; schema: string; where: string; sink: "pglite" | "postgres" };
 }
 
+/** Refuses a scenario whose faults need a real server when it would run on PGlite. */
+export function checkSinkForFaults(scenario: Scenario): void {
+  const serverFault = scenario.faults.find((f) => SERVER_FAULT_KINDS.has(f.kind));
+  if (serverFault && scenario.sink.kind === "pglite") {
+    throw new UsageError(`${scenario.name}: fault ${serverFault.kind} acts on a real server's connections; run it with --sink postgres://…`);
+  }
+}
+
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const startedWall = performance.now();
-  const serverFaults = scenario.faults.filter((f) => SERVER_FAULT_KINDS.has(f.kind)).map((f) => f.kind);
-  if (serverFaults.length > 0 && scenario.sink.kind === "pglite") {
-    throw new UsageError(`${scenario.name}: fault ${serverFaults[0]} acts on a real server's connections; run it with --sink postgres://…`);
-  }
+  checkSinkForFaults(scenario);
   const runDir = options.runDir ?? mkdtempSync(path.join(ramDisk(scenario.clients.store), "mudsync-sim-"));
   mkdirSync(runDir, { recursive: true });
   const clock = new VirtualClock();
