@@ -6,6 +6,8 @@
  * (a login that may only SELECT is enough; no queue schema is created or migrated); a database
  * without a queue is exit 2 and a server that cannot be reached exit 5, one line each.
  * Real Postgres only: `--queue` takes a postgres:// URL, which the in-process PGlite cannot serve.
+ * The CLI runs in process (one child start per call made this file slow); the read-only login's
+ * `ls` and the unreachable server go through the real binary.
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,7 @@ import { PgClient } from "../../src/postgres/pg-client.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openPostgresQueueStore, QUEUE_MIGRATIONS_DIR } from "../../src/stores/postgres/index.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
 import { errorLines, run, tempDirs } from "./queue-run.ts";
 
 /** Times well in the past, so that ages print in whole days and every lease has expired. */
@@ -67,7 +70,7 @@ async function lsPages(source: string[], flags: string[]): Promise<LsPage[]> {
   const pages: LsPage[] = [];
   let after: string | null = null;
   do {
-    const r = await run(["queue", "ls", ...source, "--json", ...flags, ...(after ? ["--after", after] : [])]);
+    const r = await runInProcess(["queue", "ls", ...source, "--json", ...flags, ...(after ? ["--after", after] : [])]);
     expect(r.code, r.stderr).toBe(0);
     const page = JSON.parse(r.stdout) as LsPage;
     expect(Object.keys(page).sort()).toEqual(["counts", "events", "next"]);
@@ -157,9 +160,9 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
 
   it("ls prints the same table for people", { timeout: 120_000 }, async () => {
     const [fromPg, fromLocal, paged] = await Promise.all([
-      run(["queue", "ls", ...pgq, "--status", "failed,dead,processing"]),
-      run(["queue", "ls", ...local, "--status", "failed,dead,processing"]),
-      run(["queue", "ls", ...pgq, "--limit", "3"]),
+      runInProcess(["queue", "ls", ...pgq, "--status", "failed,dead,processing"]),
+      runInProcess(["queue", "ls", ...local, "--status", "failed,dead,processing"]),
+      runInProcess(["queue", "ls", ...pgq, "--limit", "3"]),
     ]);
     expect(fromPg.code, fromPg.stderr).toBe(0);
     const [head, ...rest] = fromPg.stdout.trimEnd().split("\n");
@@ -170,7 +173,7 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
   });
 
   it("show gives the same event, history and text as the local store", { timeout: 180_000 }, async () => {
-    const show = (id: string, flags: string[]) => Promise.all([run(["queue", "show", id, ...pgq, ...flags]), run(["queue", "show", id, ...local, ...flags])]);
+    const show = (id: string, flags: string[]) => Promise.all([runInProcess(["queue", "show", id, ...pgq, ...flags]), runInProcess(["queue", "show", id, ...local, ...flags])]);
     for (const id of ["pq-001", "pq-002", "pq-014"]) {
       const [fromPg, fromLocal] = await show(id, ["--json"]);
       expect(fromPg.code, fromPg.stderr).toBe(0);
@@ -195,10 +198,10 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
 
   it("stats are the local store's", { timeout: 120_000 }, async () => {
     const [fromPg, fromLocal, textPg, textLocal] = await Promise.all([
-      run(["queue", "stats", ...pgq, "--json"]),
-      run(["queue", "stats", ...local, "--json"]),
-      run(["queue", "stats", ...pgq]),
-      run(["queue", "stats", ...local]),
+      runInProcess(["queue", "stats", ...pgq, "--json"]),
+      runInProcess(["queue", "stats", ...local, "--json"]),
+      runInProcess(["queue", "stats", ...pgq]),
+      runInProcess(["queue", "stats", ...local]),
     ]);
     expect(fromPg.code, fromPg.stderr).toBe(0);
     const a = JSON.parse(fromPg.stdout);
@@ -218,16 +221,16 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
   });
 
   it("bad ids, cursors and flag combinations are exit 2 with one line", { timeout: 120_000 }, async () => {
-    const unknown = await run(["queue", "show", "no-such-event", ...pgq]);
+    const unknown = await runInProcess(["queue", "show", "no-such-event", ...pgq]);
     expect(unknown.code).toBe(2);
     expect(errorLines(unknown.stderr)).toEqual(["mudsync: no event with id no-such-event in the store"]);
     // a cursor of the local store (its "next" for a page ending at pq-020)
     const localCursor = Buffer.from(JSON.stringify([T0 + 20 * 60_000, "pq-020"]), "utf8").toString("base64url");
-    const foreign = await run(["queue", "ls", ...pgq, "--after", localCursor]);
+    const foreign = await runInProcess(["queue", "ls", ...pgq, "--after", localCursor]);
     expect(foreign.code).toBe(2);
     expect(errorLines(foreign.stderr)).toHaveLength(1);
     expect(foreign.stderr).toMatch(/list cursor .*expected the `next` value of a previous page of this queue/);
-    const both = await run(["queue", "stats", ...pgq, "--file", "x.json"]);
+    const both = await runInProcess(["queue", "stats", ...pgq, "--file", "x.json"]);
     expect(both.code).toBe(2);
     expect(errorLines(both.stderr)).toEqual(["mudsync: queue stats reads either --file or --queue, not both"]);
   });
@@ -241,8 +244,9 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
       url.username = role;
       const ro = ["--queue", url.toString()];
       const runs = await Promise.all(
-        [["ls", "--json", "--status", "failed"], ["show", "pq-002", "--json"], ["stats", "--json"]].map((args) =>
-          run(["queue", args[0]!, ...ro, ...args.slice(1)]),
+        // ls through the real binary, the others in process
+        [["ls", "--json", "--status", "failed"], ["show", "pq-002", "--json"], ["stats", "--json"]].map((args, i) =>
+          (i === 0 ? run : runInProcess)(["queue", args[0]!, ...ro, ...args.slice(1)]),
         ),
       );
       for (const r of runs) expect(r.code, r.stderr).toBe(0);
@@ -278,7 +282,7 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue: databases 
   });
 
   it("ls, show and stats on a database without a queue are exit 2 and create nothing", { timeout: 120_000 }, async () => {
-    const runs = await Promise.all([["ls"], ["show", "pq-000"], ["stats"]].map((cmd) => run(["queue", ...cmd, "--queue", empty.url])));
+    const runs = await Promise.all([["ls"], ["show", "pq-000"], ["stats"]].map((cmd) => runInProcess(["queue", ...cmd, "--queue", empty.url])));
     for (const r of runs) {
       expect(r.code).toBe(2);
       expect(errorLines(r.stderr)).toEqual([
@@ -291,7 +295,7 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue: databases 
   });
 
   it("a queue of an older layout is exit 2 and is not migrated", { timeout: 60_000 }, async () => {
-    const r = await run(["queue", "ls", "--queue", older.url]);
+    const r = await runInProcess(["queue", "ls", "--queue", older.url]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/is at migration 003_row_half_stats\.sql, older than this mudsync's \(004_settle_columns\.sql, 005_history_lines\.sql not applied\); read-only commands do not migrate it/);
@@ -302,7 +306,7 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue: databases 
   it("a database that does not exist is exit 2 with one line", { timeout: 60_000 }, async () => {
     const url = new URL(empty.url);
     url.pathname = `/${empty.name}_missing`;
-    const r = await run(["queue", "stats", "--queue", url.toString()]);
+    const r = await runInProcess(["queue", "stats", "--queue", url.toString()]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([
       `mudsync: queue ${url.toString()}: no such database (3D000: database "${empty.name}_missing" does not exist); expected the database of a shared mudsync queue`,
