@@ -1,10 +1,12 @@
 /**
- * The `conflicts ls|show|resolve` scenario run through the real binary on each database: one store
- * edits rows of the given built-in entities twice from the same base version, the second edit of
- * each row is parked (`--strategy manual`), and each is resolved with one of the three sides.
+ * The `conflicts ls|show|resolve` scenario run through the CLI on each database (in process: a
+ * child start per call made it slow): one store edits rows of the given built-in entities twice
+ * from the same base version, the second edit of each row is parked (`--strategy manual`), and
+ * each is resolved with one of the three sides.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorLines, run, tempDirs } from "./queue-run.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
+import { errorLines, tempDirs } from "./queue-run.ts";
 
 type Take = "local" | "remote" | "merged";
 const TAKES: Take[] = ["local", "remote", "merged"];
@@ -102,7 +104,7 @@ export function conflictSuite(name: string, entities: readonly string[], open: (
     let store: string;
     let target: Target;
     let parked: Conflict[];
-    const cli = (args: string[], input?: string) => run(["--store", store, ...target.dbFlags, ...args], input === undefined ? {} : { input });
+    const cli = (args: string[], input?: string) => runInProcess(["--store", store, ...target.dbFlags, ...args], input === undefined ? {} : { input });
 
     beforeAll(async () => {
       store = dirs.make("mudsync-conflicts-");

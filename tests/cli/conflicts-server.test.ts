@@ -5,6 +5,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
 import { errorLines, run, tempDirs } from "./queue-run.ts";
 import { ALL_ENTITIES, type Conflict, type Ev, FIRST_EDIT, PARKED_EDIT, SEED_DOC, conflictSuite, ndjson } from "./conflicts-scenario.ts";
 
@@ -15,6 +16,7 @@ describe.runIf(await realPgAvailable())("real server", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("mudsync_conflicts");
+    // through the real binary; the rest of the file runs the CLI in process
     expect((await run(["--db", db.url, "db", "migrate"])).code).toBe(0);
   });
   afterAll(async () => {
@@ -23,7 +25,7 @@ describe.runIf(await realPgAvailable())("real server", () => {
   describe("--merged and --if-version", () => {
     let store: string;
     let conflictId: number;
-    const cli = (args: string[], input?: string) => run(["--store", store, "--db", db.url, ...args], input === undefined ? {} : { input });
+    const cli = (args: string[], input?: string) => runInProcess(["--store", store, "--db", db.url, ...args], input === undefined ? {} : { input });
     const row = async () => JSON.parse((await cli(["--json", "db", "get", "well", "v-well"])).stdout) as { version: number; data: unknown };
     beforeAll(async () => {
       store = dirs.make("mudsync-conflicts-merged-");
