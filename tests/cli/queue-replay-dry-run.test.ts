@@ -1,8 +1,10 @@
 /**
- * `queue replay --dry-run` through the real binary, on the embedded PGlite and on the real server:
- * a dry run goes through the engine with the chosen conflict strategy (a conflicting edit is
- * re-applied under local-wins and dropped under remote-wins), reports the fields each row would
- * change, writes nothing to the server or the store, and the real replay then does what it said.
+ * `queue replay --dry-run` through the CLI (in process; the first drain through the real binary),
+ * on the embedded PGlite and on the real server: a dry run goes through the engine with the chosen
+ * conflict strategy (a conflicting edit is re-applied under local-wins and dropped under
+ * remote-wins), reports the fields each row would change, writes nothing to the server or the
+ * store, and the real replay then does what it said. The embedded store starts from a copy of a
+ * migrated database.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -11,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgliteClient } from "../../src/sinks/pglite/pglite-client.ts";
 import { PgliteSink } from "../../src/sinks/pglite/pglite-sink.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
+import { withMigratedPglite } from "../helpers/pglite-template.ts";
 import { run, tempDirs } from "./queue-run.ts";
 
 const PG = await realPgAvailable();
@@ -53,7 +57,8 @@ for (const kind of BACKENDS) {
     const dirs = tempDirs();
     let store: string;
     let db: TestDatabase | undefined;
-    const cli = (...args: string[]) => run(["--store", store, ...(db ? ["--db", db.url] : []), ...args]);
+    const dbFlags = () => (db ? ["--db", db.url] : []);
+    const cli = (...args: string[]) => runInProcess(["--store", store, ...dbFlags(), ...args]);
 
     /** The two rows and the applied-events ledger, read straight from the server. */
     async function server(): Promise<{ well: unknown; chart: unknown; applied: number }> {
@@ -78,11 +83,11 @@ for (const kind of BACKENDS) {
     /** Everything the local store holds: the events as exported, and the dropped events' histories. */
     async function local(): Promise<{ events: string; history: unknown[] }> {
       const file = path.join(dirs.make("mudsync-export-"), "events.json");
-      const exported = await run(["--store", store, "queue", "export", file]);
+      const exported = await runInProcess(["--store", store, "queue", "export", file]);
       expect(exported.code, exported.stderr).toBe(0);
       const history = [];
       for (const id of ["e2", "e3"]) {
-        const { event, history: steps } = JSON.parse((await run(["--store", store, "--json", "queue", "show", id])).stdout);
+        const { event, history: steps } = JSON.parse((await runInProcess(["--store", store, "--json", "queue", "show", id])).stdout);
         history.push({ event, steps });
       }
       return { events: readFileSync(file, "utf8"), history };
@@ -90,18 +95,21 @@ for (const kind of BACKENDS) {
 
     beforeAll(async () => {
       store = dirs.make("mudsync-replay-dry-");
+      if (kind === "pglite") await withMigratedPglite(store);
       if (kind === "pg") {
         db = await createTestDatabase("mudsync_replay_dry");
         expect((await cli("db", "migrate")).code).toBe(0);
       }
-      for (const step of STEPS) {
+      for (const [i, step] of STEPS.entries()) {
         const input = step.events.map((e) => JSON.stringify(e)).join("\n");
-        const enq = await run(["--store", store, "queue", "enqueue", "-"], { input });
+        const enq = await runInProcess(["--store", store, "queue", "enqueue", "-"], { input });
         expect(enq.code, enq.stderr).toBe(0);
-        const drained = await cli("queue", "drain", ...(step.strategy ? ["--strategy", step.strategy] : []));
+        // the first drain through the real binary, the rest of the file in process
+        const drainArgs = ["--store", store, ...dbFlags(), "queue", "drain", ...(step.strategy ? ["--strategy", step.strategy] : [])];
+        const drained = await (i === 0 ? run : runInProcess)(drainArgs);
         expect(drained.code, drained.stderr).toBe(0);
       }
-      const shown = JSON.parse((await run(["--store", store, "--json", "queue", "show", "e2"])).stdout);
+      const shown = JSON.parse((await runInProcess(["--store", store, "--json", "queue", "show", "e2"])).stdout);
       expect(shown.event).toMatchObject({ status: "completed", outcome: "conflict" });
     }, 120_000);
 
@@ -175,7 +183,7 @@ for (const kind of BACKENDS) {
         chart: { version: preview.rows[1]!.after, data: [{ ...entry, displaySettings: { visible: false } }] },
       });
       for (const e of preview.events) {
-        const shown = JSON.parse((await run(["--store", store, "--json", "queue", "show", e.id])).stdout);
+        const shown = JSON.parse((await runInProcess(["--store", store, "--json", "queue", "show", e.id])).stdout);
         expect(shown.event).toMatchObject({ status: e.status, appliedVersion: e.version });
       }
     }, 120_000);
