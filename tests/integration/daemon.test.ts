@@ -3,11 +3,15 @@
  * and the CLI: it drains while events arrive through POST /v1/events and `queue enqueue`, reports
  * them in /metrics, pauses and resumes, answers browser batches with CORS, rejects bad requests,
  * and on SIGTERM exits 0 with every acknowledged event completed or pending. Once on the embedded
- * PGlite (one start for the whole file), once on the real server when it answers.
+ * PGlite (one start for the whole file), once on the real server when it answers. The daemons, its
+ * `--once` runs and the suite's `queue enqueue` are children; the other commands run in process,
+ * and the embedded stores start from a copy of a migrated database.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { fixture, run, tempDirs } from "../cli/queue-run.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
+import { withMigratedPglite } from "../helpers/pglite-template.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
@@ -43,7 +47,7 @@ async function status(url: string) {
   };
 }
 
-/** The daemon scenario, run against whichever sink the extra args select. */
+/** The daemon scenario, run against whichever sink the extra args select (none: the store's PGlite). */
 function daemonSuite(label: string, extraArgs: () => string[]) {
   const dirs = tempDirs();
   let store: string;
@@ -51,6 +55,7 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
 
   beforeAll(async () => {
     store = dirs.make("mudsync-daemon-");
+    if (extraArgs().length === 0) await withMigratedPglite(store);
     d = await startDaemon(["--store", store, "--cors-origin", ORIGIN, "--max-body", String(MAX_BODY), ...extraArgs()]);
   });
   afterAll(async () => {
@@ -196,11 +201,11 @@ describe("daemon on the embedded PGlite", () => {
   afterAll(() => dirs.cleanup());
 
   it("queue import goes through the daemon that holds the store: same counts, all-or-nothing", async () => {
-    const store = dirs.make("mudsync-daemon-import-");
+    const store = await withMigratedPglite(dirs.make("mudsync-daemon-import-"));
     const daemon = await startDaemon(["--store", store]);
     try {
       expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
-      const first = await run(["--store", store, "--json", "queue", "import", fixture("sample-export.json"), fixture("sample-cache-export.json")]);
+      const first = await runInProcess(["--store", store, "--json", "queue", "import", fixture("sample-export.json"), fixture("sample-cache-export.json")]);
       expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toContain(`held by the daemon (pid ${daemon.child.pid}); importing through`);
       const r1 = JSON.parse(first.stdout);
@@ -209,10 +214,10 @@ describe("daemon on the embedded PGlite", () => {
       expect(r1.via).toMatchObject({ daemon: daemon.child.pid });
       expect((await status(daemon.url)).counts).toMatchObject({ pending: 22, completed: 9, processing: 3, failed: 3 });
 
-      const again = await run(["--store", store, "--json", "queue", "import", fixture("sample-export.json")]);
+      const again = await runInProcess(["--store", store, "--json", "queue", "import", fixture("sample-export.json")]);
       expect(again.code, again.stderr).toBe(0);
       expect(JSON.parse(again.stdout).events).toEqual({ inserted: 0, existing: 37, replaced: 0 });
-      const replaced = await run(["--store", store, "queue", "import", "--replace", fixture("sample-export.json")]);
+      const replaced = await runInProcess(["--store", store, "queue", "import", "--replace", fixture("sample-export.json")]);
       expect(replaced.code, replaced.stderr).toBe(0);
       expect(replaced.stdout).toContain("events: 0 inserted, 37 replaced");
       expect(replaced.stdout).toContain(`written by the daemon (pid ${daemon.child.pid}`);
@@ -243,7 +248,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("mudsync_daemon");
-    const migrated = await run(["db", "migrate", "--db", db.url]);
+    const migrated = await runInProcess(["db", "migrate", "--db", db.url]);
     expect(migrated.code, migrated.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -259,19 +264,19 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
     try {
       expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
       const ndjson = events(10, "via").map((e) => JSON.stringify(e)).join("\n");
-      expect((await run(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
+      expect((await runInProcess(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
 
-      const paused = await run(["--store", store, "--json", "queue", "drain"]);
+      const paused = await runInProcess(["--store", store, "--json", "queue", "drain"]);
       expect(paused.code, paused.stderr).toBe(3);
       expect(paused.stderr).toContain(`held by the daemon (pid ${daemon.child.pid})`);
       expect(JSON.parse(paused.stdout)).toMatchObject({ via: "daemon", paused: true, drained: false, left: { pending: 10 } });
 
       expect((await fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
-      const drained = await run(["--store", store, "--json", "queue", "drain"]);
+      const drained = await runInProcess(["--store", store, "--json", "queue", "drain"]);
       expect(drained.code, drained.stderr).toBe(0);
       expect(JSON.parse(drained.stdout)).toMatchObject({ via: "daemon", drained: true, left: { pending: 0, completed: 10 } });
 
-      const replay = await run(["--store", store, "queue", "replay", "--status", "completed", "--entity", "well"]);
+      const replay = await runInProcess(["--store", store, "queue", "replay", "--status", "completed", "--entity", "well"]);
       expect(replay.code, replay.stderr).toBe(0);
       expect(replay.stdout).toContain("requeued 10 events");
       expect(replay.stdout).toContain("queue drained");
@@ -329,7 +334,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
   it("--once drains what is due and exits 0, or 3 when events end dead", async () => {
     const store = dirs.make("mudsync-daemon-once-");
     const ndjson = events(20, "once").map((e) => JSON.stringify(e)).join("\n");
-    expect((await run(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
+    expect((await runInProcess(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
     const once = await run(["daemon", "--once", "--store", store, "--db", db.url, "--json"]);
     expect(once.code, once.stderr).toBe(0);
     expect(JSON.parse(once.stdout)).toMatchObject({ once: true, drain: { drained: true, applied: 20 } });
@@ -342,7 +347,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
       await client.end();
     }
     const unknown = JSON.stringify({ type: "update", entity: "no_such_entity", entityId: "x", payload: {} });
-    expect((await run(["queue", "enqueue", "-", "--store", store], { input: unknown })).code).toBe(0);
+    expect((await runInProcess(["queue", "enqueue", "-", "--store", store], { input: unknown })).code).toBe(0);
     const dead = await run(["daemon", "--once", "--store", store, "--db", db.url]);
     expect(dead.code).toBe(3);
     expect(dead.stdout).toContain("queue NOT drained");
