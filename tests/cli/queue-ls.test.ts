@@ -1,10 +1,12 @@
 /**
  * `queue ls` end to end: paging with cursors covers every event exactly once in both orders (from
  * the store and straight from an export with --file), filters, the JSON shape, the table for
- * people, and bad flag values.
+ * people, and bad flag values. The sample store is imported by the real binary; `queue ls` runs
+ * in process (a child start per page made this file slow).
  */
 import { describe, expect, it } from "vitest";
-import { errorLines, run, sampleStore } from "./queue-run.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
+import { errorLines, sampleStore } from "./queue-run.ts";
 
 const sample = sampleStore();
 const SAMPLE = sample.sample;
@@ -21,7 +23,7 @@ async function allPages(source: string[], extra: string[]): Promise<{ ids: strin
   let after: string | null = null;
   let pages = 0;
   do {
-    const r = await run(["queue", "ls", ...source, "--json", ...extra, ...(after ? ["--after", after] : [])]);
+    const r = await runInProcess(["queue", "ls", ...source, "--json", ...extra, ...(after ? ["--after", after] : [])]);
     expect(r.code, r.stderr).toBe(0);
     const page = JSON.parse(r.stdout) as Page;
     expect(Object.keys(page).sort()).toEqual(["counts", "events", "next"]);
@@ -51,17 +53,17 @@ describe.each(SOURCES)("queue ls from the %s", (_name, source) => {
   });
 
   it("filters by status, entity and since, with counts of the whole queue", async () => {
-    const r = await run(["queue", "ls", ...source(), "--json", "--status", "failed,processing", "--entity", "polygon"]);
+    const r = await runInProcess(["queue", "ls", ...source(), "--json", "--status", "failed,processing", "--entity", "polygon"]);
     const page = JSON.parse(r.stdout) as Page;
     expect(page.counts).toEqual({ pending: 22, processing: 3, completed: 9, failed: 3, dead: 0 });
     expect(page.events.map((e) => e.id)).toEqual(["evt-012", "evt-011", "evt-010"]);
     expect(page.next).toBeNull();
-    const since = await run(["queue", "ls", ...source(), "--json", "--since", "2024-05-01T09:40:00Z", "--limit", "100"]);
+    const since = await runInProcess(["queue", "ls", ...source(), "--json", "--since", "2024-05-01T09:40:00Z", "--limit", "100"]);
     expect((JSON.parse(since.stdout) as Page).events).toHaveLength(22);
   });
 
   it("prints a table for people", async () => {
-    const r = await run(["queue", "ls", ...source(), "--status", "failed"]);
+    const r = await runInProcess(["queue", "ls", ...source(), "--status", "failed"]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/pending 22, processing 3, completed 9, failed 3$/);
@@ -79,7 +81,7 @@ describe("queue ls flags", () => {
     [["--order", "random"], /--order.*random/],
     [["--file", SAMPLE, "--after", "garbage"], /--after expects a cursor/],
   ])("%j is exit 2 with one line", async (flags, pattern) => {
-    const r = await run(["queue", "ls", "--store", sample.dir, ...flags]);
+    const r = await runInProcess(["queue", "ls", "--store", sample.dir, ...flags]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr).join("\n")).toMatch(pattern);
   });
