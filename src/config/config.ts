@@ -22,6 +22,8 @@ export const configSchema = z.strictObject({
   supabaseKey: z.string().min(1).optional(),
   /** Postgres schema holding mudsync's tables and functions */
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier"),
+  /** Postgres schema of the shared queue's tables (`--queue postgres://…`) */
+  queueSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier"),
   batchSize: z.number().int().min(1).max(10000),
   batchDelayMs: z.number().int().min(0).max(60000),
   maxAttempts: z.number().int().min(1).max(1000),
@@ -43,6 +45,7 @@ export type Config = z.infer<typeof configSchema>;
 export const DEFAULTS: Config = {
   store: ".mudsync",
   schema: "mudsync",
+  queueSchema: "mudsync_queue",
   batchSize: 500,
   batchDelayMs: 0,
   maxAttempts: 10,
@@ -86,6 +89,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const key = env.SUPABASE_KEY ?? env.SUPABASE_ANON_KEY;
   if (key) out.supabaseKey = key;
   if (env.MUDSYNC_SCHEMA) out.schema = env.MUDSYNC_SCHEMA;
+  if (env.MUDSYNC_QUEUE_SCHEMA) out.queueSchema = env.MUDSYNC_QUEUE_SCHEMA;
   if (env.MUDSYNC_LOG_LEVEL) out.logLevel = env.MUDSYNC_LOG_LEVEL;
   return out;
 }

@@ -36,12 +36,13 @@ describe.runIf(await realPgAvailable())("sim on the real server", () => {
   it("the CI set of shipped scenarios passes; the run's schema is gone afterwards", async () => {
     const names = await ciSet("server");
     // the chaos smoke set: one scenario per fault kind that needs the server
-    for (const kind of ["network-flap", "terminate-backends", "statement-timeout-storm", "applied-but-errored"]) expect(names).toContain(`chaos/${kind}`);
+    for (const kind of ["network-flap", "terminate-backends", "statement-timeout-storm", "applied-but-errored", "daemons-smoke"]) expect(names).toContain(`chaos/${kind}`);
     for (const name of names) {
       const r = await runScenario(await shipped(name, { sink: db.url }));
       const failing = r.verdict.invariants.filter((i) => i.violations > 0).map((i) => i.name);
       expect({ name, failing, asExpected: r.asExpected }).toEqual({ name, failing: [], asExpected: true });
       expect(r.sink).toContain("schema mudsync_sim");
+      if (name === "chaos/daemons-smoke") expect(r.faults["kill-daemon"]).toBeGreaterThan(0);
     }
     expect(await schemas()).toEqual([]);
   }, 240_000);

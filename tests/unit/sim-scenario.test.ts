@@ -174,6 +174,9 @@ describe("scenario errors: one line naming the file and the dot-path", () => {
       "x.yaml: faults.0.latency: expected the added latency (a duration, wall time), got nothing",
     );
     expect(errorOf(`${MINIMAL}faults:\n  - { kind: terminate-backends }\n`).message).toBe("x.yaml: faults.0: expected exactly one of every, chance or at, got none");
+    expect(errorOf(`${MINIMAL}faults:\n  - { kind: kill-daemon, every: 1s, count: 3 }\n`).message).toBe(
+      "x.yaml: faults.0: expected daemons: { count: N } in the scenario (the daemons it kills), got no daemons",
+    );
     expect(errorOf(`${MINIMAL}faults:\n  - { kind: statement-timeout, at: 5m, for: 1m }\n`).message).toMatch(/^x\.yaml: faults\.0\.at: expected a time within the run/);
     const file = parseScenarioText(`${MINIMAL}faults:\n  - { kind: network, mode: latency, at: 10s, for: 5s, latency: 20ms }\n  - { kind: statement-timeout, at: 20s, for: 10s }\n`, "s.yaml");
     expect(resolveScenario(file, {}, "s.yaml").faults).toEqual([

@@ -173,7 +173,7 @@ async function openStore(
   if (opts.queue !== undefined) {
     const { openPostgresQueueStore } = await import("../../stores/postgres/index.ts");
     const { redactUrl } = await import("../../postgres/pg-client.ts");
-    const store = await openPostgresQueueStore({ url: opts.queue, owner });
+    const store = await openPostgresQueueStore({ url: opts.queue, owner, schema: ctx.config.queueSchema });
     return { store, label: `postgres ${redactUrl(opts.queue)}`, oneStatementWith: (schema) => store.oneStatementWith(schema) };
   }
   const { openDexieStore } = await import("../../stores/dexie/index.ts");

@@ -16,7 +16,7 @@ export async function withQueueReader<T>(
 ): Promise<T> {
   if (queueUrl === undefined) return withQueueStore(ctx, "read", command, (store) => fn(store, ctx.config.store));
   const { openPostgresQueueReader } = await import("../../stores/postgres/queue-reader.ts");
-  const reader = await openPostgresQueueReader({ url: queueUrl });
+  const reader = await openPostgresQueueReader({ url: queueUrl, schema: ctx.config.queueSchema });
   try {
     return await fn(reader, reader.label);
   } finally {

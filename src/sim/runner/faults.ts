@@ -124,6 +124,9 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
         c.sink.use((events, next) => (storm ? slow.applyBatch(events) : next(events)));
       }
       return {};
+    case "kill-daemon":
+      // wall time, on processes: the daemon pool (daemon-pool.ts) carries it out
+      return {};
     case "offline":
       ctx.scheduler.at(spec.atMs, async () => {
         for (const c of targets) {

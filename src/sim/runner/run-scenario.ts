@@ -17,6 +17,7 @@ import type { Verdict } from "../checker/verdict.ts";
 import type { HistoryRecord } from "../history/history-records.ts";
 import { HISTORY_FORMAT } from "../history/history-records.ts";
 import { FeedHub } from "./feed-hub.ts";
+import { DaemonPool } from "./daemon-pool.ts";
 import { installFault, type InstalledFault } from "./faults.ts";
 import { HistoryWriter } from "./history-writer.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -81,6 +82,9 @@ export function checkSinkForFaults(scenario: Scenario): void {
   if (serverFault && scenario.sink.kind === "pglite") {
     throw new UsageError(`${scenario.name}: fault ${serverFault.kind} acts on a real server's connections; run it with --sink postgres://…`);
   }
+  if (scenario.daemons && scenario.sink.kind === "pglite") {
+    throw new UsageError(`${scenario.name}: daemons drain a shared queue on a real server (the embedded PGlite lives in one process); run it with --sink postgres://…`);
+  }
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
@@ -101,8 +105,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const feed = new FeedHub();
   let done = false;
   let db: SimDatabase | undefined;
+  let pool: DaemonPool | undefined;
   try {
-    db = await openSimDatabase(scenario.sink, runDir, { ...(options.schema ? { schema: options.schema } : {}), proxy });
+    db = await openSimDatabase(scenario.sink, runDir, { ...(options.schema ? { schema: options.schema } : {}), proxy, sharedQueue: scenario.daemons !== undefined });
+    const shared = db.queue;
     if (options.variant?.afterMigrate) await options.variant.afterMigrate(db.sink.client, db.schema);
     await feed.start(db.feed);
     const strategyFor = (entity: string): ConflictStrategy => scenario.strategies.byEntity[entity] ?? scenario.strategies.default;
@@ -117,6 +123,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const client = await SimClient.open({
         id, dir: path.join(runDir, "clients", id), clock: skewedClock(clock, skew.get(i) ?? 0), sink: db.sink, history,
         seed: scenario.seed + i, cacheTtlMs: scenario.cacheTtlMs, engine: scenario.engine, strategyFor, variant: options.variant?.client,
+        ...(shared ? { sharedQueue: shared.store } : {}),
       });
       if (options.variant?.sinkLayer) client.sink.use(options.variant.sinkLayer);
       clients.push(client);
@@ -127,7 +134,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const due = new Map<SimClient, number>();
     const idle = new Map<SimClient, number>();
     const requestDrain = (c: SimClient, delay = drainEvery) => {
-      if (!c.online) return;
+      if (!c.online || shared) return; // with daemons, they drain
       const at = clock.elapsed() + delay;
       const current = due.get(c);
       if (current !== undefined && current <= at) return;
@@ -173,6 +180,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const a = stream.next();
       if (!a) return;
       scheduler.at(a.at, async () => {
+        // with daemons writing meanwhile, the feed's changes reach the clients as they come
+        if (shared) for (const change of feed.take()) for (const other of clients) if (other.online) await other.changed(change);
         await c.act(a);
         if (a.kind !== "read") requestDrain(c);
         scheduleNext(c, stream);
@@ -188,6 +197,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       options.onProgress?.({ stage, vt: clock.elapsed(), endVt: scenario.endMs, actions: actionsDone(), totalActions, online: clients.filter((c) => c.online).length });
     };
+    if (shared && scenario.daemons) {
+      pool = new DaemonPool({
+        count: scenario.daemons.count,
+        url: shared.url,
+        runDir,
+        random: prng(scenario.seed ^ 0x27d4eb2d),
+        onKill: (detail) => history.write({ type: "fault", kind: "kill-daemon", client: null, detail }),
+        config: {
+          schema: db.schema, queueSchema: shared.schema, leaseMs: scenario.daemons.leaseMs, batchSize: scenario.engine.batchSize,
+          coalesce: scenario.engine.coalesce, maxAttempts: scenario.engine.maxAttempts, strategy: scenario.strategies.default,
+          strategies: scenario.strategies.byEntity, logLevel: "warn",
+        },
+      });
+      pool.start();
+      for (const f of scenario.faults) if (f.kind === "kill-daemon") pool.schedule(f);
+    }
     let tasks = 0;
     await scheduler.run(scenario.endMs, () => {
       if (++tasks % 64 === 0) {
@@ -195,6 +220,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         void history.pace();
       }
     }, true);
+
+    if (pool && shared) {
+      // the daemons drain in wall time, killed on schedule; then each client hears its events' fates
+      progress("settle");
+      await pool.drained(shared.store, 10 * 60_000);
+      await pool.stop();
+      const byId = new Map(clients.map((c) => [c.id, c]));
+      for await (const page of shared.store.scan(1000)) for (const e of page) if (e.clientId) byId.get(e.clientId)?.settledRemotely(e);
+      for (const change of feed.take()) for (const c of clients) if (c.online) await c.changed(change);
+    }
 
     // everyone back online; drain until nothing is left to settle (bounded in virtual time)
     progress("settle");
@@ -237,6 +272,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     };
   } finally {
     scheduler.stop();
+    await pool?.stop().catch(() => undefined);
     if (!done) await history.close().catch(() => undefined);
     await feed.stop().catch(() => undefined);
     for (const f of installed) await f.close?.().catch(() => undefined);

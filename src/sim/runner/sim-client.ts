@@ -10,7 +10,7 @@ import { TtlCache } from "../../core/cache.ts";
 import { rowCacheKey } from "../../core/cache-keys.ts";
 import { OptimisticStateManager } from "../../core/optimistic.ts";
 import { DEFAULT_RETRY_POLICY } from "../../core/retry.ts";
-import type { Clock, RowChange, RowState, Sink } from "../../core/ports.ts";
+import type { Clock, QueueStore, RowChange, RowState, Sink } from "../../core/ports.ts";
 import type { ConflictStrategy } from "../../core/conflict.ts";
 import { openDexieStore } from "../../stores/dexie/open-dexie-store.ts";
 import type { DexieQueueStore } from "../../stores/dexie/dexie-queue-store.ts";
@@ -34,6 +34,11 @@ export interface SimClientOptions {
   strategyFor(entity: string): ConflictStrategy;
   /** deliberately broken behaviour, for tests that show the checker catches it */
   variant?: ClientVariant;
+  /**
+   * A shared queue the client enqueues into instead of its own store, for daemons to drain: the
+   * client then never drains, and learns its events' fates from settledRemotely().
+   */
+  sharedQueue?: QueueStore;
 }
 
 export interface ClientVariant {
@@ -153,7 +158,7 @@ export class SimClient {
     const written = { client: this.id, event: id, seq, row, op: type, effect: effectOf(entity, type, payload), baseVersion: baseVersion ?? null, ...(fault ? { fault } : {}) };
     this.optimistic.apply(key, editFn(entity, type, payload), id);
     try {
-      await this.store.enqueue([event]);
+      await (this.o.sharedQueue ?? this.store).enqueue([event]);
     } catch (err) {
       this.optimistic.rollback(id);
       this.o.history.write({ type: "write", ...written, outcome: "refused", reason: (err as Error).message });
@@ -206,7 +211,7 @@ export class SimClient {
   async drain(): Promise<DrainReport> {
     this.written = new Map();
     this.settledNow = 0;
-    if (this.online) {
+    if (this.online && !this.o.sharedQueue) {
       try {
         await this.engine.drain();
       } catch (err) {
@@ -222,6 +227,7 @@ export class SimClient {
 
   /** Events not settled yet: pending, failed (waiting for a retry) or processing. */
   async unsettled(): Promise<number> {
+    if (this.o.sharedQueue) return 0; // the daemons' business
     const c = await this.store.counts();
     return c.pending + c.failed + c.processing;
   }
@@ -247,6 +253,17 @@ export class SimClient {
   /** Puts events straight into the queue (poison events, at the head of the queue). */
   async enqueueRaw(events: QueuedEvent[]): Promise<void> {
     await this.store.enqueue(events);
+  }
+
+  /**
+   * An event of this client that a daemon settled: the client hears of its fate (as the app does
+   * from a status poll or the change feed) and commits or rolls back its optimistic edit. An edit
+   * a strategy dropped is rolled back: the client cannot tell from here whether the server already
+   * had its fields.
+   */
+  settledRemotely(e: QueuedEvent): void {
+    if (e.status === "completed" && e.outcome === "conflict") this.rolledBack.add(e.id);
+    this.settled(e, { status: e.status, outcome: e.outcome, appliedVersion: e.appliedVersion, lastError: e.lastError, payload: e.payload });
   }
 
   nextSeq(): number {

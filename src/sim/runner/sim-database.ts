@@ -6,7 +6,8 @@
  * change feed and the runner's own session connect directly.
  */
 import path from "node:path";
-import type { ChangeFeed } from "../../core/ports.ts";
+import type { ChangeFeed, QueueStore } from "../../core/ports.ts";
+import { openPostgresQueueStore } from "../../stores/postgres/index.ts";
 import { PgClient } from "../../postgres/pg-client.ts";
 import { PgSink } from "../../sinks/pg/pg-sink.ts";
 import { PgliteSink } from "../../sinks/pglite/pglite-sink.ts";
@@ -29,6 +30,8 @@ export interface ServerControl {
 
 export interface SimDatabase {
   sink: PgSink;
+  /** the shared queue daemons drain (`<schema>_queue`), when the scenario has daemons */
+  queue?: { store: QueueStore; schema: string; url: string };
   feed: ChangeFeed;
   schema: string;
   /** for people: where the rows are */
@@ -39,7 +42,7 @@ export interface SimDatabase {
 
 export type SimSink = { kind: "pglite" } | { kind: "postgres"; url: string };
 
-export async function openSimDatabase(sink: SimSink, runDir: string, options: { schema?: string; proxy?: boolean } = {}): Promise<SimDatabase> {
+export async function openSimDatabase(sink: SimSink, runDir: string, options: { schema?: string; proxy?: boolean; sharedQueue?: boolean } = {}): Promise<SimDatabase> {
   const { schema } = options;
   if (sink.kind === "pglite") {
     const dataDir = path.join(runDir, "pglite");
@@ -80,11 +83,19 @@ export async function openSimDatabase(sink: SimSink, runDir: string, options: { 
     const feed = new PgSink(new PgClient({ url: sink.url, max: 1 }), { schema: name });
     opened.push(feed);
     const quoted = `"${name}"`;
-    // the schema belongs to the simulation: a previous kept run's rows go
-    await own.exec(`drop schema if exists ${quoted} cascade`);
+    const queueSchema = `${name}_queue`;
+    // the schemas belong to the simulation: a previous kept run's rows go
+    await own.exec(`drop schema if exists ${quoted} cascade; drop schema if exists "${queueSchema}" cascade`);
     await s.migrate();
+    let queue: SimDatabase["queue"];
+    if (options.sharedQueue) {
+      const store = await openPostgresQueueStore({ url: sink.url, schema: queueSchema, owner: "mudsync-sim-clients" });
+      opened.push(store);
+      queue = { store, schema: queueSchema, url: sink.url };
+    }
     return {
       sink: s,
+      ...(queue ? { queue } : {}),
       feed,
       schema: name,
       where: `schema ${name} on ${where}`,
@@ -105,7 +116,7 @@ export async function openSimDatabase(sink: SimSink, runDir: string, options: { 
       },
       close: async (keep) => {
         try {
-          if (!keep) await own.exec(`drop schema if exists ${quoted} cascade`);
+          if (!keep) await own.exec(`drop schema if exists ${quoted} cascade; drop schema if exists "${queueSchema}" cascade`);
           // released here, not by the session's end, which the server notices a moment later
           await own.query("select pg_advisory_unlock(hashtext('mudsync.sim'), hashtext($1))", [name]);
         } finally {

@@ -63,7 +63,7 @@ export async function listScenarios(dir: string = SHIPPED_SCENARIOS_DIR): Promis
       ci: scenario.ci ?? false,
       clients: scenario.clients?.count ?? SCENARIO_DEFAULTS.clients,
       expect: scenario.expect ?? SCENARIO_DEFAULTS.expect,
-      server: (scenario.faults ?? []).some((f) => SERVER_FAULT_KINDS.has(f.kind)),
+      server: scenario.daemons !== undefined || (scenario.faults ?? []).some((f) => SERVER_FAULT_KINDS.has(f.kind)),
     });
   }
   return listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -63,9 +63,11 @@ export type AppliedButErroredFault = { kind: "applied-but-errored"; clients: num
 export type NetworkFault = { kind: "network"; clients: number[]; mode: (typeof NETWORK_MODES)[number]; forMs?: number; latencyMs?: number } & FaultWhen;
 export type TerminateBackendsFault = { kind: "terminate-backends"; clients: number[] } & FaultWhen;
 export type StatementTimeoutFault = { kind: "statement-timeout"; clients: number[]; atMs: number; forMs: number; timeoutMs: number };
+/** Wall time: daemons are processes, killed while they drain. */
+export type KillDaemonFault = { kind: "kill-daemon"; clients: number[]; everyMs: number; count: number; restartAfterMs: number };
 export type FaultSpec =
   | PoisonFault | DuplicateBatchFault | ClockSkewFault | OldExportFault | OfflineFault
-  | AppliedButErroredFault | NetworkFault | TerminateBackendsFault | StatementTimeoutFault;
+  | AppliedButErroredFault | NetworkFault | TerminateBackendsFault | StatementTimeoutFault | KillDaemonFault;
 
 export interface Scenario {
   name: string;
@@ -86,6 +88,11 @@ export interface Scenario {
   /** the end of the run: the later of the workload's span and the timeline's length */
   endMs: number;
   faults: FaultSpec[];
+  /**
+   * Daemons draining one shared Postgres queue (child processes, wall time): the clients enqueue
+   * into it instead of draining their own stores.
+   */
+  daemons?: { count: number; leaseMs: number };
 }
 
 export interface ScenarioOverrides {
@@ -141,7 +148,8 @@ export function resolveScenario(file: ScenarioFile, overrides: ScenarioOverrides
     workload: resolveWorkload(file),
     timeline: resolveTimeline(file, selectors, endMs),
     endMs,
-    faults: (file.faults ?? []).map((f, i) => resolveFault(f, selectors.resolve(f.clients, ["faults", i, "clients"]))),
+    faults: (file.faults ?? []).map((f, i) => resolveFault(f, selectors.resolve("clients" in f ? f.clients : undefined, ["faults", i, "clients"]))),
+    ...(file.daemons ? { daemons: { count: file.daemons.count, leaseMs: file.daemons.lease !== undefined ? durationMs(file.daemons.lease) : 2000 } } : {}),
   };
 }
 
@@ -261,6 +269,8 @@ function resolveFault(f: ScenarioFault, clients: number[]): FaultSpec {
         ...(f.for !== undefined ? { forMs: durationMs(f.for) } : {}),
         ...(f.latency !== undefined ? { latencyMs: durationMs(f.latency) } : {}),
       };
+    case "kill-daemon":
+      return { kind: f.kind, clients, everyMs: durationMs(f.every), count: f.count, restartAfterMs: f.restartAfter !== undefined ? durationMs(f.restartAfter) : 500 };
     case "statement-timeout":
       return { kind: f.kind, clients, atMs: durationMs(f.at), forMs: durationMs(f.for), timeoutMs: f.timeout !== undefined ? durationMs(f.timeout) : 1 };
   }

@@ -134,10 +134,10 @@ const faultBase = { clients: selectorSchema.optional() };
 export const NETWORK_MODES = ["cut", "refuse", "latency", "drop-request"] as const;
 export const FAULT_KINDS = [
   "poison", "duplicate-batch", "clock-skew", "old-export", "offline",
-  "applied-but-errored", "network", "terminate-backends", "statement-timeout",
+  "applied-but-errored", "network", "terminate-backends", "statement-timeout", "kill-daemon",
 ] as const;
-/** Fault kinds that act on a real server's connections or backends: not on the embedded PGlite. */
-export const SERVER_FAULT_KINDS: ReadonlySet<string> = new Set(["network", "terminate-backends", "statement-timeout"]);
+/** Fault kinds that act on a real server's connections or backends, or on daemons draining a queue on it: not on PGlite. */
+export const SERVER_FAULT_KINDS: ReadonlySet<string> = new Set(["network", "terminate-backends", "statement-timeout", "kill-daemon"]);
 
 const faultSchema = z.discriminatedUnion(
   "kind",
@@ -186,6 +186,10 @@ const faultSchema = z.discriminatedUnion(
       { kind: z.literal("terminate-backends"), ...faultBase, every: int(1).optional(), chance: num(0, 1, "a number from 0 to 1").optional(), at: duration().optional() },
       "a terminate-backends fault",
     ),
+    strict(
+      { kind: z.literal("kill-daemon"), every: duration(1), count: int(1, 10_000), restartAfter: duration().optional() },
+      "a kill-daemon fault",
+    ),
     strict({ kind: z.literal("statement-timeout"), ...faultBase, at: duration(), for: duration(1), timeout: duration(1).optional() }, "a statement-timeout fault"),
   ],
   { error: `a fault kind: ${FAULT_KINDS.join(", ")}` },
@@ -219,6 +223,7 @@ export const scenarioFileSchema = strict(
     workload: workloadSchema,
     timeline: z.array(timelineGroupSchema, { error: "a list of client groups with phases" }).min(1, { error: "a list of at least one client group" }).optional(),
     faults: z.array(faultSchema, { error: "a list of faults" }).optional(),
+    daemons: strict({ count: int(1, 16), lease: duration(100).optional() }, "a mapping with count and lease").optional(),
   },
   "a mapping with at least a workload",
 );
@@ -310,6 +315,9 @@ function checkFaults(file: ScenarioFile, endMs: number): ScenarioProblem | undef
       return { path: ["faults", i, "latency"], expected: "the added latency (a duration, wall time)", got: "nothing" };
     }
     if (f.kind === "statement-timeout") p = late(i, "at", durationMs(f.at), f.at);
+    if (f.kind === "kill-daemon" && file.daemons === undefined) {
+      return { path: ["faults", i], expected: "daemons: { count: N } in the scenario (the daemons it kills)", got: "no daemons" };
+    }
     if (f.kind === "offline" && durationMs(f.at) + durationMs(f.for) > endMs) {
       return { path: ["faults", i, "for"], expected: `an outage that ends within the run (which ends at ${end})`, got: `${JSON.stringify(f.for)} from ${JSON.stringify(f.at)}` };
     }
