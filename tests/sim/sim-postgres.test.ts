@@ -47,7 +47,7 @@ describe.runIf(await realPgAvailable())("sim on the real server", () => {
     expect(await schemas()).toEqual([]);
   }, 240_000);
 
-  it("an engine that counts a batch whose answer never came as applied loses events under network cuts, and the verdict says so", async () => {
+  it("an engine that counts a batch whose answer never came as applied loses events under cuts and lost answers, and the verdict says so", async () => {
     const correct = await runScenario(await shipped("chaos/network-flap", { sink: db.url }));
     expect(correct.verdict.pass).toBe(true);
     const broken = await runScenario(await shipped("chaos/network-flap", { sink: db.url }), { variant: BROKEN_VARIANTS["acks-unanswered"] });
