@@ -250,11 +250,6 @@ export class SimClient {
     await this.store.put(events);
   }
 
-  /** Puts events straight into the queue (poison events, at the head of the queue). */
-  async enqueueRaw(events: QueuedEvent[]): Promise<void> {
-    await this.store.enqueue(events);
-  }
-
   /**
    * An event of this client that a daemon settled: the client hears of its fate (as the app does
    * from a status poll or the change feed) and commits or rolls back its optimistic edit. An edit
@@ -264,10 +259,6 @@ export class SimClient {
   settledRemotely(e: QueuedEvent): void {
     if (e.status === "completed" && e.outcome === "conflict") this.rolledBack.add(e.id);
     this.settled(e, { status: e.status, outcome: e.outcome, appliedVersion: e.appliedVersion, lastError: e.lastError, payload: e.payload });
-  }
-
-  nextSeq(): number {
-    return ++this.seq;
   }
 
   async close(): Promise<void> {
