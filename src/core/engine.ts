@@ -74,6 +74,16 @@ export interface DrainOptions {
 
 const LATENCY_SAMPLES_MAX = 1_000_000;
 
+/**
+ * A promise the loop awaits later (a prefetched claim, a settle running behind the next apply): it
+ * may fail while the loop awaits something else, and is marked handled so that the failure is
+ * thrown where the loop awaits it instead of crashing the process as an unhandled rejection.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 /** The claimed event is older than an edit of its row that was already applied. */
 class Superseded {
   constructor(readonly by: string) {}
@@ -113,7 +123,7 @@ export class Engine {
     // one transaction per batch when the store can; after a failed one the pass goes on leased
     if (this.deps.oneStatement && (await this.drainOneStatement(this.deps.oneStatement, options)) === "done") return this.finish();
     const stopping = () => options.signal?.aborted === true;
-    let claimP: Promise<QueuedEvent[]> = this.claim();
+    let claimP: Promise<QueuedEvent[]> = handled(this.claim());
     let settleP: Promise<void> = Promise.resolve();
     /** claimed and not yet handed to settle: released if the run stops on an error */
     let inFlight: QueuedEvent[] = [];
@@ -135,15 +145,15 @@ export class Engine {
           }
           if (!options.wait || !(await this.somethingWillBeDue())) break;
           await clock.sleep(options.pollMs ?? 250, options.signal);
-          claimP = this.claim();
+          claimP = handled(this.claim());
           continue;
         }
-        claimP = stopping() ? Promise.resolve([]) : this.claim();
+        claimP = stopping() ? Promise.resolve([]) : handled(this.claim());
         inFlight = claimed;
         const outcomes = await this.applyAll(claimed);
         await settleP;
         inFlight = [];
-        settleP = this.settle(claimed, outcomes);
+        settleP = handled(this.settle(claimed, outcomes));
         if (this.deps.hooks?.onProgress) this.deps.hooks.onProgress(this.snapshot(false));
       }
       await settleP;

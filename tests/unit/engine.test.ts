@@ -291,6 +291,35 @@ describe("Engine.drain", () => {
   });
 });
 
+describe("Engine.drain when the store fails behind the batch in flight", () => {
+  it("a prefetched claim that fails while a batch is applied fails the drain, not the process", async () => {
+    const t = setup({ batchSize: 1 });
+    await t.store.enqueue([ev("e1", { entityId: "w1" }), ev("e2", { entityId: "w2" })]);
+    const claim = t.store.claim.bind(t.store);
+    let claims = 0;
+    t.store.claim = async (o) => {
+      claims += 1;
+      if (claims === 2) throw new Error("could not serialize access (40001)");
+      return claim(o);
+    };
+    const apply = t.sink.applyBatch.bind(t.sink);
+    t.sink.applyBatch = async (events) => {
+      await new Promise((r) => setTimeout(r, 20)); // the prefetched claim fails meanwhile
+      return apply(events);
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await expect(t.engine.drain()).rejects.toThrow("could not serialize access");
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});
+
 describe("Engine conflicts", () => {
   async function conflicted(strategy: ConflictStrategy, hooks?: EngineHooks) {
     const t = setup({ strategy, hooks });

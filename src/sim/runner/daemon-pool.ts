@@ -4,18 +4,21 @@
  * the kill-daemon schedule (wall time) and started again, and stopped on every exit of the run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { QueueStore } from "../../core/ports.ts";
 import type { KillDaemonFault } from "../scenario/resolve-scenario.ts";
+import { MudsyncError } from "../../errors.ts";
 
 const BIN = fileURLToPath(new URL("../../../bin/mudsync.js", import.meta.url));
 
 export interface DaemonPoolOptions {
   count: number;
   url: string;
+  /** the daemons' sessions run every transaction SERIALIZABLE: racing daemons then meet serialization failures (40001) */
+  serializable?: boolean;
   runDir: string;
   /** daemon config: schemas, lease, batch size, strategies */
   config: Record<string, unknown>;
@@ -102,14 +105,19 @@ export class DaemonPool {
     if (this.stopping) return;
     const slot = this.slots[i]!;
     slot.starts += 1;
-    const child = spawn(process.execPath, [BIN, "daemon", "--queue", this.o.url, "--db", this.o.url, "--config", this.configFile, "--listen", "127.0.0.1:0"], {
+    const url = this.o.serializable ? withOptions(this.o.url, "-c default_transaction_isolation=serializable") : this.o.url;
+    const child = spawn(process.execPath, [BIN, "daemon", "--queue", url, "--db", url, "--config", this.configFile, "--listen", "127.0.0.1:0"], {
       env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "", MUDSYNC_SCHEMA: "", MUDSYNC_QUEUE_SCHEMA: "" },
       stdio: ["ignore", "ignore", "pipe"],
     });
     slot.stderr = "";
+    // every start's log goes to the run directory (kept with --keep), the last words stay in memory
+    const log = createWriteStream(this.logFile(i), { flags: "a" });
     child.stderr!.setEncoding("utf8").on("data", (d: string) => {
       slot.stderr = (slot.stderr + d).slice(-4000);
+      log.write(d);
     });
+    child.once("exit", () => log.end());
     slot.child = child;
   }
 
@@ -118,10 +126,16 @@ export class DaemonPool {
     for (const [i, s] of this.slots.entries()) {
       const c = s.child;
       if (c && c.exitCode !== null && c.exitCode !== 0) {
-        const last = s.stderr.trim().split("\n").at(-1) ?? "";
-        throw new Error(`daemon ${i} exited with code ${c.exitCode}: ${last}`);
+        // its last words: the error line, not the stack under it nor Node's version banner
+        const words = s.stderr.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at ") && !l.startsWith("Node.js v") && !l.startsWith("^"));
+        const error = words.find((l) => /error/i.test(l)) ?? words.at(-1) ?? "no output";
+        throw new MudsyncError(`sim: daemon ${i} exited with code ${c.exitCode}: ${error} (its log: ${this.logFile(i)})`);
       }
     }
+  }
+
+  private logFile(i: number): string {
+    return path.join(this.o.runDir, `daemon-${i}.log`);
   }
 
   private later(ms: number, fn: () => void): void {
@@ -131,4 +145,11 @@ export class DaemonPool {
     }, ms);
     this.timers.add(t);
   }
+}
+
+/** The URL with server options for every session it opens (libpq's `options` parameter). */
+function withOptions(url: string, options: string): string {
+  const u = new URL(url);
+  u.searchParams.set("options", options);
+  return u.toString();
 }

@@ -201,6 +201,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       pool = new DaemonPool({
         count: scenario.daemons.count,
         url: shared.url,
+        serializable: scenario.daemons.serializable,
         runDir,
         random: prng(scenario.seed ^ 0x27d4eb2d),
         onKill: (detail) => history.write({ type: "fault", kind: "kill-daemon", client: null, detail }),

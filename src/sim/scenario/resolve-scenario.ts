@@ -92,7 +92,7 @@ export interface Scenario {
    * Daemons draining one shared Postgres queue (child processes, wall time): the clients enqueue
    * into it instead of draining their own stores.
    */
-  daemons?: { count: number; leaseMs: number };
+  daemons?: { count: number; leaseMs: number; serializable: boolean };
 }
 
 export interface ScenarioOverrides {
@@ -149,7 +149,9 @@ export function resolveScenario(file: ScenarioFile, overrides: ScenarioOverrides
     timeline: resolveTimeline(file, selectors, endMs),
     endMs,
     faults: (file.faults ?? []).map((f, i) => resolveFault(f, selectors.resolve("clients" in f ? f.clients : undefined, ["faults", i, "clients"]))),
-    ...(file.daemons ? { daemons: { count: file.daemons.count, leaseMs: file.daemons.lease !== undefined ? durationMs(file.daemons.lease) : 2000 } } : {}),
+    ...(file.daemons
+      ? { daemons: { count: file.daemons.count, leaseMs: file.daemons.lease !== undefined ? durationMs(file.daemons.lease) : 2000, serializable: file.daemons.serializable ?? false } }
+      : {}),
   };
 }
 

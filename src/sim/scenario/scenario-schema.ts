@@ -223,7 +223,10 @@ export const scenarioFileSchema = strict(
     workload: workloadSchema,
     timeline: z.array(timelineGroupSchema, { error: "a list of client groups with phases" }).min(1, { error: "a list of at least one client group" }).optional(),
     faults: z.array(faultSchema, { error: "a list of faults" }).optional(),
-    daemons: strict({ count: int(1, 16), lease: duration(100).optional() }, "a mapping with count and lease").optional(),
+    daemons: strict(
+      { count: int(1, 16), lease: duration(100).optional(), serializable: z.boolean({ error: "true or false" }).optional() },
+      "a mapping with count, lease and serializable",
+    ).optional(),
   },
   "a mapping with at least a workload",
 );
