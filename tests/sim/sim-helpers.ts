@@ -9,7 +9,7 @@ export async function shipped(name: string, overrides: ScenarioOverrides = {}): 
   return resolveScenario(await loadScenario(file), overrides, file);
 }
 
-/** The names of the shipped scenarios marked `ci: true`; on PGlite, without those that need a real server. */
+/** The names of the shipped scenarios marked `ci: true` that run on this sink. */
 export async function ciSet(sink: "pglite" | "server"): Promise<string[]> {
-  return (await listScenarios()).filter((s) => s.ci && (sink === "server" || !s.server)).map((s) => s.name);
+  return (await listScenarios()).filter((s) => s.ci && (s.sink === "any" || s.sink === sink)).map((s) => s.name);
 }

@@ -19,12 +19,14 @@ describe("sim on PGlite", () => {
   it("the CI set of shipped scenarios passes, each as its file expects", async () => {
     const names = await ciSet("pglite");
     expect(names.length).toBeGreaterThanOrEqual(6);
+    expect(names).toContain("chaos/server-restart");
     for (const name of names) {
       const r = await runScenario(await shipped(name));
       expect({ name, failing: failing(r), asExpected: r.asExpected }).toEqual({ name, failing: [], asExpected: true });
       expect(r.events.acked).toBeGreaterThan(0);
       // nothing is left unsettled: every acknowledged write reached a final state
       expect(r.verdict.stats.settled["unsettled"] ?? 0).toBe(0);
+      if (name === "chaos/server-restart") expect(r.faults["restart-server"]).toBe(2);
     }
   }, 240_000);
 

@@ -346,9 +346,9 @@ describe("listScenarios over a folder", () => {
     await mkdir(path.join(dir, "chaos"));
     await writeFile(path.join(dir, "chaos", "cut.yaml"), `${MINIMAL}faults: [ { kind: network, mode: cut, every: 2 } ]\n`);
     expect(await listScenarios(dir)).toEqual([
-      { name: "b", file: path.join(dir, "b.yml"), description: "bee", ci: true, clients: 2, expect: "pass", server: false },
-      { name: "c", file: path.join(dir, "a.json"), description: "", ci: false, clients: 4, expect: "fail", server: false },
-      { name: "chaos/cut", file: path.join(dir, "chaos", "cut.yaml"), description: "", ci: false, clients: 4, expect: "pass", server: true },
+      { name: "b", file: path.join(dir, "b.yml"), description: "bee", ci: true, clients: 2, expect: "pass", sink: "any" },
+      { name: "c", file: path.join(dir, "a.json"), description: "", ci: false, clients: 4, expect: "fail", sink: "any" },
+      { name: "chaos/cut", file: path.join(dir, "chaos", "cut.yaml"), description: "", ci: false, clients: 4, expect: "pass", sink: "server" },
     ]);
     await writeFile(path.join(dir, "c.yaml"), MINIMAL);
     await expect(listScenarios(dir)).rejects.toThrow(`${path.join(dir, "c.yaml")}: name: expected a name no other scenario in the folder has, got "c", as in a.json`);

@@ -16,9 +16,9 @@ export async function simLs(opts: { dir?: string }, ctx: CommandContext): Promis
 
 export function renderSimLs(r: SimLsResult): string {
   if (r.scenarios.length === 0) return `no scenarios in ${r.dir}`;
-  const rows = r.scenarios.map((s) => [s.name, s.ci ? "ci" : "", s.server ? "server" : "any", String(s.clients), s.expect, s.description]);
+  const rows = r.scenarios.map((s) => [s.name, s.ci ? "ci" : "", s.sink, String(s.clients), s.expect, s.description]);
   return (
     `${table(["NAME", "SET", "SINK", "CLIENTS", "EXPECT", "DESCRIPTION"], rows, 90)}\n\n` +
-    `run one with \`mudsync sim run <name>\` (SINK server: add --sink postgres://…); files in ${r.dir}`
+    `run one with \`mudsync sim run <name>\` (SINK server: add --sink postgres://…; pglite: without --sink); files in ${r.dir}`
   );
 }

@@ -17,12 +17,17 @@ export class ClientSink implements Sink {
   private readonly layers: SinkLayer[] = [];
 
   constructor(
-    private readonly base: Sink,
+    private base: Sink,
     private readonly clientId: string,
   ) {
     this.name = base.name;
     this.capabilities = base.capabilities;
-    if (base.parkConflicts) this.parkConflicts = (items) => this.reachable().then(() => base.parkConflicts!(items));
+    if (base.parkConflicts) this.parkConflicts = (items) => this.reachable().then(() => this.base.parkConflicts!(items));
+  }
+
+  /** The server behind was replaced (restarted): calls go to the new one. */
+  rebase(sink: Sink): void {
+    this.base = sink;
   }
 
   parkConflicts?: Sink["parkConflicts"];

@@ -25,6 +25,8 @@ export interface FaultContext {
   setOnline(client: SimClient, online: boolean): Promise<void>;
   /** the real server's proxy, backends and sessions (absent on PGlite) */
   server?: ServerControl;
+  /** closes the embedded PGlite and opens it again (present on PGlite only) */
+  restartServer?(): Promise<void>;
 }
 
 export interface InstalledFault {
@@ -126,6 +128,13 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
       return {};
     case "kill-daemon":
       // wall time, on processes: the daemon pool (daemon-pool.ts) carries it out
+      return {};
+    case "restart-server":
+      ctx.scheduler.at(spec.atMs, async () => {
+        const started = performance.now();
+        await ctx.restartServer!();
+        record(null, { wallMs: Math.round(performance.now() - started) });
+      });
       return {};
     case "offline":
       ctx.scheduler.at(spec.atMs, async () => {

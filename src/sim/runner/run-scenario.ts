@@ -82,6 +82,9 @@ export function checkSinkForFaults(scenario: Scenario): void {
   if (serverFault && scenario.sink.kind === "pglite") {
     throw new UsageError(`${scenario.name}: fault ${serverFault.kind} acts on a real server's connections; run it with --sink postgres://…`);
   }
+  if (scenario.faults.some((f) => f.kind === "restart-server") && scenario.sink.kind !== "pglite") {
+    throw new UsageError(`${scenario.name}: restart-server restarts only a server the run owns (the embedded PGlite); run it without --sink`);
+  }
   if (scenario.daemons && scenario.sink.kind === "pglite") {
     throw new UsageError(`${scenario.name}: daemons drain a shared queue on a real server (the embedded PGlite lives in one process); run it with --sink postgres://…`);
   }
@@ -163,7 +166,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     const faultRandom = prng(scenario.seed ^ 0x5bd1e995);
     for (const spec of scenario.faults) {
-      installed.push(installFault(spec, { clients, scheduler, history, random: faultRandom, requestDrain: (c) => requestDrain(c), setOnline, ...(db.server ? { server: db.server } : {}) }));
+      const restartServer = async () => {
+        const opened = db!;
+        await feed.stop();
+        await opened.restart!();
+        for (const c of clients) c.sink.rebase(opened.sink);
+        await feed.start(opened.feed);
+      };
+      installed.push(installFault(spec, {
+        clients, scheduler, history, random: faultRandom, requestDrain: (c) => requestDrain(c), setOnline,
+        ...(db.server ? { server: db.server } : {}),
+        ...(db.restart ? { restartServer } : {}),
+      }));
     }
     for (const [i, c] of clients.entries()) {
       for (const phase of scenario.timeline[i] ?? []) {

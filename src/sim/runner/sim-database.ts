@@ -29,6 +29,7 @@ export interface ServerControl {
 }
 
 export interface SimDatabase {
+  /** the current sink (a restart replaces it) */
   sink: PgSink;
   /** the shared queue daemons drain (`<schema>_queue`), when the scenario has daemons */
   queue?: { store: QueueStore; schema: string; url: string };
@@ -37,6 +38,8 @@ export interface SimDatabase {
   /** for people: where the rows are */
   where: string;
   server?: ServerControl;
+  /** the embedded PGlite only: closes it and opens it again from its data directory; updates sink and feed */
+  restart?(): Promise<void>;
   close(keep: boolean): Promise<void>;
 }
 
@@ -46,8 +49,21 @@ export async function openSimDatabase(sink: SimSink, runDir: string, options: { 
   const { schema } = options;
   if (sink.kind === "pglite") {
     const dataDir = path.join(runDir, "pglite");
-    const s = await PgliteSink.open({ schema: schema ?? "mudsync", dataDir, migrate: true });
-    return { sink: s, feed: s, schema: schema ?? "mudsync", where: `PGlite in ${dataDir}`, close: () => s.close() };
+    const name = schema ?? "mudsync";
+    const db: SimDatabase = {
+      sink: await PgliteSink.open({ schema: name, dataDir, migrate: true }),
+      feed: undefined as unknown as ChangeFeed,
+      schema: name,
+      where: `PGlite in ${dataDir}`,
+      async restart() {
+        await db.sink.close();
+        db.sink = await PgliteSink.open({ schema: name, dataDir, migrate: false });
+        db.feed = db.sink;
+      },
+      close: () => db.sink.close(),
+    };
+    db.feed = db.sink;
+    return db;
   }
   if (!/^postgres(ql)?:\/\//.test(sink.url)) throw new UsageError(`--sink ${sink.url.split("@").pop()}: expected pglite or a postgres:// URL`);
   const name = schema ?? SIM_SCHEMA;

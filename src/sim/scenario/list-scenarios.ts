@@ -22,8 +22,8 @@ export interface ScenarioListing {
   /** the client count the file asks for (before any --clients) */
   clients: number;
   expect: "pass" | "fail";
-  /** it has faults that act on a real server's connections: it runs only with a postgres:// sink */
-  server: boolean;
+  /** the sink it needs: a real server (daemons, faults on connections), the embedded PGlite (a restart), or either */
+  sink: "any" | "server" | "pglite";
 }
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/i;
@@ -63,7 +63,12 @@ export async function listScenarios(dir: string = SHIPPED_SCENARIOS_DIR): Promis
       ci: scenario.ci ?? false,
       clients: scenario.clients?.count ?? SCENARIO_DEFAULTS.clients,
       expect: scenario.expect ?? SCENARIO_DEFAULTS.expect,
-      server: scenario.daemons !== undefined || (scenario.faults ?? []).some((f) => SERVER_FAULT_KINDS.has(f.kind)),
+      sink:
+        scenario.daemons !== undefined || (scenario.faults ?? []).some((f) => SERVER_FAULT_KINDS.has(f.kind))
+          ? "server"
+          : (scenario.faults ?? []).some((f) => f.kind === "restart-server")
+            ? "pglite"
+            : "any",
     });
   }
   return listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -65,9 +65,11 @@ export type TerminateBackendsFault = { kind: "terminate-backends"; clients: numb
 export type StatementTimeoutFault = { kind: "statement-timeout"; clients: number[]; atMs: number; forMs: number; timeoutMs: number };
 /** Wall time: daemons are processes, killed while they drain. */
 export type KillDaemonFault = { kind: "kill-daemon"; clients: number[]; everyMs: number; count: number; restartAfterMs: number };
+/** The embedded PGlite, the one server the runner owns, closed and opened again from its data directory. */
+export type RestartServerFault = { kind: "restart-server"; clients: number[]; atMs: number };
 export type FaultSpec =
   | PoisonFault | DuplicateBatchFault | ClockSkewFault | OldExportFault | OfflineFault
-  | AppliedButErroredFault | NetworkFault | TerminateBackendsFault | StatementTimeoutFault | KillDaemonFault;
+  | AppliedButErroredFault | NetworkFault | TerminateBackendsFault | StatementTimeoutFault | KillDaemonFault | RestartServerFault;
 
 export interface Scenario {
   name: string;
@@ -271,6 +273,8 @@ function resolveFault(f: ScenarioFault, clients: number[]): FaultSpec {
         ...(f.for !== undefined ? { forMs: durationMs(f.for) } : {}),
         ...(f.latency !== undefined ? { latencyMs: durationMs(f.latency) } : {}),
       };
+    case "restart-server":
+      return { kind: f.kind, clients, atMs: durationMs(f.at) };
     case "kill-daemon":
       return { kind: f.kind, clients, everyMs: durationMs(f.every), count: f.count, restartAfterMs: f.restartAfter !== undefined ? durationMs(f.restartAfter) : 500 };
     case "statement-timeout":

@@ -134,7 +134,7 @@ const faultBase = { clients: selectorSchema.optional() };
 export const NETWORK_MODES = ["cut", "refuse", "latency", "drop-request"] as const;
 export const FAULT_KINDS = [
   "poison", "duplicate-batch", "clock-skew", "old-export", "offline",
-  "applied-but-errored", "network", "terminate-backends", "statement-timeout", "kill-daemon",
+  "applied-but-errored", "network", "terminate-backends", "statement-timeout", "kill-daemon", "restart-server",
 ] as const;
 /** Fault kinds that act on a real server's connections or backends, or on daemons draining a queue on it: not on PGlite. */
 export const SERVER_FAULT_KINDS: ReadonlySet<string> = new Set(["network", "terminate-backends", "statement-timeout", "kill-daemon"]);
@@ -190,6 +190,7 @@ const faultSchema = z.discriminatedUnion(
       { kind: z.literal("kill-daemon"), every: duration(1), count: int(1, 10_000), restartAfter: duration().optional() },
       "a kill-daemon fault",
     ),
+    strict({ kind: z.literal("restart-server"), at: duration() }, "a restart-server fault"),
     strict({ kind: z.literal("statement-timeout"), ...faultBase, at: duration(), for: duration(1), timeout: duration(1).optional() }, "a statement-timeout fault"),
   ],
   { error: `a fault kind: ${FAULT_KINDS.join(", ")}` },
@@ -317,7 +318,7 @@ function checkFaults(file: ScenarioFile, endMs: number): ScenarioProblem | undef
     if (f.kind === "network" && f.mode === "latency" && f.latency === undefined) {
       return { path: ["faults", i, "latency"], expected: "the added latency (a duration, wall time)", got: "nothing" };
     }
-    if (f.kind === "statement-timeout") p = late(i, "at", durationMs(f.at), f.at);
+    if (f.kind === "statement-timeout" || f.kind === "restart-server") p = late(i, "at", durationMs(f.at), f.at);
     if (f.kind === "kill-daemon" && file.daemons === undefined) {
       return { path: ["faults", i], expected: "daemons: { count: N } in the scenario (the daemons it kills)", got: "no daemons" };
     }
