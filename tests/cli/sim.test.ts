@@ -71,6 +71,10 @@ describe("mudsync sim", () => {
     expect(broken.code).toBe(2);
     expect(errorLines(broken.stderr)).toEqual([expect.stringMatching(/^mudsync: .*h\.ndjson:2: /)]);
 
+    const nowhere = await run(["sim", "run", "selection-race", "--history", path.join(dir, "missing", "h.ndjson")]);
+    expect(nowhere.code).toBe(2);
+    expect(errorLines(nowhere.stderr)).toEqual([expect.stringMatching(/^mudsync: --history .*missing\/h\.ndjson: cannot write it \(ENOENT\)$/)]);
+
     const flag = await run(["sim", "run", "selection-race", "--clients", "0"]);
     expect(flag.code).toBe(2);
     expect(errorLines(flag.stderr)[0]).toMatch(/--clients must be an integer >= 1/);

@@ -2,7 +2,7 @@
  * `mudsync sim run`: loads each scenario (a file, or a shipped scenario by name), applies the
  * flags over it, runs it with progress, and returns every run's result and verdict.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { loadScenario } from "../../sim/scenario/load-scenario.ts";
 import { resolveScenario } from "../../sim/scenario/resolve-scenario.ts";
@@ -71,6 +71,10 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
     checkSinkForFaults(scenario);
     scenarios.push(scenario);
   }
+  for (const s of scenarios) {
+    const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
+    if (history) writable(history);
+  }
   const runs: SimRunResult["runs"] = [];
   const progress = createProgress(ctx.json);
   for (const s of scenarios) {
@@ -90,6 +94,15 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
     runs.push({ ...result, ...(history ? { history } : {}) });
   }
   return { pass: runs.every((r) => r.verdict.pass), runs };
+}
+
+/** Fails before any run when the history file cannot be written (a missing folder, no permission). */
+function writable(file: string): void {
+  try {
+    closeSync(openSync(file, "a"));
+  } catch (err) {
+    throw new UsageError(`--history ${file}: cannot write it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
 }
 
 export function renderSimRun(r: SimRunResult): string {

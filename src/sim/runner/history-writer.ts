@@ -5,6 +5,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import type { HistoryRecord } from "../history/history-records.ts";
+import { MudsyncError } from "../../errors.ts";
 
 type Timed<R> = R extends { vt: number; wt: number } ? Omit<R, "vt" | "wt"> : R;
 export type UntimedRecord = { [K in HistoryRecord["type"]]: Timed<Extract<HistoryRecord, { type: K }>> }[HistoryRecord["type"]];
@@ -24,8 +25,17 @@ export class HistoryWriter {
     private readonly sinks: ((r: HistoryRecord) => void)[],
     file?: string,
   ) {
-    if (file) this.out = createWriteStream(file, { flags: "w" });
+    if (file) {
+      this.out = createWriteStream(file, { flags: "w" });
+      // a write that fails (disk full) ends the file; close() reports it
+      this.out.on("error", (err) => {
+        this.failed ??= err;
+        this.out = undefined;
+      });
+    }
   }
+
+  private failed: Error | undefined;
 
   /** Wall ms since the run started. */
   wall(): number {
@@ -63,5 +73,6 @@ export class HistoryWriter {
     const out = this.out;
     this.out = undefined;
     if (out) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (this.failed) throw new MudsyncError(`history file: writing it failed (${(this.failed as NodeJS.ErrnoException).code ?? this.failed.message})`);
   }
 }
