@@ -243,12 +243,11 @@ describe.runIf(await realPgAvailable())("queue ls/show/stats --queue postgres://
       const url = new URL(db.url);
       url.username = role;
       const ro = ["--queue", url.toString()];
-      const runs = await Promise.all(
-        // ls through the real binary, the others in process
-        [["ls", "--json", "--status", "failed"], ["show", "pq-002", "--json"], ["stats", "--json"]].map((args, i) =>
-          (i === 0 ? run : runInProcess)(["queue", args[0]!, ...ro, ...args.slice(1)]),
-        ),
-      );
+      const runs = [];
+      // ls through the real binary, the others in process
+      for (const [i, args] of [["ls", "--json", "--status", "failed"], ["show", "pq-002", "--json"], ["stats", "--json"]].entries()) {
+        runs.push(await (i === 0 ? run : runInProcess)(["queue", args[0]!, ...ro, ...args.slice(1)]));
+      }
       for (const r of runs) expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(runs[0]!.stdout) as LsPage).events.map((e) => e.id)).toEqual(["pq-005", "pq-002"]);
     } finally {

@@ -3,6 +3,7 @@
  * (queue-run.ts `run`): stdout, stderr and stdin are swapped for the call, runs are serialised,
  * and a run that leaves a signal listener or an open handle behind fails as the binary would hang.
  * It saves the ~0.6-1 s start of a child per call; keep at least one spawned run per command kind.
+ * Start no other process or server while a run is in flight: its handles would count as the run's.
  */
 import { Readable } from "node:stream";
 import { main } from "../../src/cli.ts";
