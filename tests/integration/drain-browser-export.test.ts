@@ -1,13 +1,15 @@
 /**
- * The browser-made export drained through the real CLI: on the real server (history replayed,
- * then everything due) the rows equal the final state computed from the export; on the embedded
- * PGlite the demo does the same with a concurrent remote edit and conflicts.
+ * The browser-made export drained through the CLI: on the real server (history replayed, then
+ * everything due; in process, a child start per call made it slow) the rows equal the final state
+ * computed from the export; on the embedded PGlite the demo, through the real binary, does the
+ * same with a concurrent remote edit and conflicts.
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { fixture, run, tempDirs } from "../cli/queue-run.ts";
+import { runInProcess } from "../helpers/cli-in-process.ts";
 
 interface Expected {
   counts: { total: number; byEntity: Record<string, number> };
@@ -24,7 +26,7 @@ describe.runIf(await realPgAvailable())("drain of the browser export into Postgr
   let db: TestDatabase;
   let client: pg.Client;
   let store: string;
-  const cli = (...args: string[]) => run(["--store", store, "--db", db.url, ...args]);
+  const cli = (...args: string[]) => runInProcess(["--store", store, "--db", db.url, ...args]);
 
   beforeAll(async () => {
     db = await createTestDatabase("mudsync_drain");
