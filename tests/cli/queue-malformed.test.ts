@@ -1,11 +1,13 @@
 /**
  * Malformed exports given to `queue import`: each gives exit 2, exactly one clear stderr line naming
  * the file, where in it and what was expected, and leaves the store exactly as it was (compared
- * through `queue export` before and after).
+ * through `queue export` before and after). The sample store is imported by the real binary; the
+ * rest runs in process (a child start per call made the file slow).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runInProcess } from "../helpers/cli-in-process.ts";
 import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
 
 const temp = tempDirs();
@@ -15,7 +17,7 @@ let before: string;
 
 async function exportStore(name: string): Promise<string> {
   const out = path.join(dir, name);
-  const r = await run(["queue", "export", out, "--store", store]);
+  const r = await runInProcess(["queue", "export", out, "--store", store]);
   expect(r.code, r.stderr).toBe(0);
   return readFileSync(out, "utf8");
 }
@@ -39,7 +41,7 @@ describe("queue import of malformed files", () => {
     ["bad-row.json", /bad-row\.json at data\.data\[0\]\.rows\[3\]\.status: .*; expected an event \{id, type: add\|remove\|update/],
     ["some-invalid-rows.json", /some-invalid-rows\.json at data\.data\[0\]\.rows\[2\]\.payload: /],
   ])("%s: exit 2, one line, store unchanged", async (name, pattern) => {
-    const r = await run(["queue", "import", fixture(`malformed/${name}`), "--store", store]);
+    const r = await runInProcess(["queue", "import", fixture(`malformed/${name}`), "--store", store]);
     expect(r.code).toBe(2);
     const lines = errorLines(r.stderr);
     expect(lines).toHaveLength(1);
@@ -50,19 +52,19 @@ describe("queue import of malformed files", () => {
   });
 
   it("a bad second file keeps the good first file from being imported", async () => {
-    const r = await run([
+    const r = await runInProcess([
       "queue", "import", fixture("sample-cache-export.json"), fixture("malformed/bad-row.json"), "--store", store, "--json",
     ]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toHaveLength(1);
     expect(await exportStore("after-two.json")).toBe(before);
     const cache = path.join(dir, "cache.json");
-    expect((await run(["queue", "export", path.join(dir, "e.json"), "--cache", cache, "--store", store])).code).toBe(0);
+    expect((await runInProcess(["queue", "export", path.join(dir, "e.json"), "--cache", cache, "--store", store])).code).toBe(0);
     expect(JSON.parse(readFileSync(cache, "utf8")).data.tables[0].rowCount).toBe(0);
   });
 
   it("a missing file is exit 2 with one line", async () => {
-    const r = await run(["queue", "import", path.join(dir, "nope.json"), "--store", store]);
+    const r = await runInProcess(["queue", "import", path.join(dir, "nope.json"), "--store", store]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/nope\.json: no such file$/)]);
   });
