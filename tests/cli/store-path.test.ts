@@ -1,11 +1,13 @@
 /**
  * A --store that names no store: read-only commands refuse it (exit 2, one line naming the path)
  * instead of showing an empty queue, and create nothing; writers create a missing store but refuse
- * a path that is a file.
+ * a path that is a file. The CLI runs in process (a child start per call made the file slow), the
+ * import that creates a store through the real binary.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runInProcess } from "../helpers/cli-in-process.ts";
 import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
 
 const dirs = tempDirs();
@@ -34,7 +36,7 @@ describe("read-only commands on a --store that is not a store", () => {
         [file, "is a file"],
         [plain, "holds no event queue"],
       ] as const) {
-        const r = await run([...reader.args(base), "--store", store]);
+        const r = await runInProcess([...reader.args(base), "--store", store]);
         expect(r.code, r.stderr).toBe(2);
         expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^mudsync: store ${store} ${says}`))]);
         expect(r.stdout).toBe("");
@@ -54,14 +56,14 @@ describe("writers", () => {
     const imported = path.join(base, "imported");
     const r = await run(["queue", "import", fixture("sample-export.json"), "--store", imported]);
     expect(r.code, r.stderr).toBe(0);
-    const stats = await run(["queue", "stats", "--store", imported]);
+    const stats = await runInProcess(["queue", "stats", "--store", imported]);
     expect(stats.code, stats.stderr).toBe(0);
     expect(stats.stdout).toContain("37 events");
 
     const enqueued = path.join(base, "enqueued", "nested");
-    const e = await run(["queue", "enqueue", "--store", enqueued, "--type", "add", "--entity", "well", "--entity-id", "w1", "--id", "e-1"]);
+    const e = await runInProcess(["queue", "enqueue", "--store", enqueued, "--type", "add", "--entity", "well", "--entity-id", "w1", "--id", "e-1"]);
     expect(e.code, e.stderr).toBe(0);
-    const show = await run(["queue", "show", "e-1", "--store", enqueued]);
+    const show = await runInProcess(["queue", "show", "e-1", "--store", enqueued]);
     expect(show.code, show.stderr).toBe(0);
   });
 
@@ -76,7 +78,7 @@ describe("writers", () => {
       ["queue", "enqueue", "--store", path.join(file, "below"), "--type", "add", "--entity", "well", "--entity-id", "w1"],
     ];
     for (const args of cases) {
-      const r = await run(args);
+      const r = await runInProcess(args);
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
       expect(errorLines(r.stderr), args.join(" ")).toEqual([expect.stringMatching(/^mudsync: store .*a-file.* is not a directory/)]);
     }
