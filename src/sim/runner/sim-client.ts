@@ -167,9 +167,14 @@ export class SimClient {
     this.o.history.write({ type: "write", ...written, outcome: "acked" });
   }
 
-  /** Reads a row through the view and records what the user sees. */
+  /**
+   * Reads a row through the view and records what the user sees. The final read tries the server
+   * again when a broken connection answered (as the app does on its next render), so that a cut
+   * just before the end does not pass for a stale view.
+   */
   async read(entity: string, entityId: string, final = false): Promise<void> {
-    const source = await this.view(entity, entityId);
+    let source = await this.view(entity, entityId);
+    for (let retry = 0; final && source === "offline" && this.online && retry < 5; retry++) source = await this.view(entity, entityId);
     const key = rowCacheKey(entity, entityId);
     this.o.history.write({
       type: final ? "final-view" : "read",
