@@ -256,7 +256,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     progress("check");
     const rows = workloadRows(scenario);
     for (const c of clients) for (const r of rows) await c.read(r.entity, r.id, true);
-    await readFinalState(db.sink.client, db.schema, (r) => history.write(r));
+    await readFinalState(db.admin(), db.schema, (r) => history.write(r));
     const batches = clients.reduce((s, c) => s + c.sink.batches, 0);
     history.write({ type: "end", vt: clock.elapsed(), wt: history.wall(), events: counts.acked, faults: { ...history.faults }, batches } as never);
     await history.close();

@@ -7,6 +7,7 @@
  */
 import path from "node:path";
 import type { ChangeFeed, QueueStore } from "../../core/ports.ts";
+import type { SqlQueryable } from "../../postgres/sql-client.ts";
 import { openPostgresQueueStore } from "../../stores/postgres/index.ts";
 import { PgClient } from "../../postgres/pg-client.ts";
 import { PgSink } from "../../sinks/pg/pg-sink.ts";
@@ -31,6 +32,8 @@ export interface ServerControl {
 export interface SimDatabase {
   /** the current sink (a restart replaces it) */
   sink: PgSink;
+  /** the runner's own session for reading the final state: not behind the proxy, never terminated by a fault */
+  admin(): SqlQueryable;
   /** the shared queue daemons drain (`<schema>_queue`), when the scenario has daemons */
   queue?: { store: QueueStore; schema: string; url: string };
   feed: ChangeFeed;
@@ -55,6 +58,7 @@ export async function openSimDatabase(sink: SimSink, runDir: string, options: { 
       feed: undefined as unknown as ChangeFeed,
       schema: name,
       where: `PGlite in ${dataDir}`,
+      admin: () => db.sink.client,
       async restart() {
         await db.sink.close();
         db.sink = await PgliteSink.open({ schema: name, dataDir, migrate: false });
@@ -111,6 +115,7 @@ export async function openSimDatabase(sink: SimSink, runDir: string, options: { 
     }
     return {
       sink: s,
+      admin: () => own,
       ...(queue ? { queue } : {}),
       feed,
       schema: name,
