@@ -25,6 +25,9 @@ const LOCAL_ONLY: Record<string, string> = {
   "queue stats": "reads the local store",
   "queue enqueue": "writes the local store",
   demo: "always runs on a temporary embedded PGlite",
+  "sim run": "runs on the server --sink names (its own schema), never on --db",
+  "sim ls": "lists scenario files",
+  "sim check": "reads a history file",
 };
 
 /** Flags a command needs to finish on its own (a daemon otherwise keeps retrying forever). */

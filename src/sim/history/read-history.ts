@@ -78,31 +78,31 @@ export function parseLine(at: string, text: string): HistoryRecord {
   const schema: z.ZodType = HISTORY_RECORD_SCHEMAS[type as HistoryRecordType];
   const r = schema.safeParse(value);
   if (r.success) return r.data as HistoryRecord;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.map(String).join(".") || "(root)";
-  const got = valueAt(value, issue.path);
+  const zodIssue = r.error.issues[0]!;
+  const path = zodIssue.path.map(String).join(".") || "(root)";
+  const got = valueAt(value, zodIssue.path);
   // a nullable field reports its inner type; say that null would do too
-  const field = issue.path.length === 1 ? (schema as z.ZodObject).shape[String(issue.path[0])] : undefined;
-  const orNull = issue.code === "invalid_type" && got !== null && field?.safeParse(null).success ? " or null" : "";
-  throw new InvalidInputError(at, undefined, `${path}: ${expectation(issue, got, orNull)} (in a ${type} record)`);
+  const field = zodIssue.path.length === 1 ? (schema as z.ZodObject).shape[String(zodIssue.path[0])] : undefined;
+  const orNull = zodIssue.code === "invalid_type" && got !== null && field?.safeParse(null).success ? " or null" : "";
+  throw new InvalidInputError(at, undefined, `${path}: ${expectation(zodIssue, got, orNull)} (in a ${type} record)`);
 }
 
 /** What the schema wanted, as `expected …, got …`. */
-function expectation(issue: z.core.$ZodIssue, got: unknown, orNull = ""): string {
-  switch (issue.code) {
+function expectation(zodIssue: z.core.$ZodIssue, got: unknown, orNull = ""): string {
+  switch (zodIssue.code) {
     case "invalid_type":
-      return `expected ${issue.expected === "nan" ? "a number" : article(issue.expected)}${orNull}, got ${describe(got)}`;
+      return `expected ${zodIssue.expected === "nan" ? "a number" : article(zodIssue.expected)}${orNull}, got ${describe(got)}`;
     case "invalid_value":
-      return `expected ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`}, got ${describe(got)}`;
+      return `expected ${zodIssue.values.length === 1 ? JSON.stringify(zodIssue.values[0]) : `one of ${zodIssue.values.map((v) => JSON.stringify(v)).join(", ")}`}, got ${describe(got)}`;
     case "too_small":
-      return `expected ${issue.origin === "string" ? "a non-empty string" : `a number ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`}, got ${describe(got)}`;
+      return `expected ${zodIssue.origin === "string" ? "a non-empty string" : `a number ${zodIssue.inclusive ? ">=" : ">"} ${String(zodIssue.minimum)}`}, got ${describe(got)}`;
     case "too_big":
-      return `expected a number ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}, got ${describe(got)}`;
+      return `expected a number ${zodIssue.inclusive ? "<=" : "<"} ${String(zodIssue.maximum)}, got ${describe(got)}`;
     case "invalid_format":
     case "not_multiple_of":
-      return `expected ${issue.code === "not_multiple_of" ? "an integer" : issue.format}, got ${describe(got)}`;
+      return `expected ${zodIssue.code === "not_multiple_of" ? "an integer" : zodIssue.format}, got ${describe(got)}`;
     default:
-      return `expected a valid value (${issue.message}), got ${describe(got)}`;
+      return `expected a valid value (${zodIssue.message}), got ${describe(got)}`;
   }
 }
 

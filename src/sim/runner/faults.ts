@@ -109,6 +109,7 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
       onBatches({ ...spec, atMs: undefined }, targets, ctx, async (c, events, next) => {
         // the batch and the termination race, as they do when an operator ends sessions mid-drain
         const sent = next(events);
+        sent.catch(() => undefined); // a failure is the engine's to see, where it awaits the batch below
         await terminate(c);
         return sent;
       });

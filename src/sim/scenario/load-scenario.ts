@@ -74,13 +74,13 @@ function parseJson(text: string, file: string): unknown {
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** A zod issue as a problem: its message is the "expected" phrase (scenario-schema.ts sets them). */
-function problemOf(issue: z.core.$ZodIssue, raw: unknown): ScenarioProblem {
-  const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
-  if (issue.code === "unrecognized_keys") {
-    return { path: [...path, issue.keys[0]!], expected: issue.message, got: "an unknown key" };
+function problemOf(zodIssue: z.core.$ZodIssue, raw: unknown): ScenarioProblem {
+  const path = zodIssue.path.map((p) => (typeof p === "number" ? p : String(p)));
+  if (zodIssue.code === "unrecognized_keys") {
+    return { path: [...path, zodIssue.keys[0]!], expected: zodIssue.message, got: "an unknown key" };
   }
   // a message zod wrote itself ("Invalid input: expected number, received string")
-  const expected = /^Invalid input: expected (.+?)(?:, received .+)?$/.exec(issue.message)?.[1] ?? lowerFirst(issue.message);
+  const expected = /^Invalid input: expected (.+?)(?:, received .+)?$/.exec(zodIssue.message)?.[1] ?? lowerFirst(zodIssue.message);
   return { path, expected, got: describeValue(valueAt(raw, path)) };
 }
 
