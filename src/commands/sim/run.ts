@@ -111,7 +111,8 @@ export function renderSimRun(r: SimRunResult): string {
     const lat = run.latencyMs;
     const lines = [
       `scenario ${run.scenario} (seed ${run.seed}, ${run.clients} clients, ${run.sink})`,
-      `  events: ${run.events.acked} acknowledged, ${run.events.refused} refused at the door, ${run.events.batches} batches; faults: ${faults}`,
+      `  events: ${run.events.acked} acknowledged, ${run.events.refused} refused at the door, ` +
+        `${run.daemons ? `drained by ${run.daemons.count} daemon(s) on a shared queue` : `${run.events.batches} batches`}; faults: ${faults}`,
       `  outcomes: ${Object.entries(run.verdict.stats.settled).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`,
       `  time: ${formatDuration(run.virtualMs)} virtual in ${formatDuration(run.wallMs)} wall; ${run.eventsPerWallSec} events/s wall`,
       `  enqueue → applied: p50 ${ms(lat.virtual.p50)} / p99 ${ms(lat.virtual.p99)} virtual, p50 ${ms(lat.wall.p50)} / p99 ${ms(lat.wall.p99)} wall; peak RSS ${run.peakRssMb} MB`,

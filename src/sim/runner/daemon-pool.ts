@@ -51,7 +51,11 @@ export class DaemonPool {
     }
   }
 
-  /** Kills a running daemon at random every `everyMs` (wall time), `count` times, each started again after `restartAfterMs`. */
+  /**
+   * Kills a running daemon, `count` times, each started again after `restartAfterMs`: which daemon
+   * and when (between half and one and a half `everyMs` of wall time apart) come from the seed, so
+   * the kills land at random points of the drain.
+   */
   schedule(fault: KillDaemonFault): void {
     let left = fault.count;
     const tick = () => {
@@ -66,9 +70,9 @@ export class DaemonPool {
         s.child = undefined;
         this.later(fault.restartAfterMs, () => this.launch(i));
       }
-      this.later(fault.everyMs, tick);
+      this.later(fault.everyMs * (0.5 + this.o.random()), tick);
     };
-    this.later(fault.everyMs, tick);
+    this.later(fault.everyMs * (0.5 + this.o.random()), tick);
   }
 
   /** Resolves once the queue has nothing left to settle, polling its counts (wall time, bounded). */

@@ -74,6 +74,8 @@ export interface RunResult {
   /** the feed did not announce a drain's writes within 5 s of wall time this many times */
   lateFeed: number;
   kept?: { runDir: string; schema: string; where: string; sink: "pglite" | "postgres" };
+  /** the daemons that drained the shared queue (their batches are not counted in events.batches) */
+  daemons?: { count: number; kills: number };
 }
 
 /** Refuses a scenario whose faults need a real server when it would run on PGlite. */
@@ -283,6 +285,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       latencyMs: latency.result(),
       peakRssMb: Math.round(peakRss / 1048576),
       lateFeed: feed.late,
+      ...(pool && scenario.daemons ? { daemons: { count: scenario.daemons.count, kills: pool.kills } } : {}),
       ...(options.keep ? { kept: { runDir, schema: db.schema, where: db.where, sink: scenario.sink.kind } } : {}),
     };
   } finally {
