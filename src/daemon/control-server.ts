@@ -67,7 +67,13 @@ export interface ControlServer {
 }
 
 export async function startControlServer(addr: ListenAddress, options: ControlServerOptions): Promise<ControlServer> {
+  let closing: Promise<void> | undefined;
+  /** answers not sent yet: once closing, each ends its keep-alive connection instead of idling on it */
+  const unanswered = new Set<ServerResponse>();
   const server = createServer((req, res) => {
+    if (closing) res.setHeader("connection", "close");
+    unanswered.add(res);
+    res.once("close", () => unanswered.delete(res));
     void dispatch(req, res, options, addr);
   });
   server.headersTimeout = 10_000;
@@ -81,10 +87,10 @@ export async function startControlServer(addr: ListenAddress, options: ControlSe
     const a = server.address() as AddressInfo;
     bound = { kind: "tcp", host: addr.host, port: a.port };
   }
-  let closing: Promise<void> | undefined;
   return {
     address: bound,
     close(graceMs = 5000) {
+      for (const res of unanswered) if (!res.headersSent) res.setHeader("connection", "close");
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
