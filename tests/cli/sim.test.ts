@@ -2,10 +2,10 @@
  * `mudsync sim` through the real binary: listing, a run with its history and JSON result, checking
  * that history again (and a tampered copy of it), and one clear line for each kind of bad input.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { errorLines, run, tempDirs } from "./queue-run.ts";
+import { ROOT, errorLines, run, tempDirs } from "./queue-run.ts";
 
 const temp = tempDirs();
 afterAll(() => temp.cleanup());
@@ -74,6 +74,20 @@ describe("mudsync sim", () => {
     const nowhere = await run(["sim", "run", "selection-race", "--history", path.join(dir, "missing", "h.ndjson")]);
     expect(nowhere.code).toBe(2);
     expect(errorLines(nowhere.stderr)).toEqual([expect.stringMatching(/^mudsync: --history .*missing\/h\.ndjson: cannot write it \(ENOENT\)$/)]);
+
+    // a folder runs what it can on the sink and names what it leaves; nothing runnable is an error
+    const folder = path.join(dir, "mixed");
+    mkdirSync(folder);
+    copyFileSync(path.join(ROOT, "fixtures/scenarios/chaos/network-flap.yaml"), path.join(folder, "network-flap.yaml"));
+    const serverOnly = await run(["sim", "run", folder]);
+    expect(serverOnly.code).toBe(2);
+    expect(errorLines(serverOnly.stderr)).toEqual([expect.stringMatching(/^mudsync: nothing to run on this sink: network-flap \(fault network acts on a real server's connections; run it with --sink postgres:\/\/…\)$/)]);
+    copyFileSync(path.join(ROOT, "fixtures/scenarios/selection-race.yaml"), path.join(folder, "selection-race.yaml"));
+    const mixed = await run(["sim", "run", folder, "--json"]);
+    expect(mixed.code).toBe(0);
+    const out = JSON.parse(mixed.stdout) as { runs: { scenario: string }[]; skipped: { scenario: string }[] };
+    expect(out.runs.map((x) => x.scenario)).toEqual(["selection-race"]);
+    expect(out.skipped.map((x) => x.scenario)).toEqual(["network-flap"]);
 
     const flag = await run(["sim", "run", "selection-race", "--clients", "0"]);
     expect(flag.code).toBe(2);

@@ -25,19 +25,21 @@ export interface SimRunOptions {
 export interface SimRunResult {
   pass: boolean;
   runs: (RunResult & { history?: string })[];
+  /** scenarios of a folder that cannot run on this sink (a named scenario that cannot is an error) */
+  skipped: { scenario: string; reason: string }[];
 }
 
 const SCENARIO_FILE = /\.(ya?ml|json)$/i;
 
 /** The scenario files an argument names: a file, a folder of them, or a shipped scenario or folder by name. */
-export function scenarioPaths(arg: string, cwd: string): string[] {
+export function scenarioPaths(arg: string, cwd: string): { files: string[]; folder: boolean } {
   const folder = [path.resolve(cwd, arg), path.join(SHIPPED_SCENARIOS_DIR, arg)].find((d) => existsSync(d) && statSync(d).isDirectory());
   if (folder) {
     const files = readdirSync(folder).filter((f) => SCENARIO_FILE.test(f)).sort().map((f) => path.join(folder, f));
     if (files.length === 0) throw new UsageError(`scenario folder ${arg}: no .yaml, .yml or .json files in it`);
-    return files;
+    return { files, folder: true };
   }
-  return [scenarioPath(arg, cwd)];
+  return { files: [scenarioPath(arg, cwd)], folder: false };
 }
 
 /** A file path as given, or the name of a shipped scenario. */
@@ -65,11 +67,25 @@ function historyFor(file: string | undefined, name: string, several: boolean, cw
 export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandContext): Promise<SimRunResult> {
   // every file is checked before the first run starts: a typo in the last one should not wait
   const scenarios = [];
-  for (const file of args.flatMap((arg) => scenarioPaths(arg, ctx.cwd))) {
-    const overrides = { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.clients !== undefined ? { clients: opts.clients } : {}), ...(opts.sink ? { sink: opts.sink } : {}) };
-    const scenario = resolveScenario(await loadScenario(file), overrides, path.relative(ctx.cwd, file) || file);
-    checkSinkForFaults(scenario);
-    scenarios.push(scenario);
+  const skipped: SimRunResult["skipped"] = [];
+  for (const arg of args) {
+    const { files, folder } = scenarioPaths(arg, ctx.cwd);
+    for (const file of files) {
+      const overrides = { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.clients !== undefined ? { clients: opts.clients } : {}), ...(opts.sink ? { sink: opts.sink } : {}) };
+      const scenario = resolveScenario(await loadScenario(file), overrides, path.relative(ctx.cwd, file) || file);
+      try {
+        checkSinkForFaults(scenario);
+      } catch (err) {
+        // a folder runs what it can on this sink and says what it left; a scenario named alone must run
+        if (!(err instanceof UsageError) || !folder) throw err;
+        skipped.push({ scenario: scenario.name, reason: err.message.replace(`${scenario.name}: `, "") });
+        continue;
+      }
+      scenarios.push(scenario);
+    }
+  }
+  if (scenarios.length === 0 && skipped.length > 0) {
+    throw new UsageError(`nothing to run on this sink: ${skipped.map((k) => `${k.scenario} (${k.reason})`).join("; ")}`);
   }
   for (const s of scenarios) {
     const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
@@ -93,7 +109,7 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
     progress.finish({ phase: `${s.name} ${result.verdict.pass ? "passed" : "FAILED"}`, done: last.done, total: last.total, unit: "actions" });
     runs.push({ ...result, ...(history ? { history } : {}) });
   }
-  return { pass: runs.every((r) => r.verdict.pass), runs };
+  return { pass: runs.every((r) => r.verdict.pass), runs, skipped };
 }
 
 /** Fails before any run when the history file cannot be written (a missing folder, no permission). */
@@ -128,6 +144,7 @@ export function renderSimRun(r: SimRunResult): string {
     }
     return lines.join("\n");
   });
+  for (const k of r.skipped) blocks.push(`skipped ${k.scenario}: ${k.reason}`);
   if (r.runs.length > 1) blocks.push(`${r.runs.filter((x) => x.verdict.pass).length} of ${r.runs.length} scenarios passed`);
   return blocks.join("\n\n");
 }
