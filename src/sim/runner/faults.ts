@@ -54,22 +54,12 @@ export function installFault(spec: FaultSpec, ctx: FaultContext): InstalledFault
       });
       return {};
     case "duplicate-batch":
-      for (const c of targets) {
-        let n = 0;
-        // `at`: the first batch the client sends from then on goes twice
-        let armed = false;
-        if (spec.atMs !== undefined) ctx.scheduler.at(spec.atMs, () => void (armed = true));
-        c.sink.use(async (events, next) => {
-          n += 1;
-          const hit = (spec.every !== undefined && n % spec.every === 0) || (spec.chance !== undefined && ctx.random() < spec.chance) || armed;
-          armed = false;
-          if (!hit) return next(events);
-          // the first answer is lost on the way back; the client sends the batch again
-          await next(events);
-          record(c, { events: events.length });
-          return next(events);
-        });
-      }
+      onBatches(spec, targets, ctx, async (c, events, next) => {
+        // the first answer is lost on the way back; the client sends the batch again
+        await next(events);
+        record(c, { events: events.length });
+        return next(events);
+      });
       return {};
     case "clock-skew":
       // the skew itself is in the client's clock (the runner builds it from the scenario)
