@@ -12,6 +12,7 @@ export const ExitCode = {
   Locked: 4,
   Unavailable: 5,
   VerdictFailed: 6,
+  NeedsAction: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -22,7 +23,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
   5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)
-  6  simulation verdict failed: an invariant was violated (sim run, sim check)`;
+  6  simulation verdict failed: an invariant was violated (sim run, sim check)
+  7  doctor found something that needs action (an error or warning finding)`;
 
 export class MudsyncError extends Error {
   readonly exitCode: ExitCode = ExitCode.Failure;
