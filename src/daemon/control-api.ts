@@ -4,8 +4,11 @@
  */
 import type { EventStatus, QueuedEvent } from "../core/event.ts";
 import type { DrainSummary } from "../core/engine.ts";
-import type { ApplyResult, ListQuery, WireEvent } from "../core/ports.ts";
+import type { ApplyResult, HistoryEntry, ListQuery, WireEvent } from "../core/ports.ts";
+import type { DaemonActivity } from "./activity-log.ts";
 import type { DaemonImportResult, ImportRequest } from "./import-files.ts";
+
+export type { DaemonActivity };
 
 export interface Health {
   ok: boolean;
@@ -52,6 +55,12 @@ export interface EventsPage {
   next: string | null;
 }
 
+/** One event with its status history (GET /v1/event). */
+export interface EventDetail {
+  event: QueuedEvent;
+  history: HistoryEntry[];
+}
+
 export interface DrainNowResult {
   /** events settled by the pass that ran after the request */
   settled: number;
@@ -72,6 +81,10 @@ export interface DaemonControl {
   /** resolves once the events are durable */
   enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }>;
   list(query: ListQuery): Promise<EventsPage>;
+  /** one event and its history; undefined when the store has no such event */
+  event(id: string): Promise<EventDetail | undefined>;
+  /** batches in flight and lately, throughput, recent row changes, open conflicts */
+  activity(): Promise<DaemonActivity>;
   /** `queue import` of export files on this machine, all-or-nothing, through the store it holds */
   importFiles(request: ImportRequest): Promise<DaemonImportResult>;
   /** applies browser events synchronously through the sink, one batch, one result per event */

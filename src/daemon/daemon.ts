@@ -16,7 +16,7 @@ import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEv
 import type { OneStatementBatches } from "../core/one-statement-drain.ts";
 import { systemClock } from "../core/ports.ts";
 import { createEngine } from "../config/engine-setup.ts";
-import type { DaemonControl, DaemonStatus, DrainNowResult, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
+import type { DaemonControl, DaemonStatus, DrainNowResult, EventDetail, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";
 import { observeSink, type BatchReport } from "./observed-sink.ts";
@@ -26,6 +26,7 @@ import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
 import { Wakeup } from "./wakeup.ts";
+import { ActivityLog, type DaemonActivity } from "./activity-log.ts";
 import { SinkUnreachableError } from "../errors.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../core/retry.ts";
 
@@ -55,6 +56,9 @@ export interface DaemonOptions {
   daemonMetrics?: DaemonMetrics;
 }
 
+/** open conflicts /v1/activity counts at most */
+const CONFLICTS_COUNTED = 100;
+
 type Waiter = { resolve(r: DrainNowResult): void; before: number };
 
 export class Daemon implements DaemonControl {
@@ -83,21 +87,24 @@ export class Daemon implements DaemonControl {
   /** retrying the change feed's subscription in the background (it failed at start) */
   private feedRetry: Promise<void> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  private readonly activityLog: ActivityLog;
 
   constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
+    this.activityLog = new ActivityLog(() => this.clock.now());
+    const onStart = (source: string, events: number) => this.activityLog.started(source, events);
     this.dm = options.daemonMetrics ?? createDaemonMetrics(options.metrics);
     if (options.store.cache) this.cache = new TtlCache(options.store.cache, this.clock);
-    this.browserSink = observeSink(options.sink, "browser", (r) => this.onBatch(r));
+    this.browserSink = observeSink(options.sink, "browser", (r) => this.onBatch(r), onStart);
     this.engine = createEngine({
       config: options.config,
       store: options.store,
-      sink: observeSink(options.sink, "drain", (r) => this.onBatch(r)),
+      sink: observeSink(options.sink, "drain", (r) => this.onBatch(r), onStart),
       clock: this.clock,
       metrics: options.metrics,
       owner: options.owner,
-      ...(options.oneStatement ? { oneStatement: observeOneStatement(options.oneStatement, (r) => this.onBatch(r)) } : {}),
+      ...(options.oneStatement ? { oneStatement: observeOneStatement(options.oneStatement, (r) => this.onBatch(r), onStart) } : {}),
       hooks: {
         onSettled: (event, c) => {
           if (c.status === "completed" && c.outcome !== "conflict") this.optimistic.commit(event.id, c.appliedVersion);
@@ -212,6 +219,8 @@ export class Daemon implements DaemonControl {
   }
 
   private onBatch(r: BatchReport): void {
+    if (r.empty) return this.activityLog.cancelled(r.token);
+    this.activityLog.ended(r.token, r);
     this.lastBatchAt = this.clock.now();
     const ms = Math.round(r.ms * 10) / 10;
     if (r.error !== undefined) {
@@ -249,6 +258,7 @@ export class Daemon implements DaemonControl {
       try {
         const unsubscribe = await feed.subscribe((change) => {
           this.dm.rowChanges.inc();
+          this.activityLog.changed(change);
           void onChange(change);
         });
         if (stop.aborted) await unsubscribe().catch(() => undefined);
@@ -365,6 +375,23 @@ export class Daemon implements DaemonControl {
   async list(query: ListQuery): Promise<EventsPage> {
     const [counts, page] = await Promise.all([this.options.store.counts(), this.options.store.list(query)]);
     return { counts: { ...zeroCounts(), ...counts }, events: page.events, next: page.next };
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    const event = await this.options.store.get(id);
+    if (!event) return undefined;
+    return { event, history: await this.options.store.history(id) };
+  }
+
+  async activity(): Promise<DaemonActivity> {
+    const sink = this.options.sink;
+    let conflicts: { open: number | null; more: boolean } = { open: null, more: false };
+    if (sink.listConflicts) {
+      // counted up to a limit: the dashboard asks every second and only needs to know "how many, roughly"
+      const open = await sink.listConflicts({ status: "open", limit: CONFLICTS_COUNTED + 1 }).catch(() => undefined);
+      if (open) conflicts = { open: Math.min(open.length, CONFLICTS_COUNTED), more: open.length > CONFLICTS_COUNTED };
+    }
+    return this.activityLog.snapshot(conflicts);
   }
 
   async importFiles(request: ImportRequest): Promise<DaemonImportResult> {

@@ -11,22 +11,30 @@ export interface BatchReport {
   ms: number;
   outcomes?: Record<ApplyOutcome, number>;
   error?: unknown;
+  /** what `onStart` returned for this batch */
+  token?: number;
+  /** nothing was due: no batch was sent (only ends what `onStart` began) */
+  empty?: boolean;
 }
 
-export function observeSink(sink: Sink, source: string, onBatch: (report: BatchReport) => void): Sink {
+/** Called as a batch is sent; what it returns comes back as the report's `token`. */
+export type BatchStart = (source: string, events: number) => number;
+
+export function observeSink(sink: Sink, source: string, onBatch: (report: BatchReport) => void, onStart?: BatchStart): Sink {
   const observed: Sink = {
     name: sink.name,
     capabilities: sink.capabilities,
     async applyBatch(events: WireEvent[]): Promise<ApplyResult[]> {
       const started = performance.now();
+      const token = onStart?.(source, events.length);
       try {
         const results = await sink.applyBatch(events);
         const outcomes: Record<ApplyOutcome, number> = { applied: 0, duplicate: 0, conflict: 0, deferred: 0, rejected: 0 };
         for (const r of results) if (r.outcome in outcomes) outcomes[r.outcome] += 1;
-        onBatch({ source, events: events.length, ms: performance.now() - started, outcomes });
+        onBatch({ source, events: events.length, ms: performance.now() - started, outcomes, token });
         return results;
       } catch (error) {
-        onBatch({ source, events: events.length, ms: performance.now() - started, error });
+        onBatch({ source, events: events.length, ms: performance.now() - started, error, token });
         throw error;
       }
     },

@@ -53,6 +53,12 @@ export const listQuerySchema = z.strictObject({
   order: z.enum(["asc", "desc", "newest", "oldest"]).default("desc"),
 });
 
+/** GET /v1/event?id=…: one event by id. */
+export const eventQuerySchema = z.strictObject({ id: z.string().min(1).max(200) });
+
+/** GET /v1/activity takes no query. */
+export const noQuerySchema = z.strictObject({});
+
 /** An empty body or `{}`: for pause, resume and drain-now. */
 export const emptyBodySchema = z.union([z.undefined(), z.strictObject({})]);
 

@@ -15,8 +15,10 @@ import {
   browserBatchSchema,
   emptyBodySchema,
   enqueueBodySchema,
+  eventQuerySchema,
   importBodySchema,
   listQuerySchema,
+  noQuerySchema,
   parseOr400,
   retryBodySchema,
 } from "./request-schemas.ts";
@@ -39,6 +41,7 @@ export function controlRoutes(d: DaemonControl): Route[] {
       method: "GET",
       path: "/healthz",
       browser: true,
+      open: true,
       async handle() {
         const h = await d.health();
         return ok(h, h.ok ? 200 : 503);
@@ -47,6 +50,7 @@ export function controlRoutes(d: DaemonControl): Route[] {
     {
       method: "GET",
       path: "/metrics",
+      open: true,
       async handle() {
         const m = await d.metricsText();
         return { status: 200, text: m.text, contentType: m.contentType };
@@ -100,6 +104,24 @@ export function controlRoutes(d: DaemonControl): Route[] {
             }),
           ),
         );
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/event",
+      async handle(req) {
+        const q = parseOr400(eventQuerySchema, Object.fromEntries(req.query), "query", "expected ?id=EVENT_ID");
+        const found = await d.event(q.id);
+        if (!found) throw new HttpError(404, `no event with id ${q.id} in the store`);
+        return ok(found);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/activity",
+      async handle(req) {
+        parseOr400(noQuerySchema, Object.fromEntries(req.query), "query", "expected no query");
+        return ok(await d.activity());
       },
     },
     {
