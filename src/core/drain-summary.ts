@@ -12,7 +12,8 @@ export interface DrainSummary {
   /** events folded into another wire event and recorded as applied with it */
   coalesced: number;
   /** deferred: later edits of a row held back, in the same batch, behind a conflicting earlier edit of their client */
-  conflicts: { resubmitted: number; dropped: number; parked: number; deferred: number };
+  /** split: coalesced edits whose merged edit conflicted, sent again one by one */
+  conflicts: { resubmitted: number; dropped: number; parked: number; deferred: number; split: number };
   rejected: number;
   /** events quarantined because a later edit of their row was already applied */
   superseded: number;
@@ -34,7 +35,7 @@ export function emptySummary(): DrainSummary {
     applied: 0,
     duplicates: 0,
     coalesced: 0,
-    conflicts: { resubmitted: 0, dropped: 0, parked: 0, deferred: 0 },
+    conflicts: { resubmitted: 0, dropped: 0, parked: 0, deferred: 0, split: 0 },
     rejected: 0,
     superseded: 0,
     retried: 0,

@@ -88,7 +88,12 @@ function handled<T>(p: Promise<T>): Promise<T> {
 class Superseded {
   constructor(readonly by: string) {}
 }
-type Outcome = ApplyResult | Error | Superseded;
+/**
+ * A conflict answered for a wire event that carried several coalesced edits: the merged edit is
+ * not one the user made, so no strategy settles it; its edits are sent again one by one.
+ */
+class CoalescedConflict {}
+type Outcome = ApplyResult | Error | Superseded | CoalescedConflict;
 
 export class Engine {
   private readonly summary: DrainSummary = emptySummary();
@@ -299,8 +304,10 @@ export class Engine {
     }
     results.forEach((r, i) => {
       const w = batch.events[i]!;
+      const sources = batch.sources.get(w.id) ?? [w.id];
       // folded-in events share the wire event's result (its id tells settle they were coalesced)
-      for (const id of batch.sources.get(w.id) ?? [w.id]) out.set(id, r);
+      const outcome = r.outcome === "conflict" && sources.length > 1 ? new CoalescedConflict() : r;
+      for (const id of sources) out.set(id, outcome);
     });
   }
 
@@ -329,6 +336,11 @@ export class Engine {
         s.superseded += 1;
         s.dead += 1;
         metrics?.dead.inc();
+      } else if (outcome instanceof CoalescedConflict) {
+        // `outcome` set: never coalesced again, so the strategy settles each edit, in the row's order
+        c = { status: "pending", outcome: "conflict", leaseUntil: undefined, leaseOwner: undefined, nextAttemptAt: undefined };
+        note = "conflict on edits sent coalesced: each is sent again on its own, in order, for its strategy to settle";
+        s.conflicts.split += 1;
       } else if (outcome instanceof Error) {
         c = failureChanges(event, outcome, now, this.retry);
         note = `${c.status}: ${c.lastError}`;

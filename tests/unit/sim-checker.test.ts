@@ -293,6 +293,29 @@ describe("sim checker", () => {
     expect(violated(await checkHistory(h.finish()))).toEqual({});
   });
 
+  it("edits coalesced into one that changed nothing (an entry added then removed) may be applied at the version they were made on", async () => {
+    const h = new History();
+    h.sync(h.write("c0", CHART, { "curve-1": "c0:1" }, { op: "add", base: 0 }), 1);
+    const add = h.write("c1", CHART, { "curve-2": "c1:1" }, { op: "add", base: 1 });
+    const remove = h.write("c1", CHART, { "curve-2": null }, { op: "remove", base: 1 });
+    h.sync(add, 1, "coalesced").sync(remove, 1);
+    expect(violated(await checkHistory(h.finish()))).toEqual({});
+  });
+
+  it("writes-follow-reads: coalesced edits that changed the row, applied at the version they were made on", async () => {
+    const h = new History();
+    h.sync(h.write("c0", CHART, { "curve-1": "c0:1" }, { op: "add", base: 0 }), 1);
+    const add = h.write("c1", CHART, { "curve-2": "c1:1" }, { op: "add", base: 1 });
+    const update = h.write("c1", CHART, { "curve-2": "c1:2" }, { op: "update", base: 1 });
+    h.sync(add, 1, "coalesced").sync(update, 1);
+    const v = await checkHistory(h.finish());
+    expect(violated(v)).toEqual({ "writes-follow-reads": 2 });
+    expect(examples(v, "writes-follow-reads")).toEqual([
+      "c1's edit c1-1 of chart_data_source:chart_data_source-1 was made on v1 but applied at v1",
+      "c1's edit c1-2 of chart_data_source:chart_data_source-1 was made on v1 but applied at v1",
+    ]);
+  });
+
   it("convergence: a final view that differs from the server's row", async () => {
     const h = new History();
     h.sync(h.write("c0", WELL, doc("c0:1"), { op: "add", base: 0 }), 1);
