@@ -11,6 +11,7 @@ import { registerConflictsCommands } from "./commands/conflicts/index.ts";
 import { registerDaemonCommand } from "./commands/daemon/index.ts";
 import { registerDemoCommand } from "./commands/demo/index.ts";
 import { registerSimCommands } from "./commands/sim/index.ts";
+import { registerTopCommand } from "./commands/top/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDaemonCommand(program);
   registerDemoCommand(program);
   registerSimCommands(program);
+  registerTopCommand(program);
   return program;
 }
 

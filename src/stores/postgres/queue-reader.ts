@@ -108,6 +108,14 @@ export class PostgresQueueReader implements QueueReader {
     return this.guard(() => this.reads.history(id));
   }
 
+  /** Ends the read-only transaction and starts the next one: later reads see a new snapshot (a live view such as `top`). */
+  async refresh(): Promise<void> {
+    await this.guard(async () => {
+      await this.client.query("ROLLBACK");
+      await this.client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    });
+  }
+
   /** Ends the transaction (nothing to keep) and the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
