@@ -1,0 +1,20 @@
+/**
+ * The events a finding concerns, kept flat in memory: the first `cap` ids in the order they were
+ * offered, and a count of all of them.
+ */
+export class IdSample {
+  readonly ids: string[] = [];
+  count = 0;
+
+  constructor(private readonly cap: number) {}
+
+  add(id: string): void {
+    this.count++;
+    if (this.ids.length < this.cap) this.ids.push(id);
+  }
+
+  /** How many events are not listed. */
+  get more(): number {
+    return this.count - this.ids.length;
+  }
+}

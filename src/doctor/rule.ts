@@ -1,0 +1,73 @@
+/**
+ * What a check is: pure code that sees every event of one snapshot once (with what the server
+ * said about it, when a server was given) and then reports its findings. A check keeps bounded
+ * state (counts, a capped sample of ids, or small per-row entries), never the events themselves.
+ */
+import type { QueuedEvent } from "../core/event.ts";
+import type { FixCommands } from "./fix-commands.ts";
+import type { DaemonHeadStatus, Finding, Severity } from "./types.ts";
+
+/** What the server said about one event (with --db). */
+export interface ServerFacts {
+  /** the event id is in `applied_events` */
+  applied: boolean;
+  /** the version of the row the event edits; null when the row does not exist on the server */
+  rowVersion: number | null;
+}
+
+/** A row of an export that is not a valid event (bad shape, a repeated id). */
+export interface InvalidEventRow {
+  id?: string;
+  /** JSON path of the problem in the file */
+  where: string;
+  reason: string;
+}
+
+/** The server's settings the checks read once, before the events. */
+export interface ServerSettings {
+  /** entity names in the server's registry */
+  entities: ReadonlySet<string>;
+  /** `max_payload_bytes`: larger payloads are rejected */
+  maxPayloadBytes: number;
+  /** the server as named in evidence (password masked) */
+  label: string;
+}
+
+export interface RuleContext {
+  now: number;
+  sampleSize: number;
+  fix: FixCommands;
+  stuckAfterMs: number;
+  daemon?: DaemonHeadStatus;
+  server?: ServerSettings;
+}
+
+export interface Rule {
+  observe?(event: QueuedEvent, server: ServerFacts | undefined): void;
+  invalid?(row: InvalidEventRow): void;
+  /** the findings, once every event was seen; `events` is how many were read */
+  findings(events: number): Finding[];
+}
+
+/** A kind of finding: its name, severity and one line for --help and the docs. */
+export interface RuleSpec {
+  kind: string;
+  severity: Severity;
+  summary: string;
+  create(ctx: RuleContext): Rule;
+}
+
+/** The severity order used to sort findings (errors first). */
+export function severityRank(s: Severity): number {
+  return s === "error" ? 0 : s === "warning" ? 1 : 2;
+}
+
+/** `n thing` / `n things`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+/** An ISO time for evidence. */
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

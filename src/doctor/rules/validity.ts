@@ -1,0 +1,177 @@
+/**
+ * Checks of what events hold: entities the server does not know (an app newer or older than the
+ * server), events the server would reject (bad shape, values PostgreSQL cannot store, an entry
+ * without its id), ids given twice in an export, and payloads over (or near) the server's limit.
+ */
+import { BUILTIN_ENTITIES, type QueuedEvent } from "../../core/event.ts";
+import { describeValueProblem, valueProblem } from "../../core/value-limits.ts";
+import { IdSample } from "../id-sample.ts";
+import { plural, type InvalidEventRow, type RuleContext, type RuleSpec } from "../rule.ts";
+
+/** The server's default `max_payload_bytes` (001_schema.sql), used without --db. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+/** Payloads above this share of the limit are reported as large (info). */
+const LARGE_SHARE = 0.25;
+/** Unknown entities reported one by one at most. */
+const MAX_UNKNOWN_ENTITIES = 20;
+
+/** Entities whose events address an entry of the row by `payload.id` (kind `entries`). */
+const ENTRY_ENTITIES = new Set(["chart_data_source"]);
+
+function knownEntities(ctx: RuleContext): ReadonlySet<string> {
+  return ctx.server?.entities ?? new Set<string>(BUILTIN_ENTITIES);
+}
+
+export const unknownEntity: RuleSpec = {
+  kind: "unknown-entity",
+  severity: "warning",
+  summary: "events of an entity the server does not know (the app is newer or older than the server): they will be rejected",
+  create(ctx: RuleContext) {
+    const known = knownEntities(ctx);
+    const byEntity = new Map<string, IdSample>();
+    let others = 0;
+    return {
+      observe(e: QueuedEvent) {
+        if (known.has(e.entity)) return;
+        let s = byEntity.get(e.entity);
+        if (!s) {
+          if (byEntity.size >= MAX_UNKNOWN_ENTITIES) return void others++;
+          byEntity.set(e.entity, (s = new IdSample(ctx.sampleSize)));
+        }
+        s.add(e.id);
+      },
+      findings() {
+        const where = ctx.server ? `the registry of ${ctx.server.label}` : `the built-in entities (${[...known].join(", ")}; give --db to read the server's registry)`;
+        return [...byEntity.entries()].map(([entity, s]) => ({
+          kind: unknownEntity.kind,
+          severity: unknownEntity.severity,
+          title: `${plural(s.count, "event")} of unknown entity "${entity}"`,
+          evidence: `"${entity}" is not in ${where}; the server rejects such events` + (others ? ` (${others} more events of other unknown entities)` : ""),
+          eventIds: s.ids,
+          moreEvents: s.more,
+          fix: ctx.fix.registerEntity(entity),
+        }));
+      },
+    };
+  },
+};
+
+/** Why the server would reject an event that has the queue's shape, or null. */
+export function payloadProblem(e: QueuedEvent): string | null {
+  if (ENTRY_ENTITIES.has(e.entity) && typeof e.payload.id !== "string") return "payload.id: expected a string (the entry id)";
+  const p = valueProblem(e.payload);
+  return p ? describeValueProblem(p, "payload") : null;
+}
+
+export const invalidEvent: RuleSpec = {
+  kind: "invalid-event",
+  severity: "error",
+  summary: "events that fail validation (not the event shape, values PostgreSQL cannot store, an entry without its id): the server rejects them",
+  create(ctx: RuleContext) {
+    const ids = new IdSample(ctx.sampleSize);
+    let first: string | undefined;
+    let withoutId = 0;
+    const note = (id: string | undefined, reason: string) => {
+      first ??= reason;
+      if (id === undefined) withoutId++;
+      else ids.add(id);
+    };
+    return {
+      observe(e: QueuedEvent) {
+        const problem = payloadProblem(e);
+        if (problem) note(e.id, `event ${e.id}: ${problem}`);
+      },
+      invalid(row: InvalidEventRow) {
+        if (row.reason.startsWith("duplicate id")) return;
+        note(row.id, `${row.where}: ${row.reason}`);
+      },
+      findings() {
+        const n = ids.count + withoutId;
+        if (n === 0) return [];
+        return [{
+          kind: invalidEvent.kind,
+          severity: invalidEvent.severity,
+          title: `${plural(n, "event")} that fail validation`,
+          evidence: `first: ${first}` + (withoutId ? `; ${withoutId} of them have no id` : ""),
+          eventIds: ids.ids,
+          moreEvents: ids.more + withoutId,
+          fix: ctx.fix.skipInvalid() ?? ctx.fix.replay({ ids: ids.more === 0 ? ids.ids : undefined, statuses: ["pending", "failed"] }),
+        }];
+      },
+    };
+  },
+};
+
+export const duplicateId: RuleSpec = {
+  kind: "duplicate-id",
+  severity: "error",
+  summary: "one event id given to more than one row of an export (a store or a shared queue cannot hold a repeat)",
+  create(ctx: RuleContext) {
+    const ids = new IdSample(ctx.sampleSize);
+    let first: string | undefined;
+    return {
+      invalid(row: InvalidEventRow) {
+        if (!row.reason.startsWith("duplicate id")) return;
+        first ??= `${row.where}: ${row.reason}`;
+        ids.add(row.id ?? "?");
+      },
+      findings() {
+        if (ids.count === 0) return [];
+        return [{
+          kind: duplicateId.kind,
+          severity: duplicateId.severity,
+          title: `${plural(ids.count, "repeated event id")}`,
+          evidence: `first: ${first}; \`queue import\` refuses the file as it is`,
+          eventIds: ids.ids,
+          moreEvents: ids.more,
+          fix: ctx.fix.skipInvalid() ?? ctx.fix.drain(),
+        }];
+      },
+    };
+  },
+};
+
+export const oversizedPayload: RuleSpec = {
+  kind: "oversized-payload",
+  severity: "error",
+  summary: "payloads over the server's max_payload_bytes (1 MiB unless the server says otherwise): rejected",
+  create: (ctx) => payloadSizeRule(ctx, "oversized"),
+};
+
+export const largePayload: RuleSpec = {
+  kind: "large-payload",
+  severity: "info",
+  summary: `payloads over ${LARGE_SHARE * 100}% of the server's limit: applied, but they make slow batches`,
+  create: (ctx) => payloadSizeRule(ctx, "large"),
+};
+
+function payloadSizeRule(ctx: RuleContext, which: "oversized" | "large") {
+  const limit = ctx.server?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const floor = which === "oversized" ? limit : Math.floor(limit * LARGE_SHARE);
+  const ids = new IdSample(ctx.sampleSize);
+  let max = 0;
+  return {
+    observe(e: QueuedEvent) {
+      const bytes = Buffer.byteLength(JSON.stringify(e.payload));
+      if (bytes <= floor || (which === "large" && bytes > limit)) return;
+      ids.add(e.id);
+      max = Math.max(max, bytes);
+    },
+    findings() {
+      if (ids.count === 0) return [];
+      const spec = which === "oversized" ? oversizedPayload : largePayload;
+      const of = ctx.server ? `${ctx.server.label}'s max_payload_bytes` : "the default max_payload_bytes";
+      return [{
+        kind: spec.kind,
+        severity: spec.severity,
+        title: `${plural(ids.count, "payload")} ${which === "oversized" ? "over the server's limit" : "near the server's limit"}`,
+        evidence:
+          `largest ${max} bytes of JSON; ${of} is ${limit}` +
+          (which === "oversized" ? ": the server rejects these events" : `: more than ${floor} bytes each`),
+        eventIds: ids.ids,
+        moreEvents: ids.more,
+        fix: which === "oversized" ? ctx.fix.raisePayloadLimit(Math.ceil(max / 1_048_576) * 1_048_576) : ctx.fix.show(ids.ids[0]!),
+      }];
+    },
+  };
+}
