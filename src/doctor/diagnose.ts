@@ -6,11 +6,11 @@
  */
 import type { QueuedEvent } from "../core/event.ts";
 import { rowKey } from "../core/event.ts";
-import { openEventSource } from "./event-source.ts";
+import { openEventSource, type SourceChunk } from "./event-source.ts";
 import { FixCommands } from "./fix-commands.ts";
-import { type RuleContext, type ServerFacts, type ServerSettings, severityRank } from "./rule.ts";
-import { RULES } from "./rules/index.ts";
-import type { DiagnoseOptions, DoctorInput, DoctorReport, DoctorSource, Finding } from "./types.ts";
+import type { RuleContext, ServerFacts, ServerSettings } from "./rule.ts";
+import { type CheckedChunk, runChecks } from "./run-checks.ts";
+import type { DiagnoseOptions, DoctorInput, DoctorReport, DoctorSource } from "./types.ts";
 
 export type { DaemonHeadStatus, DiagnoseOptions, DoctorInput, DoctorReport, DoctorSource, Finding, Severity } from "./types.ts";
 
@@ -38,21 +38,7 @@ export async function diagnose(input: DoctorInput, opts: DiagnoseOptions = {}): 
         daemon: input.daemon,
         server: server?.settings,
       };
-      const rules = RULES.map((r) => r.create(ctx));
-      const observers = rules.filter((r) => r.observe);
-      const invalidObservers = rules.filter((r) => r.invalid);
-      let events = 0;
-      for await (const chunk of source.chunks()) {
-        const facts = server ? await server.facts(chunk.events) : undefined;
-        for (let i = 0; i < chunk.events.length; i++) {
-          const e = chunk.events[i]!;
-          const f = facts?.[i];
-          for (const r of observers) r.observe!(e, f);
-        }
-        for (const row of chunk.invalid) for (const r of invalidObservers) r.invalid!(row);
-        events += chunk.events.length + chunk.invalid.length;
-      }
-      const findings = sortFindings(rules.flatMap((r) => r.findings(events)));
+      const { events, findings } = await runChecks(withFacts(source.chunks(), server), ctx);
       return { source: source.label, events, findings, healthy: findings.every((f) => f.severity === "info") };
     } finally {
       await source.close();
@@ -62,12 +48,9 @@ export async function diagnose(input: DoctorInput, opts: DiagnoseOptions = {}): 
   }
 }
 
-/** Most severe first; within a severity, the order of the checks. */
-export function sortFindings(findings: Finding[]): Finding[] {
-  return findings
-    .map((f, i) => ({ f, i }))
-    .sort((a, b) => severityRank(a.f.severity) - severityRank(b.f.severity) || a.i - b.i)
-    .map((x) => x.f);
+/** The source's chunks, each with what the server says about its events (with --db). */
+async function* withFacts(chunks: AsyncIterable<SourceChunk>, server: ServerLookup | undefined): AsyncIterable<CheckedChunk> {
+  for await (const chunk of chunks) yield server ? { ...chunk, facts: await server.facts(chunk.events) } : chunk;
 }
 
 function sourceOf(input: DoctorInput): DoctorSource {
