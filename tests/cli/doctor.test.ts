@@ -4,7 +4,7 @@
  * on a real PostgreSQL database made and dropped here, a healthy store (exit 0, no finding), and
  * bad input (exit 2, one line). The CLI runs in process; one run spawns the real binary.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import { RULES } from "../../src/doctor/rules/index.ts";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { openPostgresQueueStore } from "../../src/stores/postgres/index.ts";
 import { runInProcess } from "../helpers/cli-in-process.ts";
+import { startDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { errorLines, fixture, run, tempDirs } from "./queue-run.ts";
 
@@ -176,6 +177,8 @@ describe.runIf(await realPgAvailable())("doctor on real PostgreSQL", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("mudsync_cli_doctor");
+    const migrated = await runInProcess(["--db", db.url, "db", "migrate"]);
+    expect(migrated.code, migrated.stderr).toBe(0);
   });
   afterAll(async () => {
     await db?.drop();
@@ -201,8 +204,6 @@ describe.runIf(await realPgAvailable())("doctor on real PostgreSQL", () => {
   });
 
   it("--db: events the server applied but not completed here, and edits against an older row version", async () => {
-    const migrated = await runInProcess(["--db", db.url, "db", "migrate"]);
-    expect(migrated.code, migrated.stderr).toBe(0);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
@@ -236,6 +237,27 @@ describe.runIf(await realPgAvailable())("doctor on real PostgreSQL", () => {
     const ok = await runInProcess(["doctor", "--store", healthy, "--db", db.url, "--json"]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(report(ok.stdout).findings).toEqual([]);
+  });
+
+  it("stuck-head: reads the head's age from the daemon that holds the store", async () => {
+    // a failed event due in an hour is the head, and no pass moves it
+    const dir = await makeStore([event(1), event(2)], [
+      { id: "dr-001", changes: { status: "failed", retryCount: 4, attempts: 4, nextAttemptAt: Date.now() + 3_600_000, lastError: "timeout" } },
+    ]);
+    const config = path.join(temp.make(), "mudsync.config.json");
+    writeFileSync(config, JSON.stringify({ stuckAfterMs: 1000 }));
+    const daemon = await startDaemon(["--store", dir, "--db", db.url, "--config", config]);
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const out = await run(["doctor", "--store", dir, "--config", config, "--json"]);
+      expect(out.code, out.stderr).toBe(7);
+      const head = report(out.stdout).findings.find((f) => f.kind === "stuck-head");
+      expect(head).toMatchObject({ eventIds: ["dr-001"], fix: `mudsync --store ${dir} queue replay --ids dr-001` });
+      expect(head!.evidence).toContain(daemon.url);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited;
+    }
   });
 
   it("--db on a database without mudsync's schema is exit 2, one line", async () => {
