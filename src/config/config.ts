@@ -8,6 +8,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { InvalidInputError, UsageError } from "../errors.ts";
 import { describeIssues } from "../core/event.ts";
+import { MAX_PAYLOAD_BYTES } from "../core/value-limits.ts";
+import { MAX_EVENTS_PER_REQUEST } from "../core/request-limits.ts";
 
 import { STRATEGIES, type Strategy } from "./strategies.ts";
 
@@ -39,6 +41,17 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   /** warn when the head of the queue has not moved for this long */
   stuckAfterMs: z.number().int().min(1000),
+  /** what one producer may send (docs/security.md#limits) */
+  limits: z.strictObject({
+    /** largest event payload in bytes of JSON text (the server's own default is 1 MiB) */
+    maxPayloadBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    /** events a second one client id may enqueue or send as browser batches through the daemon */
+    eventsPerSecond: z.number().positive().max(10_000_000),
+    /** events one client id may send at once before the rate applies */
+    burst: z.number().int().min(1).max(10_000_000),
+    /** most events in one request (POST /v1/events, /v1/batches) */
+    maxBatchEvents: z.number().int().min(1).max(MAX_EVENTS_PER_REQUEST),
+  }),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -56,6 +69,7 @@ export const DEFAULTS: Config = {
   strategies: {},
   logLevel: "info",
   stuckAfterMs: 60_000,
+  limits: { maxPayloadBytes: MAX_PAYLOAD_BYTES, eventsPerSecond: 1000, burst: MAX_EVENTS_PER_REQUEST, maxBatchEvents: MAX_EVENTS_PER_REQUEST },
 };
 
 const CONFIG_FILES = ["mudsync.config.yaml", "mudsync.config.yml", "mudsync.config.json"];
@@ -78,6 +92,12 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new InvalidInputError(file, "(root)", "expected a mapping of settings");
   }
   return value as Record<string, unknown>;
+}
+
+/** A nested section of the file over its defaults; anything but a mapping is kept for the schema to report. */
+function section(defaults: object, v: unknown): unknown {
+  if (v === undefined) return defaults;
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? { ...defaults, ...v } : v;
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -119,7 +139,8 @@ export function resolveConfig(input: ResolveInput): Config & { configFile?: stri
   const merged = {
     ...DEFAULTS,
     ...fileValues,
-    backoff: { ...DEFAULTS.backoff, ...((fileValues.backoff as object | undefined) ?? {}) },
+    backoff: section(DEFAULTS.backoff, fileValues.backoff),
+    limits: section(DEFAULTS.limits, fileValues.limits),
     ...fromEnv(input.env),
     ...Object.fromEntries(Object.entries(input.flags).filter(([, v]) => v !== undefined)),
   };

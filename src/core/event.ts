@@ -16,6 +16,9 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 export const BUILTIN_ENTITIES = ["chart_data_source", "well", "polygon", "curve"] as const;
 
 const nonNegInt = z.number().int().nonnegative();
+
+/** Longest `lastError` an event may carry (the engine keeps the start of a longer server message). */
+export const MAX_ERROR_LENGTH = 65_536;
 const epochMs = z.number().finite().nonnegative();
 
 export const queuedEventSchema = z.looseObject({
@@ -34,8 +37,8 @@ export const queuedEventSchema = z.looseObject({
   attempts: nonNegInt.optional(),
   nextAttemptAt: epochMs.optional(),
   leaseUntil: epochMs.optional(),
-  leaseOwner: z.string().optional(),
-  lastError: z.string().optional(),
+  leaseOwner: z.string().max(500).optional(),
+  lastError: z.string().max(MAX_ERROR_LENGTH).optional(),
   deadAt: epochMs.optional(),
   completedAt: epochMs.optional(),
   /** set when a person moved the event back to pending (replay, retry): applied even if superseded */

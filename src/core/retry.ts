@@ -4,7 +4,7 @@
  * its inputs: the resulting `nextAttemptAt` is persisted on the event (no in-memory timers), and a
  * failed event is claimed again once it is due.
  */
-import type { QueuedEvent } from "./event.ts";
+import { MAX_ERROR_LENGTH, type QueuedEvent } from "./event.ts";
 import { SinkError } from "../errors.ts";
 
 export interface RetryPolicy {
@@ -119,8 +119,8 @@ export function failureChanges(
   };
 }
 
+/** The error as one line for `lastError`, cut to the length an event may carry. */
 function describeError(error: unknown): string {
-  if (error instanceof SinkError && error.code) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = error instanceof SinkError && error.code ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

@@ -11,6 +11,12 @@
 /** Most levels of objects and arrays inside an event (the event object itself not counted). */
 export const MAX_NESTING_DEPTH = 1000;
 
+/**
+ * Largest event payload, in UTF-8 bytes of its JSON text: the server's own default
+ * (`max_payload_bytes` in the settings table), so an event refused here would be rejected there.
+ */
+export const MAX_PAYLOAD_BYTES = 1_048_576;
+
 /** At most this many keys of a path are named in a message (a string deep inside a deep value). */
 const MAX_PATH_SHOWN = 32;
 
@@ -168,4 +174,33 @@ export function valuePath(keys: readonly (string | number)[], prefix = ""): stri
 /** `path: reason` for one-line messages (`(root)` for the value itself). */
 export function describeValueProblem(p: ValueProblem, prefix = ""): string {
   return `${valuePath(p.path, prefix) || "(root)"}: ${p.reason}`;
+}
+
+/**
+ * Why an event's payload is too large to send (its JSON text over `maxBytes` UTF-8 bytes), or null.
+ * A text of at most a third of the limit in characters cannot be over it, so most payloads are
+ * decided without counting bytes.
+ */
+export function payloadSizeProblem(payload: unknown, maxBytes = MAX_PAYLOAD_BYTES): string | null {
+  if (payload === undefined) return null;
+  const text = JSON.stringify(payload) ?? "";
+  if (text.length * 3 <= maxBytes) return null;
+  const bytes = utf8Length(text);
+  if (bytes <= maxBytes) return null;
+  return `${bytes} bytes of JSON, more than the limit of ${maxBytes} bytes for one event's payload`;
+}
+
+/** UTF-8 bytes of a string (a surrogate pair is 4, an unpaired surrogate is written as 3). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }

@@ -7,12 +7,17 @@
  * A request carrying an `Origin` header is served only on routes marked `browser` and only for the
  * configured `--cors-origin` (403 otherwise); POST bodies must be `application/json`, which makes
  * every cross-origin POST preflighted; and on TCP the `Host` header must name a loopback host, which
- * defeats DNS rebinding.
+ * defeats DNS rebinding (unless the daemon listens publicly, where the token does that job).
+ *
+ * Authentication: over TCP every route except those marked `open` (/healthz, /metrics) needs
+ * `Authorization: Bearer <token>` (control-token.ts), compared in constant time; 401 otherwise.
+ * The unix socket (mode 0600) needs none: only the daemon's own account can connect to it.
  */
 import { chmod, unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { isLoopbackHost, type ListenAddress } from "./listen-address.ts";
+import { bearerToken, tokensEqual } from "./control-token.ts";
 import { UsageError } from "../errors.ts";
 
 export interface RouteRequest {
@@ -36,6 +41,8 @@ export interface Route {
   path: string;
   /** may be called from a page of the configured --cors-origin */
   browser?: boolean;
+  /** needs no bearer token (health and metrics) */
+  open?: boolean;
   handle(req: RouteRequest): Promise<RouteResponse>;
 }
 
@@ -44,6 +51,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** extra response headers, e.g. Retry-After on a 429 */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -53,6 +62,10 @@ export interface ControlServerOptions {
   routes: Route[];
   corsOrigin?: string;
   maxBodyBytes: number;
+  /** the bearer token every TCP request to a route not marked `open` must carry */
+  token?: string;
+  /** listening beyond loopback (--listen-public): any Host header is accepted */
+  public?: boolean;
   /** called once per answered request (metrics, debug logs) */
   onResponse?(info: { method: string; route: string; status: number; ms: number }): void;
   /** an unexpected handler error (answered 500) */
@@ -168,7 +181,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, o: ControlSer
     o.onResponse?.({ method, route: label, status, ms: performance.now() - started });
   };
   try {
-    if (addr.kind === "tcp" && !hostIsLoopback(req.headers.host)) {
+    if (addr.kind === "tcp" && !o.public && !hostIsLoopback(req.headers.host)) {
       return answer(403, { error: `Host header "${req.headers.host ?? ""}": expected a loopback host` });
     }
     if (origin !== undefined && !corsAllowed) {
@@ -178,10 +191,20 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, o: ControlSer
     }
     if (method === "OPTIONS" && candidates.length > 0) {
       res.setHeader("access-control-allow-methods", [...new Set(candidates.map((r) => r.method)), "OPTIONS"].join(", "));
-      res.setHeader("access-control-allow-headers", "content-type");
+      res.setHeader("access-control-allow-headers", "content-type, authorization");
       res.setHeader("access-control-max-age", "600");
       req.resume();
       return answer(204, { status: 204, text: "" });
+    }
+    if (addr.kind === "tcp" && !(route?.open ?? candidates.every((r) => r.open)) && !authorized(req, o.token)) {
+      req.resume();
+      res.setHeader("www-authenticate", 'Bearer realm="mudsync"');
+      const sent = req.headers.authorization !== undefined;
+      return answer(401, {
+        error: sent
+          ? "authorization: the bearer token does not match this daemon's token file"
+          : "authorization: expected Authorization: Bearer <token>, the token in the daemon's token file (<store>/control-token or its --token-file)",
+      });
     }
     if (!route) {
       req.resume();
@@ -196,11 +219,18 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, o: ControlSer
     answer(out.status, out);
   } catch (err) {
     if (err instanceof HttpError) {
+      for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
       return answer(err.status, { error: err.message });
     }
     o.onError?.(err, label);
     answer(500, { error: `internal error: ${err instanceof Error ? err.message : String(err)}` });
   }
+}
+
+/** Whether the request carries the daemon's token (no token configured: nobody is). */
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  const given = bearerToken(req.headers.authorization);
+  return token !== undefined && given !== undefined && tokensEqual(given, token);
 }
 
 function hostIsLoopback(host: string | undefined): boolean {

@@ -7,11 +7,13 @@ import { z } from "zod";
 import { EVENT_STATUSES, EVENT_SHAPE_HINT, describeIssues, newEventSchema } from "../core/event.ts";
 import { HttpError } from "./control-server.ts";
 
-/** Most events one request may carry. */
-export const MAX_EVENTS_PER_REQUEST = 10_000;
+import { MAX_EVENTS_PER_REQUEST } from "../core/request-limits.ts";
+
+export { MAX_EVENTS_PER_REQUEST };
 
 const statusList = z
   .string()
+  .max(200)
   .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
   .pipe(z.array(z.enum(EVENT_STATUSES)).min(1));
 
@@ -49,7 +51,7 @@ export const listQuerySchema = z.strictObject({
   entity: z.string().min(1).max(100).optional(),
   since: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(50),
-  after: z.string().min(1).optional(),
+  after: z.string().min(1).max(2000).optional(),
   order: z.enum(["asc", "desc", "newest", "oldest"]).default("desc"),
 });
 

@@ -1,11 +1,17 @@
 /**
  * The control API's routes: each validates its request (request-schemas.ts) and calls the daemon
  * through the DaemonControl interface. Only /healthz and /v1/batches may be called by a page of the
- * configured --cors-origin (see control-server.ts for the browser rules).
+ * configured --cors-origin (see control-server.ts for the browser rules). Events sent through
+ * /v1/events and /v1/batches share one rate limit per client id (429 with Retry-After), and each
+ * request is held to the configured batch and payload size limits (docs/security.md#limits).
  */
 import type { QueuedEvent } from "../core/event.ts";
 import { toWireEvent } from "../core/coalesce.ts";
-import { describeValueProblem, valueProblem } from "../core/value-limits.ts";
+import { describeValueProblem, MAX_PAYLOAD_BYTES, payloadSizeProblem, valueProblem } from "../core/value-limits.ts";
+import { costsByClient, RateLimiter } from "../core/rate-limit.ts";
+import { type Clock, systemClock } from "../core/ports.ts";
+import type { Config } from "../config/config.ts";
+import { importablePath, type ImportRoots, withheldImportError } from "./import-roots.ts";
 import { InvalidEventError, MudsyncError, SinkError, StoreTooLargeError, StoreWriteError, UsageError } from "../errors.ts";
 import { completeEvent } from "../core/complete-event.ts";
 import type { DaemonControl } from "./control-api.ts";
@@ -35,7 +41,40 @@ const noBodyPost = (path: string, act: () => Promise<unknown>): Route => ({
   },
 });
 
-export function controlRoutes(d: DaemonControl): Route[] {
+export interface RouteOptions {
+  /** where /v1/import may read files (default: anywhere) */
+  importRoots?: ImportRoots;
+  /** rate, batch and payload limits (default: the config defaults) */
+  limits?: Config["limits"];
+  clock?: Pick<Clock, "now">;
+}
+
+export function controlRoutes(d: DaemonControl, options: RouteOptions = {}): Route[] {
+  const limits = options.limits;
+  const maxPayloadBytes = limits?.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  const limiter = limits
+    ? new RateLimiter({ ratePerSecond: limits.eventsPerSecond, burst: limits.burst, clock: options.clock ?? systemClock })
+    : undefined;
+  /** Refuses a request over the batch limit (413) or over its clients' rates (429, Retry-After). */
+  const admit = (events: readonly { clientId?: unknown }[]) => {
+    if (limits && events.length > limits.maxBatchEvents) {
+      throw new HttpError(413, `body.events: ${events.length} events, more than the limit of ${limits.maxBatchEvents} in one request; send smaller batches`);
+    }
+    if (!limiter) return;
+    const keyed = events.map((e) => ({ clientId: typeof e.clientId === "string" ? e.clientId : undefined }));
+    const r = limiter.take(costsByClient(keyed));
+    if (r.ok) return;
+    if (r.reason === "burst") {
+      throw new HttpError(413, `body.events: more events for client ${JSON.stringify(r.key)} than its burst of ${limits!.burst}; send smaller batches`);
+    }
+    const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+    throw new HttpError(
+      429,
+      `client ${JSON.stringify(r.key)} is over its limit of ${limits!.eventsPerSecond} events per second (burst ${limits!.burst}); retry after ${seconds} s`,
+      { "retry-after": String(seconds) },
+    );
+  };
+  const importRoots = options.importRoots ?? { kind: "any" };
   return [
     {
       method: "GET",
@@ -74,7 +113,8 @@ export function controlRoutes(d: DaemonControl): Route[] {
       async handle(req) {
         const body = parseOr400(enqueueBodySchema, req.body, "body", 'expected {"events": [event, …]}');
         const now = Date.now();
-        const events: QueuedEvent[] = body.events.map((e, i) => asHttpError(() => completeEvent(e, `body.events.${i}`, now)));
+        const events: QueuedEvent[] = body.events.map((e, i) => asHttpError(() => completeEvent(e, `body.events.${i}`, now, maxPayloadBytes)));
+        admit(events);
         return ok(await asHttpErrorAsync(() => d.enqueue(events)));
       },
     },
@@ -83,7 +123,17 @@ export function controlRoutes(d: DaemonControl): Route[] {
       path: "/v1/import",
       async handle(req) {
         const body = parseOr400(importBodySchema, req.body, "body", 'expected {"files": ["/absolute/path.json", …], "replace"?: boolean, "skipInvalid"?: boolean}');
-        return ok(await asHttpErrorAsync(() => d.importFiles(body)));
+        const files: string[] = [];
+        for (const f of body.files) files.push(await importablePath(f, importRoots));
+        return ok(
+          await asHttpErrorAsync(async () => {
+            try {
+              return await d.importFiles({ ...body, files });
+            } catch (err) {
+              throw withheldImportError(err);
+            }
+          }),
+        );
       },
     },
     {
@@ -134,7 +184,10 @@ export function controlRoutes(d: DaemonControl): Route[] {
         body.events.forEach((e, i) => {
           const bad = valueProblem(e);
           if (bad) throw new HttpError(400, describeValueProblem(bad, `body.events.${i}`));
+          const big = payloadSizeProblem(e.payload, maxPayloadBytes);
+          if (big) throw new HttpError(400, `body.events.${i}.payload: ${big}`);
         });
+        admit(body.events);
         const wire = body.events.map((e) => toWireEvent(e as QueuedEvent));
         try {
           return ok({ results: await d.applyBatch(wire) });

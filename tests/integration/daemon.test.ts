@@ -38,8 +38,8 @@ const events = (n: number, prefix: string) =>
     seq: i,
   }));
 
-async function status(url: string) {
-  return (await (await fetch(`${url}/v1/status`)).json()) as {
+async function status(d: Daemon) {
+  return (await (await d.fetch(`${d.url}/v1/status`)).json()) as {
     paused: boolean;
     owner: string;
     counts: Record<string, number>;
@@ -67,7 +67,7 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
   });
 
   it(`${label}: drains events enqueued through the API and through \`queue enqueue\``, async () => {
-    const res = await fetch(`${d.url}/v1/events`, json({ events: events(40, "api") }));
+    const res = await d.fetch(`${d.url}/v1/events`, json({ events: events(40, "api") }));
     expect(res.status).toBe(200);
     expect(((await res.json()) as { ids: string[] }).ids).toHaveLength(40);
     const ndjson = events(25, "cli").map((e) => JSON.stringify(e)).join("\n");
@@ -75,9 +75,9 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
     expect(cli.code).toBe(0);
     expect(cli.stdout.trim().split("\n")).toHaveLength(25);
     expect(cli.stderr).toContain(`sending through ${d.url}`);
-    const drained = (await (await fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
+    const drained = (await (await d.fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
     expect(drained.left.pending).toBe(0);
-    const s = await status(d.url);
+    const s = await status(d);
     expect(s.counts.completed).toBe(65);
     expect(s.engine.applied).toBe(65);
     expect(s.owner).toMatch(/^daemon:/);
@@ -93,27 +93,27 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
   });
 
   it(`${label}: pause holds new events back until resume`, async () => {
-    expect(await (await fetch(`${d.url}/v1/pause`, { method: "POST" })).json()).toEqual({ paused: true });
-    await fetch(`${d.url}/v1/events`, json({ events: events(5, "paused") }));
-    const held = (await (await fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { paused?: boolean };
+    expect(await (await d.fetch(`${d.url}/v1/pause`, { method: "POST" })).json()).toEqual({ paused: true });
+    await d.fetch(`${d.url}/v1/events`, json({ events: events(5, "paused") }));
+    const held = (await (await d.fetch(`${d.url}/v1/drain-now`, { method: "POST" })).json()) as { paused?: boolean };
     expect(held.paused).toBe(true);
-    expect((await status(d.url)).counts.pending).toBe(5);
-    await fetch(`${d.url}/v1/resume`, { method: "POST" });
-    await fetch(`${d.url}/v1/drain-now`, { method: "POST" });
-    const s = await status(d.url);
+    expect((await status(d)).counts.pending).toBe(5);
+    await d.fetch(`${d.url}/v1/resume`, { method: "POST" });
+    await d.fetch(`${d.url}/v1/drain-now`, { method: "POST" });
+    const s = await status(d);
     expect(s.paused).toBe(false);
     expect(s.counts.completed).toBe(70);
   });
 
   it(`${label}: retry moves completed events back and the replay is a duplicate`, async () => {
-    const r = (await (await fetch(`${d.url}/v1/retry`, json({ ids: ["api-0", "nope"] }))).json()) as {
+    const r = (await (await d.fetch(`${d.url}/v1/retry`, json({ ids: ["api-0", "nope"] }))).json()) as {
       moved: number;
       skipped: { id: string }[];
     };
     expect(r).toMatchObject({ moved: 1, skipped: [{ id: "nope" }] });
-    await fetch(`${d.url}/v1/drain-now`, { method: "POST" });
-    expect((await status(d.url)).engine.duplicates).toBe(1);
-    const page = (await (await fetch(`${d.url}/v1/events?status=completed&limit=3&order=oldest`)).json()) as {
+    await d.fetch(`${d.url}/v1/drain-now`, { method: "POST" });
+    expect((await status(d)).engine.duplicates).toBe(1);
+    const page = (await (await d.fetch(`${d.url}/v1/events?status=completed&limit=3&order=oldest`)).json()) as {
       events: unknown[];
       next: string | null;
     };
@@ -122,7 +122,7 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
   });
 
   it(`${label}: POST /v1/batches applies a browser batch and answers per event, with CORS`, async () => {
-    const pre = await fetch(`${d.url}/v1/batches`, {
+    const pre = await d.fetch(`${d.url}/v1/batches`, {
       method: "OPTIONS",
       headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
     });
@@ -132,7 +132,7 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
       { id: "b-1", type: "add", entity: "chart_data_source", entityId: "chart-1", payload: { id: "src-1", name: "Gamma" }, timestamp: Date.now(), status: "pending", retryCount: 0 },
       { id: "b-2", type: "update", entity: "well", entityId: "browser-w", payload: { name: "W" }, timestamp: Date.now(), status: "pending", retryCount: 0 },
     ];
-    const res = await fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: ORIGIN }));
+    const res = await d.fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: ORIGIN }));
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     const body = (await res.json()) as { results: { id: string; outcome: string }[] };
@@ -140,29 +140,29 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
       ["b-1", "applied"],
       ["b-2", "applied"],
     ]);
-    const again = (await (await fetch(`${d.url}/v1/batches`, json({ events: browser }))).json()) as typeof body;
+    const again = (await (await d.fetch(`${d.url}/v1/batches`, json({ events: browser }))).json()) as typeof body;
     expect(again.results.map((r) => r.outcome)).toEqual(["duplicate", "duplicate"]);
-    const foreign = await fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: "http://evil.test" }));
+    const foreign = await d.fetch(`${d.url}/v1/batches`, json({ events: browser }, { origin: "http://evil.test" }));
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
-    const control = await fetch(`${d.url}/v1/pause`, { method: "POST", headers: { origin: ORIGIN } });
+    const control = await d.fetch(`${d.url}/v1/pause`, { method: "POST", headers: { origin: ORIGIN } });
     expect(control.status).toBe(403);
   });
 
   it(`${label}: bad requests get one-line reasons: 400, 404, 405, 413`, async () => {
-    const bad = await fetch(`${d.url}/v1/batches`, json({ events: [{ id: "x", type: "add", entity: "well", payload: {}, timestamp: 1 }] }));
+    const bad = await d.fetch(`${d.url}/v1/batches`, json({ events: [{ id: "x", type: "add", entity: "well", payload: {}, timestamp: 1 }] }));
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/^body\.events\.0\.entityId: /);
-    const notJson = await fetch(`${d.url}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const notJson = await d.fetch(`${d.url}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(notJson.status).toBe(400);
-    const badEvent = await fetch(`${d.url}/v1/events`, json({ events: [{ type: "move", entity: "well", entityId: "w" }] }));
+    const badEvent = await d.fetch(`${d.url}/v1/events`, json({ events: [{ type: "move", entity: "well", entityId: "w" }] }));
     expect(badEvent.status).toBe(400);
     expect(((await badEvent.json()) as { error: string }).error).toMatch(/^body\.events\.0: type: /);
-    const badQuery = await fetch(`${d.url}/v1/events?status=lost`);
+    const badQuery = await d.fetch(`${d.url}/v1/events?status=lost`);
     expect(badQuery.status).toBe(400);
-    expect((await fetch(`${d.url}/v2/nothing`)).status).toBe(404);
-    expect((await fetch(`${d.url}/v1/pause`)).status).toBe(405);
-    const big = await fetch(`${d.url}/v1/events`, json({ events: [{ pad: "x".repeat(MAX_BODY) }] }));
+    expect((await d.fetch(`${d.url}/v2/nothing`)).status).toBe(404);
+    expect((await d.fetch(`${d.url}/v1/pause`)).status).toBe(405);
+    const big = await d.fetch(`${d.url}/v1/events`, json({ events: [{ pad: "x".repeat(MAX_BODY) }] }));
     expect(big.status).toBe(413);
   });
 
@@ -170,7 +170,7 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
     const acked: string[] = [];
     const senders = Array.from({ length: 8 }, async (_, k) => {
       for (let round = 0; round < 50; round++) {
-        const res = await fetch(`${d.url}/v1/events`, json({ events: events(5, `term-${k}-${round}`) })).catch(() => undefined);
+        const res = await d.fetch(`${d.url}/v1/events`, json({ events: events(5, `term-${k}-${round}`) })).catch(() => undefined);
         if (!res || res.status !== 200) return;
         acked.push(...((await res.json()) as { ids: string[] }).ids);
       }
@@ -204,7 +204,7 @@ describe("daemon on the embedded PGlite", () => {
     const store = await withMigratedPglite(dirs.make("mudsync-daemon-import-"));
     const daemon = await startDaemon(["--store", store]);
     try {
-      expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
+      expect((await daemon.fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
       const first = await runInProcess(["--store", store, "--json", "queue", "import", fixture("sample-export.json"), fixture("sample-cache-export.json")]);
       expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toContain(`held by the daemon (pid ${daemon.child.pid}); importing through`);
@@ -212,7 +212,7 @@ describe("daemon on the embedded PGlite", () => {
       expect(r1.events).toEqual({ inserted: 37, existing: 0, replaced: 0 });
       expect(r1.cache.inserted).toBeGreaterThan(0);
       expect(r1.via).toMatchObject({ daemon: daemon.child.pid });
-      expect((await status(daemon.url)).counts).toMatchObject({ pending: 22, completed: 9, processing: 3, failed: 3 });
+      expect((await status(daemon)).counts).toMatchObject({ pending: 22, completed: 9, processing: 3, failed: 3 });
 
       const again = await runInProcess(["--store", store, "--json", "queue", "import", fixture("sample-export.json")]);
       expect(again.code, again.stderr).toBe(0);
@@ -223,17 +223,17 @@ describe("daemon on the embedded PGlite", () => {
       expect(replaced.stdout).toContain(`written by the daemon (pid ${daemon.child.pid}`);
 
       // a file with a bad row, sent to the daemon directly: one 400 line, nothing of it stored
-      const bad = await fetch(`${daemon.url}/v1/import`, json({ files: [fixture("browser-export.json"), fixture("malformed/bad-row.json")] }));
+      const bad = await daemon.fetch(`${daemon.url}/v1/import`, json({ files: [fixture("browser-export.json"), fixture("malformed/bad-row.json")] }));
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toContain("bad-row.json");
-      expect(Object.values((await status(daemon.url)).counts).reduce((a, b) => a + b, 0)).toBe(37);
-      const relative = await fetch(`${daemon.url}/v1/import`, json({ files: ["fixtures/sample-export.json"] }));
+      expect(Object.values((await status(daemon)).counts).reduce((a, b) => a + b, 0)).toBe(37);
+      const relative = await daemon.fetch(`${daemon.url}/v1/import`, json({ files: ["fixtures/sample-export.json"] }));
       expect(relative.status).toBe(400);
       expect(((await relative.json()) as { error: string }).error).toContain("expected an absolute path");
 
       // the daemon drains what was imported once resumed
-      expect((await fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
-      const drained = (await (await fetch(`${daemon.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
+      expect((await daemon.fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
+      const drained = (await (await daemon.fetch(`${daemon.url}/v1/drain-now`, { method: "POST" })).json()) as { left: Record<string, number> };
       expect(drained.left.pending).toBe(0);
     } finally {
       daemon.child.kill("SIGTERM");
@@ -262,7 +262,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
     const store = dirs.make("mudsync-daemon-via-");
     const daemon = await startDaemon(["--store", store, "--db", db.url]);
     try {
-      expect((await fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
+      expect((await daemon.fetch(`${daemon.url}/v1/pause`, { method: "POST" })).status).toBe(200);
       const ndjson = events(10, "via").map((e) => JSON.stringify(e)).join("\n");
       expect((await runInProcess(["queue", "enqueue", "-", "--store", store], { input: ndjson })).code).toBe(0);
 
@@ -271,7 +271,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
       expect(paused.stderr).toContain(`held by the daemon (pid ${daemon.child.pid})`);
       expect(JSON.parse(paused.stdout)).toMatchObject({ via: "daemon", paused: true, drained: false, left: { pending: 10 } });
 
-      expect((await fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
+      expect((await daemon.fetch(`${daemon.url}/v1/resume`, { method: "POST" })).status).toBe(200);
       const drained = await runInProcess(["--store", store, "--json", "queue", "drain"]);
       expect(drained.code, drained.stderr).toBe(0);
       expect(JSON.parse(drained.stdout)).toMatchObject({ via: "daemon", drained: true, left: { pending: 0, completed: 10 } });
@@ -280,7 +280,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
       expect(replay.code, replay.stderr).toBe(0);
       expect(replay.stdout).toContain("requeued 10 events");
       expect(replay.stdout).toContain("queue drained");
-      const s = await status(daemon.url);
+      const s = await status(daemon);
       expect(s.engine.duplicates).toBe(10); // the replayed events were applied before
       expect(s.counts.completed).toBe(10);
     } finally {
@@ -299,7 +299,7 @@ describe.runIf(await realPgAvailable())("daemon on the real Postgres", () => {
       await blocker.query("BEGIN");
       await blocker.query("LOCK TABLE mudsync.wells IN EXCLUSIVE MODE");
       daemon = await startDaemon(["--store", store, "--db", db.url]);
-      const res = await fetch(`${daemon.url}/v1/events`, json({ events: events(3, "force") }));
+      const res = await daemon.fetch(`${daemon.url}/v1/events`, json({ events: events(3, "force") }));
       expect(res.status).toBe(200);
       const waiting = async () =>
         (

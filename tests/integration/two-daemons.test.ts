@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { compareRowOrder, rowKey, type QueuedEvent } from "../../src/core/event.ts";
-import { run } from "../cli/queue-run.ts";
+import path from "node:path";
+import { run, tempDirs } from "../cli/queue-run.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
 import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpers/pg.ts";
 import { prng } from "../../src/sim/seeded-random.ts";
@@ -61,8 +62,9 @@ function expectedDocs(events: QueuedEvent[]): Map<string, Record<string, unknown
 }
 
 
-async function post(url: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(url, {
+async function post(d: ChildDaemon, route: string, body?: unknown): Promise<unknown> {
+  const url = `${d.url}${route}`;
+  const res = await d.fetch(url, {
     method: "POST",
     ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
   });
@@ -71,12 +73,15 @@ async function post(url: string, body?: unknown): Promise<unknown> {
 }
 
 async function status(d: ChildDaemon): Promise<Status> {
-  return (await (await fetch(`${d.url}/v1/status`)).json()) as Status;
+  return (await (await d.fetch(`${d.url}/v1/status`)).json()) as Status;
 }
 
 describe.runIf(await realPgAvailable())("two daemons on one Postgres queue", () => {
   let db: TestDatabase;
   const daemons: ChildDaemon[] = [];
+  const dirs = tempDirs();
+  // both daemons share one token file, outside the current directory
+  const tokenFile = path.join(dirs.make("mudsync-two-daemons-"), "control-token");
 
   beforeAll(async () => {
     db = await createTestDatabase("mudsync_two_daemons");
@@ -91,21 +96,22 @@ describe.runIf(await realPgAvailable())("two daemons on one Postgres queue", () 
       }
     }
     await db?.drop();
+    dirs.cleanup();
   });
 
   it("drain 20k events: each applied once, both daemons work, rows end in row order, SIGTERM exits 0", async () => {
     const events = makeEvents();
-    daemons.push(...(await Promise.all([startDaemon(["--queue", db.url, "--db", db.url]), startDaemon(["--queue", db.url, "--db", db.url])])));
+    daemons.push(...(await Promise.all([startDaemon(["--queue", db.url, "--db", db.url, "--token-file", tokenFile]), startDaemon(["--queue", db.url, "--db", db.url, "--token-file", tokenFile])])));
     const [a, b] = daemons as [ChildDaemon, ChildDaemon];
 
     // held back until every event is queued, so each row's whole history is there before any claim
-    for (const d of daemons) expect(await post(`${d.url}/v1/pause`)).toEqual({ paused: true });
+    for (const d of daemons) expect(await post(d, "/v1/pause")).toEqual({ paused: true });
     for (let i = 0, k = 0; i < EVENTS; i += CHUNK, k++) {
-      const r = (await post(`${daemons[k % 2]!.url}/v1/events`, { events: events.slice(i, i + CHUNK) })) as { existing: string[] };
+      const r = (await post(daemons[k % 2]!, "/v1/events", { events: events.slice(i, i + CHUNK) })) as { existing: string[] };
       expect(r.existing).toEqual([]);
     }
     expect((await status(a)).counts.pending).toBe(EVENTS);
-    await Promise.all(daemons.map((d) => post(`${d.url}/v1/resume`)));
+    await Promise.all(daemons.map((d) => post(d, "/v1/resume")));
 
     let last: Status[] = [];
     for (;;) {

@@ -16,7 +16,7 @@ describe("control server close", () => {
       { kind: "tcp", host: "127.0.0.1", port: 0 },
       {
         maxBodyBytes: 1024,
-        routes: [{ method: "GET", path: "/slow", handle: async () => (entered(), await held, { status: 200, json: { ok: true } }) }],
+        routes: [{ method: "GET", path: "/slow", open: true, handle: async () => (entered(), await held, { status: 200, json: { ok: true } }) }],
       },
     );
     const port = (server.address as { port: number }).port;

@@ -25,6 +25,8 @@ let store: DexieQueueStore;
 let server: ControlServer;
 let url: string;
 const applied: string[] = [];
+const TOKEN = "t".repeat(43);
+const headers = { "content-type": "application/json", authorization: `Bearer ${TOKEN}` };
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "mudsync-routes-"));
@@ -41,7 +43,7 @@ beforeAll(async () => {
       return events.map((e) => ({ id: e.id, outcome: "applied" as const, version: 1 }));
     },
   } as Partial<DaemonControl> as DaemonControl;
-  server = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(control), maxBodyBytes: 64 * 1024 * 1024 });
+  server = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(control), maxBodyBytes: 64 * 1024 * 1024, token: TOKEN });
   url = controlUrl(server.address);
   return async () => {
     await server.close(100);
@@ -55,7 +57,7 @@ const browserEvent = (id: string, payload: string) =>
   `{"id":"${id}","type":"add","entity":"well","entityId":"w-${id}","payload":${payload},"timestamp":1700000000000,"status":"pending","retryCount":0}`;
 
 async function post(route: string, body: string): Promise<{ status: number; json: { error?: string } & Record<string, unknown> }> {
-  const res = await fetch(`${url}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const res = await fetch(`${url}${route}`, { method: "POST", headers, body });
   return { status: res.status, json: (await res.json()) as { error?: string } };
 }
 
@@ -91,11 +93,11 @@ describe("control API: a store that cannot be written", () => {
   it("POST /v1/events answers 507 with the one-line reason when the store's log write fails (disk full)", async () => {
     const full = storeWriteError(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }), "/s/queue/wal-000000.log", "the writes in flight were not acknowledged");
     const control = { enqueue: async () => Promise.reject(full) } as Partial<DaemonControl> as DaemonControl;
-    const s = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(control), maxBodyBytes: 1024 * 1024 });
+    const s = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(control), maxBodyBytes: 1024 * 1024, token: TOKEN });
     try {
       const res = await fetch(`${controlUrl(s.address)}/v1/events`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers,
         body: '{"events":[{"type":"add","entity":"well","entityId":"w1","payload":{}}]}',
       });
       expect(res.status).toBe(507);

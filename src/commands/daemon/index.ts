@@ -7,7 +7,11 @@ import { emit } from "../shared/output.ts";
 import type { OneStatementMode } from "../../daemon/one-statement-choice.ts";
 
 const HELP = `
-Control API (loopback or unix socket only; JSON in and out):
+Control API (loopback or unix socket; JSON in and out). Over TCP every route but /healthz and
+/metrics needs "Authorization: Bearer <token>": the token is in <store>/control-token (mode 0600,
+created at the first start) or the --token-file; the CLI's own calls read it. The unix socket
+(mode 0600) needs no token. Events per client id are rate-limited (429 with Retry-After), see
+limits in the config. Details: docs/security.md.
   GET  /healthz          200 {ok, paused, store, sink}; 503 when the sink is unreachable
   GET  /metrics          Prometheus text
   GET  /v1/status        engine counters, queue counts, head of the queue, paused, uptime, lease owner
@@ -51,6 +55,13 @@ export function registerDaemonCommand(program: Command): void {
     .option("--queue <url>", "drain the shared Postgres queue at this postgres:// URL instead of the local store")
     .option("--listen <host:port>", "control API address, loopback only (default 127.0.0.1:0, a free port)")
     .option("--socket <path>", "serve the control API on this unix socket (mode 0600) instead")
+    .option("--token-file <file>", "the control API's bearer token (mode 0600; created when missing)  [default <store>/control-token]")
+    .option("--listen-public", "let --listen bind an address beyond loopback (the token is then the only guard: use TLS in front)")
+    .option(
+      "--import-root <dir>",
+      "POST /v1/import reads export files only under this directory (repeatable; required for imports with --listen-public)",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option("--once", "drain what is due and exit (0 drained, 3 not)")
     .option("--batch-size <n>", "events per claim and per batch", intArg("--batch-size", 1))
     .option("--batch-delay <ms>", "after an enqueue, wait up to this long for a fuller batch", intArg("--batch-delay", 0))
@@ -77,6 +88,9 @@ export function registerDaemonCommand(program: Command): void {
             queue: opts.queue as string | undefined,
             listen: opts.listen as string | undefined,
             socket: opts.socket as string | undefined,
+            listenPublic: Boolean(opts.listenPublic),
+            tokenFile: opts.tokenFile as string | undefined,
+            importRoots: opts.importRoot as string[] | undefined,
             once: Boolean(opts.once),
             corsOrigin: opts.corsOrigin as string | undefined,
             maxBody: opts.maxBody as number | undefined,

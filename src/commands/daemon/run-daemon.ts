@@ -27,12 +27,21 @@ import { controlUrl, resolveListen } from "../../daemon/listen-address.ts";
 import { createDaemonLogger, type DaemonLogger } from "../../daemon/logger.ts";
 import { controlRoutes } from "../../daemon/routes.ts";
 import { createDaemonMetrics } from "../../daemon/daemon-metrics.ts";
+import { defaultTokenFile, loadOrCreateToken } from "../../daemon/control-token.ts";
+import { resolveImportRoots } from "../../daemon/import-roots.ts";
+import path from "node:path";
 
 export interface DaemonCommandOptions {
   /** postgres://… shared queue instead of the local store */
   queue?: string;
   listen?: string;
   socket?: string;
+  /** bind beyond loopback (--listen-public) */
+  listenPublic?: boolean;
+  /** the bearer token's file (default <store>/control-token) */
+  tokenFile?: string;
+  /** directories /v1/import may read files under (default: any path; required with --listen-public) */
+  importRoots?: string[];
   once?: boolean;
   corsOrigin?: string;
   /** request body limit in bytes (default 8 MiB) */
@@ -57,6 +66,10 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
     const { assertStoreUnlocked } = await import("../../stores/dexie/index.ts");
     await assertStoreUnlocked(ctx.config.store);
   }
+  // over TCP every route but /healthz and /metrics needs the token; the 0600 socket needs none
+  const tokenFile = addr?.kind === "tcp" ? path.resolve(ctx.cwd, opts.tokenFile ?? defaultTokenFile(ctx.config.store)) : undefined;
+  const token = tokenFile ? await loadOrCreateToken(tokenFile) : undefined;
+  const importRoots = await resolveImportRoots(opts.importRoots, opts.listenPublic === true, ctx.cwd);
   const logger = createDaemonLogger(ctx.config.logLevel);
   const owner = `daemon:${ownerName()}`;
 
@@ -84,9 +97,11 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
   try {
     if (addr) {
       server = await startControlServer(addr, {
-        routes: controlRoutes(lateControl(() => daemon)),
+        routes: controlRoutes(lateControl(() => daemon), { importRoots, limits: ctx.config.limits }),
         corsOrigin,
         maxBodyBytes: opts.maxBody ?? DEFAULT_MAX_BODY,
+        ...(token ? { token } : {}),
+        public: opts.listenPublic === true,
         onResponse: (r) => {
           dm.httpRequests.inc({ route: r.route, status: String(r.status) });
           logger.debug({ event: "request", ...r }, "request");
@@ -95,9 +110,9 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
       });
     }
     const control = server ? controlUrl(server.address) : null;
-    if (control) logger.info({ event: "listening", control }, `control API on ${control}`);
+    if (control) logger.info({ event: "listening", control, ...(tokenFile ? { tokenFile } : {}) }, `control API on ${control}`);
 
-    const opened = await openStore(opts, ctx, owner, control);
+    const opened = await openStore(opts, ctx, owner, control, tokenFile);
     store = opened.store;
     for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
     sink = await openSinkFor(ctx);
@@ -169,6 +184,7 @@ async function openStore(
   ctx: CommandContext,
   owner: string,
   control: string | null,
+  tokenFile: string | undefined,
 ): Promise<{ store: DaemonStore; label: string; oneStatementWith?: (sinkSchema: string) => Promise<OneStatementBatches | undefined> }> {
   if (opts.queue !== undefined) {
     const { openPostgresQueueStore } = await import("../../stores/postgres/index.ts");
@@ -177,7 +193,13 @@ async function openStore(
     return { store, label: `postgres ${redactUrl(opts.queue)}`, oneStatementWith: (schema) => store.oneStatementWith(schema) };
   }
   const { openDexieStore } = await import("../../stores/dexie/index.ts");
-  const store = await openDexieStore({ dir: ctx.config.store, mode: "write", command: "daemon", ...(control ? { control } : {}) });
+  const store = await openDexieStore({
+    dir: ctx.config.store,
+    mode: "write",
+    command: "daemon",
+    ...(control ? { control } : {}),
+    ...(tokenFile ? { tokenFile } : {}),
+  });
   return { store, label: `local ${ctx.config.store}` };
 }
 

@@ -57,18 +57,18 @@ export async function queueEnqueue(
     onAck(a);
   };
   if (!flags.stdin) {
-    const event = eventFromFlags(flags);
+    const event = eventFromFlags(flags, ctx.config.limits.maxPayloadBytes);
     await withEnqueueTarget(ctx, "queue enqueue", async (store) => {
       const r = await store.enqueue([event]);
       ack({ id: event.id, existing: r.existing.length > 0 });
     });
     return result;
   }
-  await withEnqueueTarget(ctx, "queue enqueue", (store) => enqueueLines(store, input, ack));
+  await withEnqueueTarget(ctx, "queue enqueue", (store) => enqueueLines(store, input, ack, ctx.config.limits.maxPayloadBytes));
   return result;
 }
 
-function eventFromFlags(flags: EnqueueFlags): QueuedEvent {
+function eventFromFlags(flags: EnqueueFlags, maxPayloadBytes: number): QueuedEvent {
   const missing = (["type", "entity", "entityId"] as const).filter((k) => flags[k] === undefined);
   if (missing.length > 0) {
     const names = missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -84,10 +84,10 @@ function eventFromFlags(flags: EnqueueFlags): QueuedEvent {
   if (flags.clientId !== undefined) draft.clientId = flags.clientId;
   if (flags.seq !== undefined) draft.seq = flags.seq;
   if (flags.baseVersion !== undefined) draft.baseVersion = flags.baseVersion;
-  return completeEvent(draft, "flags", Date.now());
+  return completeEvent(draft, "flags", Date.now(), maxPayloadBytes);
 }
 
-async function enqueueLines(store: EnqueueTarget, input: NodeJS.ReadableStream, ack: (a: Ack) => void): Promise<void> {
+async function enqueueLines(store: EnqueueTarget, input: NodeJS.ReadableStream, ack: (a: Ack) => void, maxPayloadBytes: number): Promise<void> {
   const inflight: Promise<Ack>[] = [];
   const settleHead = async () => ack(await inflight.shift()!);
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -96,7 +96,7 @@ async function enqueueLines(store: EnqueueTarget, input: NodeJS.ReadableStream, 
     for await (const line of lines) {
       lineNo++;
       if (line.trim() === "") continue;
-      const event = parseLine(line, lineNo);
+      const event = parseLine(line, lineNo, maxPayloadBytes);
       const done = store.enqueue([event]).then((r) => ({ id: event.id, existing: r.existing.length > 0 }));
       done.catch(() => {}); // handled when its turn comes; avoids an unhandled rejection meanwhile
       inflight.push(done);
@@ -114,7 +114,7 @@ async function enqueueLines(store: EnqueueTarget, input: NodeJS.ReadableStream, 
   }
 }
 
-function parseLine(line: string, lineNo: number): QueuedEvent {
+function parseLine(line: string, lineNo: number, maxPayloadBytes: number): QueuedEvent {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -124,7 +124,7 @@ function parseLine(line: string, lineNo: number): QueuedEvent {
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     throw new InvalidEventError(`stdin line ${lineNo}`, `expected one event object per line; ${EVENT_SHAPE_HINT}`);
   }
-  return completeEvent(value, `stdin line ${lineNo}`, Date.now());
+  return completeEvent(value, `stdin line ${lineNo}`, Date.now(), maxPayloadBytes);
 }
 
 export function renderEnqueue(r: EnqueueSummary): string {

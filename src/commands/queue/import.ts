@@ -98,7 +98,7 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
     const held = await daemonHolding(ctx.config.store);
     if (!held) throw err;
     process.stderr.write(`mudsync: store ${ctx.config.store} is held by the daemon (pid ${held.pid}); importing through ${held.client.address}\n`);
-    written = await writeThroughDaemon(opts, new ControlClient(held.client.address, DAEMON_IMPORT_WAIT_MS), seen, report, validRows);
+    written = await writeThroughDaemon(opts, held.client.withTimeout(DAEMON_IMPORT_WAIT_MS), seen, report, validRows);
     result.via = { daemon: held.pid, control: held.client.address };
   }
   result.events = written.events;

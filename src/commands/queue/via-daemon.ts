@@ -44,7 +44,7 @@ export async function orThroughDaemon<T>(
     const held = await daemonHolding(ctx.config.store);
     if (!held) throw err;
     process.stderr.write(`mudsync: store ${ctx.config.store} is held by the daemon (pid ${held.pid}); asking it through ${held.client.address}\n`);
-    return remote({ pid: held.pid, client: new ControlClient(held.client.address, timeoutMs ?? DEFAULT_WAIT_MS) });
+    return remote({ pid: held.pid, client: held.client.withTimeout(timeoutMs ?? DEFAULT_WAIT_MS) });
   }
 }
 

@@ -3,8 +3,13 @@
  * `http://127.0.0.1:PORT` or `unix:/path`), finding the daemon that holds a store from the
  * store's lock, and `withEnqueueTarget`, which gives `queue enqueue` the local store or, when a
  * daemon holds it, the daemon (events are sent in groups, each caller answered once durable).
+ *
+ * Over TCP the client sends the daemon's bearer token: given, or read from the token file the
+ * store's lock names (default `<store>/control-token`), or from MUDSYNC_CONTROL_TOKEN. A 429 is
+ * waited out (its Retry-After) while the request's time allows.
  */
 import { request } from "node:http";
+import { defaultTokenFile, readTokenFile } from "../../daemon/control-token.ts";
 import type { QueuedEvent } from "../../core/event.ts";
 import type { EnqueueResult } from "../../core/ports.ts";
 import { ExitCode, MudsyncError, StoreLockedError } from "../../errors.ts";
@@ -16,6 +21,8 @@ export class DaemonRequestError extends MudsyncError {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** a 429's Retry-After */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.exitCode = status === undefined || status >= 500 ? ExitCode.Unavailable : status === 409 ? ExitCode.Locked : ExitCode.BadInput;
@@ -23,11 +30,22 @@ export class DaemonRequestError extends MudsyncError {
 }
 
 export class ControlClient {
+  private readonly token: string | undefined;
+
   constructor(
     /** `http://host:port` or `unix:/path/to.sock` */
     readonly address: string,
     private readonly timeoutMs = 60_000,
-  ) {}
+    /** the daemon's bearer token (default: MUDSYNC_CONTROL_TOKEN); not sent over a unix socket */
+    token?: string,
+  ) {
+    this.token = token ?? (process.env.MUDSYNC_CONTROL_TOKEN || undefined);
+  }
+
+  /** The same daemon and token with another time limit per request. */
+  withTimeout(timeoutMs: number): ControlClient {
+    return new ControlClient(this.address, timeoutMs, this.token);
+  }
 
   get<T>(path: string): Promise<T> {
     return this.request<T>("GET", path);
@@ -37,7 +55,23 @@ export class ControlClient {
     return this.request<T>("POST", path, body);
   }
 
-  request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  async request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      try {
+        return await this.once<T>(method, path, body);
+      } catch (err) {
+        // over the rate limit: wait as told, while the time allowed for the request lasts
+        const wait = err instanceof DaemonRequestError && err.status === 429 ? err.retryAfterMs : undefined;
+        if (wait === undefined || Date.now() + wait > deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private once<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const unix = this.address.startsWith("unix:");
+    const auth: Record<string, string> = !unix && this.token ? { authorization: `Bearer ${this.token}` } : {};
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const target = this.address.startsWith("unix:")
       ? { socketPath: this.address.slice("unix:".length) }
@@ -52,7 +86,7 @@ export class ControlClient {
           method,
           path,
           timeout: this.timeoutMs,
-          headers: payload ? { "content-type": "application/json", "content-length": payload.length } : {},
+          headers: payload ? { ...auth, "content-type": "application/json", "content-length": payload.length } : auth,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -71,7 +105,14 @@ export class ControlClient {
             }
             if (status >= 200 && status < 300) return resolve(value as T);
             const reason = (value as { error?: unknown } | null)?.error ?? text;
-            reject(new DaemonRequestError(`daemon at ${this.address}: ${method} ${path} answered ${status}: ${String(reason)}`, status));
+            const retryAfter = Number(res.headers["retry-after"]);
+            reject(
+              new DaemonRequestError(
+                `daemon at ${this.address}: ${method} ${path} answered ${status}: ${String(reason)}`,
+                status,
+                Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+              ),
+            );
           });
         },
       );
@@ -84,12 +125,32 @@ export class ControlClient {
   }
 }
 
-/** The daemon holding a store's lock, if one is alive and published a control address. */
+/**
+ * The daemon holding a store's lock, if one is alive and published a control address; its client
+ * carries the token from the file the lock names.
+ */
 export async function daemonHolding(storeDir: string): Promise<{ pid: number; client: ControlClient } | undefined> {
   const { lockInfo } = await import("../../stores/dexie/index.ts");
   const info = await lockInfo(storeDir);
   if (!info?.alive || !info.control) return undefined;
-  return { pid: info.pid, client: new ControlClient(info.control) };
+  return { pid: info.pid, client: await controlClientFor(info.control, { storeDir, ...(info.tokenFile ? { tokenFile: info.tokenFile } : {}) }) };
+}
+
+/**
+ * A client for the daemon at `address` with its token: from `tokenFile`, else MUDSYNC_CONTROL_TOKEN,
+ * else `<storeDir>/control-token` when it exists. For `top` and other callers given an address.
+ */
+export async function controlClientFor(
+  address: string,
+  opts: { storeDir?: string; tokenFile?: string; timeoutMs?: number } = {},
+): Promise<ControlClient> {
+  let token: string | undefined;
+  if (!address.startsWith("unix:")) {
+    if (opts.tokenFile) token = await readTokenFile(opts.tokenFile, "token file");
+    token ??= process.env.MUDSYNC_CONTROL_TOKEN || undefined;
+    if (token === undefined && opts.storeDir) token = await readTokenFile(defaultTokenFile(opts.storeDir), "token file");
+  }
+  return new ControlClient(address, opts.timeoutMs, token);
 }
 
 /** What `queue enqueue` writes to: the local store or a daemon. */

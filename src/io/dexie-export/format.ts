@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { EVENT_SHAPE_HINT, describeIssues, queuedEventSchema } from "../../core/event.ts";
-import { type ValueCheckOptions, valuePath, valueProblem } from "../../core/value-limits.ts";
+import { payloadSizeProblem, type ValueCheckOptions, valuePath, valueProblem } from "../../core/value-limits.ts";
 
 export const FORMAT_NAME = "dexie";
 export const FORMAT_VERSION = 1;
@@ -37,12 +37,15 @@ export interface TableSpec {
 
 /**
  * Validates a row: first its values (value-limits.ts: nesting depth, and for events the strings
- * PostgreSQL cannot store), then its shape with the schema.
+ * PostgreSQL cannot store and the payload's size), then its shape with the schema.
  */
 function validator(schema: z.ZodType, values: ValueCheckOptions) {
   return (row: unknown): { ok: true } | { ok: false; reason: string; path: (string | number)[]; hint?: false } => {
     const bad = valueProblem(row, values);
     if (bad) return { ok: false, reason: bad.reason, path: bad.path, hint: false };
+    // events go to the server, which refuses a payload over its size limit
+    const big = payloadSizeProblem((row as { payload?: unknown } | null)?.payload);
+    if (big) return { ok: false, reason: big, path: ["payload"], hint: false };
     const r = schema.safeParse(row);
     if (r.success) return { ok: true };
     // the first problem's path goes into the JSON path; its message and any others into the reason

@@ -110,7 +110,9 @@ export class DaemonPool {
     const slot = this.slots[i]!;
     slot.starts += 1;
     const url = this.o.serializable ? withOptions(this.o.url, "-c default_transaction_isolation=serializable") : this.o.url;
-    const child = spawn(process.execPath, [BIN, "daemon", "--queue", url, "--db", url, "--config", this.configFile, "--listen", "127.0.0.1:0"], {
+    const child = spawn(process.execPath, [BIN, "daemon", "--queue", url, "--db", url, "--config", this.configFile, "--listen", "127.0.0.1:0",
+      // the control token beside the run's config, not in a store under the current directory
+      "--token-file", `${this.configFile}.control-token`], {
       env: { ...process.env, MUDSYNC_STORE: "", DATABASE_URL: "", MUDSYNC_SCHEMA: "", MUDSYNC_QUEUE_SCHEMA: "" },
       stdio: ["ignore", "ignore", "pipe"],
     });

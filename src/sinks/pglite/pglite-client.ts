@@ -28,7 +28,8 @@ export class PgliteClient implements SqlClient {
 
   /** Opens (creating when missing) the data directory; no directory = in memory. */
   static async open(dataDir?: string): Promise<PgliteClient> {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    // 0700 like the store around it: the embedded database holds the applied rows
+    if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const db = await PGlite.create(dataDir);
     return new PgliteClient(db, dataDir);
   }

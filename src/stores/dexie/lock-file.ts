@@ -1,6 +1,6 @@
 /**
  * The writer's lock: `<dir>/queue/LOCK`, created exclusively (O_EXCL) and holding JSON
- * {pid, startedAt, command, control?}. A lock whose pid is no longer alive is stale and is taken
+ * {pid, startedAt, command, control?, tokenFile?}, mode 0600. A lock whose pid is no longer alive is stale and is taken
  * over; a live one makes the second writer fail with StoreLockedError naming the holder.
  */
 import { constants } from "node:fs";
@@ -14,6 +14,8 @@ export interface LockInfo {
   command: string;
   /** a daemon's control address (unix socket or http://127.0.0.1:port) */
   control?: string;
+  /** the file holding that control API's bearer token (the file, never the token) */
+  tokenFile?: string;
 }
 
 export const LOCK_FILE = "LOCK";
@@ -57,7 +59,7 @@ function describe(info: LockInfo): string {
 
 async function createExclusive(file: string, info: LockInfo): Promise<boolean> {
   try {
-    const fh = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    const fh = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     try {
       await fh.writeFile(JSON.stringify(info));
       await fh.sync();

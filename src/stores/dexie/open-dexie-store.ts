@@ -39,6 +39,8 @@ export interface OpenDexieStoreOptions {
   command?: string;
   /** a daemon's control address, recorded in the lock */
   control?: string;
+  /** the file holding that control API's bearer token, recorded in the lock for the CLI */
+  tokenFile?: string;
   maxEvents?: number;
   /** log size that triggers compaction while running (default 64 MiB, or the snapshot size if larger) */
   compactMinBytes?: number;
@@ -114,6 +116,7 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
       startedAt: Date.now(),
       command: opts.command ?? process.argv.slice(1).join(" "),
       ...(opts.control ? { control: opts.control } : {}),
+      ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
     });
     if (lock.note) warnings.push(lock.note);
   }

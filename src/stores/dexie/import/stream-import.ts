@@ -28,6 +28,7 @@ import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles, syncDir } f
 import { DEFAULT_MAX_EVENTS } from "../store-limits.ts";
 import { scanStoredKeys } from "./stored-keys.ts";
 import { storeWriteError } from "../log/write-failure.ts";
+import { STORE_FILE_MODE } from "../log/file-modes.ts";
 
 export interface ImportRow {
   table: "events" | "cache";
@@ -140,7 +141,7 @@ export async function importIntoDexieStore(opts: StreamImportOptions, rows: Asyn
       warn((await cutUncommittedTail(g.wal, keys.uncommittedFrom, end, keys.discarded)).note);
     } else if (keys.discarded > 0) warn(discardedNote(keys.discarded));
     await removeFiles(g.leftovers);
-    const fh = await open(g.wal, "a");
+    const fh = await open(g.wal, "a", STORE_FILE_MODE);
     try {
       if (!walExists) await syncDir(queueDir);
       const group = new GroupLog(fh, g.wal);

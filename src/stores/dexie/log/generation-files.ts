@@ -7,10 +7,11 @@
  * after each), so a crash at any step leaves one complete generation to recover from: a log of
  * the next generation without its snapshot is a leftover, everything in it is in the old log too.
  */
-import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { chmod, type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { StoreCorruptError, StorePathError } from "../../../errors.ts";
 import { encodeRecord, type LogRecord, SNAPSHOT_FORMAT } from "./log-record.ts";
+import { STORE_DIR_MODE, STORE_FILE_MODE } from "./file-modes.ts";
 
 const SNAPSHOT_RE = /^snapshot-(\d{6,})\.ndjson$/;
 const WAL_RE = /^wal-(\d{6,})\.log$/;
@@ -79,10 +80,16 @@ export async function currentGeneration(queueDir: string): Promise<Generation> {
   };
 }
 
-/** Creates the queue directory (and the store directory) when missing. */
+/**
+ * Creates the queue directory (and the store directory) when missing, both 0700 (file-modes.ts);
+ * an existing store directory this account owns is narrowed to 0700 as well.
+ */
 export async function ensureQueueDir(queueDir: string): Promise<void> {
   try {
-    await mkdir(queueDir, { recursive: true });
+    await mkdir(path.dirname(queueDir), { recursive: true, mode: STORE_DIR_MODE });
+    await mkdir(queueDir, { recursive: true, mode: STORE_DIR_MODE });
+    await narrowMode(path.dirname(queueDir));
+    await narrowMode(queueDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const dir = path.dirname(queueDir);
@@ -95,6 +102,12 @@ export async function ensureQueueDir(queueDir: string): Promise<void> {
     }
     throw error;
   }
+}
+
+/** Takes group and other access away from a directory this account owns (a store made before 0700). */
+async function narrowMode(dir: string): Promise<void> {
+  const s = await stat(dir);
+  if ((s.mode & 0o077) !== 0 && s.uid === process.getuid?.()) await chmod(dir, s.mode & 0o700);
 }
 
 /** fsyncs a directory so that a rename or a new file in it survives a crash. */
@@ -127,7 +140,7 @@ export class RecordFileWriter {
   ) {}
 
   static async create(file: string, flushBytes: number): Promise<RecordFileWriter> {
-    return new RecordFileWriter(file, await open(file, "w"), flushBytes);
+    return new RecordFileWriter(file, await open(file, "w", STORE_FILE_MODE), flushBytes);
   }
 
   async add(record: LogRecord): Promise<void> {
@@ -217,7 +230,7 @@ export async function writeSnapshotTemp(queueDir: string, gen: number, source: S
 export async function installGeneration(queueDir: string, gen: number, snapshotTmp: string, walLines: Buffer[]): Promise<void> {
   const wal = walPath(queueDir, gen);
   const walTmp = `${wal}.tmp`;
-  const fh = await open(walTmp, "w");
+  const fh = await open(walTmp, "w", STORE_FILE_MODE);
   try {
     if (walLines.length) await fh.write(Buffer.concat(walLines));
     await fh.sync();

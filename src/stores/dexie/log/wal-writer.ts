@@ -7,6 +7,7 @@
  */
 import { type FileHandle, open } from "node:fs/promises";
 import { storeWriteError } from "./write-failure.ts";
+import { STORE_FILE_MODE } from "./file-modes.ts";
 
 /** What a failed log write means for the writes it held (said in its StoreWriteError). */
 const FAILED_WRITE_OUTCOME = "what was acknowledged before is kept; the writes in flight were not acknowledged and may not be stored";
@@ -32,7 +33,7 @@ export class WalWriter {
   ) {}
 
   static async open(file: string): Promise<WalWriter> {
-    const fh = await open(file, "a");
+    const fh = await open(file, "a", STORE_FILE_MODE);
     const { size } = await fh.stat();
     return new WalWriter(file, fh, size);
   }
