@@ -11,8 +11,10 @@ import { registerConflictsCommands } from "./commands/conflicts/index.ts";
 import { registerDaemonCommand } from "./commands/daemon/index.ts";
 import { registerDemoCommand } from "./commands/demo/index.ts";
 import { registerSimCommands } from "./commands/sim/index.ts";
+import { registerBenchCommands } from "./commands/bench/index.ts";
 import { registerDoctorCommand } from "./commands/doctor/index.ts";
 import { registerTopCommand } from "./commands/top/index.ts";
+import { registerStoreCommands } from "./commands/store/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("mudsync")
@@ -38,8 +40,10 @@ export function buildProgram(): Command {
   registerDaemonCommand(program);
   registerDemoCommand(program);
   registerSimCommands(program);
+  registerBenchCommands(program);
   registerDoctorCommand(program);
   registerTopCommand(program);
+  registerStoreCommands(program);
   return program;
 }
 

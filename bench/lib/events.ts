@@ -5,42 +5,11 @@
  */
 import type { QueuedEvent, WireEventLike } from "./event-types.ts";
 import { prng } from "../../src/sim/seeded-random.ts";
+import { chartEntry, documentPayload, uuidLike } from "../../src/bench-batching/payloads.ts";
 
-
-function hex(rand: () => number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) s += Math.floor(rand() * 16).toString(16);
-  return s;
-}
-
-export function uuidLike(rand: () => number): string {
-  return `${hex(rand, 8)}-${hex(rand, 4)}-4${hex(rand, 3)}-a${hex(rand, 3)}-${hex(rand, 12)}`;
-}
+export { documentPayload, uuidLike };
 
 const DOC_ENTITIES = ["well", "polygon", "curve"] as const;
-
-/** A document payload of roughly 250–400 bytes of JSON. */
-export function documentPayload(rand: () => number, id: string): Record<string, unknown> {
-  return {
-    id,
-    name: `Doc ${id.slice(0, 8)} – Ölfeld ${Math.floor(rand() * 1000)}`,
-    depth: Math.round(rand() * 500000) / 100,
-    status: rand() < 0.5 ? "active" : "draft",
-    tags: ["survey", rand() < 0.5 ? "north" : "south", `batch-${Math.floor(rand() * 50)}`],
-    location: { lat: Math.round((rand() * 180 - 90) * 1e5) / 1e5, lon: Math.round((rand() * 360 - 180) * 1e5) / 1e5 },
-    notes: "measured on site; reviewed by field team".slice(0, 20 + Math.floor(rand() * 25)),
-  };
-}
-
-function chartEntry(rand: () => number): Record<string, unknown> {
-  return {
-    id: `src-${Math.floor(rand() * 40)}`,
-    label: `Source ${Math.floor(rand() * 40)}`,
-    kind: rand() < 0.5 ? "well-log" : "production",
-    visible: rand() < 0.8,
-    color: `#${hex(rand, 6)}`,
-  };
-}
 
 /** The status of event i in a queue of n: old completed history, some stuck, a pending tail. */
 function statusFor(i: number, n: number, rand: () => number): QueuedEvent["status"] {

@@ -1,4 +1,4 @@
-/** What a result was measured on: cpus, memory, load, Node, and the database server's version. */
+/** What a result was measured on: cpus, memory, load, Node, package versions (and, set by the caller, the server version). */
 import os from "node:os";
 import { createRequire } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
