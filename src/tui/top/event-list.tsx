@@ -18,7 +18,9 @@ export interface EventListProps {
 export function EventList({ page, at, selected, pageNo, filterText, width }: EventListProps) {
   const idW = 24;
   const rowW = 22;
-  const errW = Math.max(10, width - (2 + idW + 11 + rowW + 7 + 9 + 8 + 6));
+  const ageW = 11;
+  // the marker, each column and its separating space, and one column of slack
+  const errW = Math.max(10, width - (2 + idW + 1 + 11 + rowW + 1 + 7 + ageW + 1 + 6 + 1));
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
@@ -27,7 +29,7 @@ export function EventList({ page, at, selected, pageNo, filterText, width }: Eve
       </Text>
       <Text dimColor wrap="truncate">
         {"  "}
-        {cell("ID", idW)} {cell("STATUS", 10)} {cell("ROW", rowW)} {cell("TYPE", 6)} {cell("AGE", 8)} {cell("TRIES", 5)} {cell("LAST ERROR", errW)}
+        {cell("ID", idW)} {cell("STATUS", 10)} {cell("ROW", rowW)} {cell("TYPE", 6)} {cell("AGE", ageW)} {cell("TRIES", 5)} {cell("LAST ERROR", errW)}
       </Text>
       {page.events.length === 0 ? (
         <Text dimColor>  no events match</Text>
@@ -35,7 +37,7 @@ export function EventList({ page, at, selected, pageNo, filterText, width }: Eve
         page.events.map((e, i) => (
           <Text key={e.id} inverse={i === selected} wrap="truncate">
             {i === selected ? "> " : "  "}
-            {cell(e.id, idW)} {cell(e.status, 10)} {cell(rowKey(e), rowW)} {cell(e.type, 6)} {cell(ago(at - e.timestamp), 8)} {cell(String(e.attempts ?? e.retryCount), 5)}{" "}
+            {cell(e.id, idW)} {cell(e.status, 10)} {cell(rowKey(e), rowW)} {cell(e.type, 6)} {cell(ago(at - e.timestamp), ageW)} {cell(String(e.attempts ?? e.retryCount), 5)}{" "}
             {cell(e.lastError ?? "", errW)}
           </Text>
         ))
