@@ -1,7 +1,10 @@
 /**
  * The events a finding concerns, kept flat in memory: the first `cap` ids in the order they were
- * offered, and a count of all of them.
+ * offered (copied, so that an id cut from a read block does not keep the block alive), and a
+ * count of all of them.
  */
+import { ownString } from "../io/own-string.ts";
+
 export class IdSample {
   readonly ids: string[] = [];
   count = 0;
@@ -10,7 +13,7 @@ export class IdSample {
 
   add(id: string): void {
     this.count++;
-    if (this.ids.length < this.cap) this.ids.push(id);
+    if (this.ids.length < this.cap) this.ids.push(ownString(id));
   }
 
   /** How many events are not listed. */

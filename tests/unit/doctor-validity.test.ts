@@ -69,6 +69,16 @@ describe("doctor: oversized-payload and large-payload", () => {
     expect(ofKind(findings, "large-payload")).toMatchObject([{ severity: "info", eventIds: [large.id] }]);
   });
 
+  it("an export row the reader refused for its size is oversized, not invalid", async () => {
+    const findings = await check([ev()], {
+      source: { kind: "file", path: "x.json" },
+      invalid: [{ id: "huge-1", where: "data.data[0].rows[4].payload", reason: "2200000 bytes of JSON, more than the limit of 1048576 bytes for one event's payload" }],
+    });
+    expect(ofKind(findings, "oversized-payload")).toMatchObject([{ eventIds: ["huge-1"], severity: "error" }]);
+    expect(ofKind(findings, "oversized-payload")[0]!.evidence).toContain("largest 2200000 bytes");
+    expect(ofKind(findings, "invalid-event")).toEqual([]);
+  });
+
   it("without a server, uses the default limit of 1 MiB", async () => {
     const findings = await check([ev({ payload: { blob: "x".repeat(300_000) } }), ev({ payload: { blob: "x".repeat(1_100_000) } })]);
     expect(ofKind(findings, "large-payload")).toHaveLength(1);

@@ -5,6 +5,7 @@
  * day and the few oldest events, whatever the queue's size.
  */
 import type { QueuedEvent } from "../../core/event.ts";
+import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
 import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
 
@@ -39,7 +40,7 @@ export const clockSkew: RuleSpec = {
         if (oldest.length < ctx.sampleSize || e.timestamp < oldest[oldest.length - 1]!.ts) {
           let i = oldest.length;
           while (i > 0 && oldest[i - 1]!.ts > e.timestamp) i--;
-          oldest.splice(i, 0, { ts: e.timestamp, id: e.id });
+          oldest.splice(i, 0, { ts: e.timestamp, id: ownString(e.id) });
           if (oldest.length > ctx.sampleSize) oldest.pop();
         }
       },

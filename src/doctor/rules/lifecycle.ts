@@ -3,6 +3,7 @@
  * events that the seed's client never retries, and retries bunched onto one instant.
  */
 import type { QueuedEvent } from "../../core/event.ts";
+import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
 import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
 
@@ -101,7 +102,7 @@ export const backoffStorm: RuleSpec = {
           windows.set(w, (slot = { n: 0, ids: [] }));
         }
         slot.n++;
-        if (slot.ids.length < ctx.sampleSize) slot.ids.push(e.id);
+        if (slot.ids.length < ctx.sampleSize) slot.ids.push(ownString(e.id));
       },
       findings() {
         let best: { w: number; n: number; ids: string[] } | undefined;

@@ -6,6 +6,7 @@
  * events themselves.
  */
 import { compareRowOrder, type QueuedEvent, type RowOrderFields, rowKey } from "../../core/event.ts";
+import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
 import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
 
@@ -28,23 +29,23 @@ export const poisonHead: RuleSpec = {
     return {
       observe(e: QueuedEvent) {
         if (!UNFINISHED.has(e.status)) return;
-        const key = rowKey(e);
-        const head = rows.get(key);
+        const head = rows.get(rowKey(e));
         if (head) {
           head.unfinished++;
           if (compareRowOrder(e, head) >= 0) return;
         }
+        // strings kept past this chunk are copied: a slice of a read block would keep the block
         const next: RowHead = {
-          id: e.id,
+          id: ownString(e.id),
           timestamp: e.timestamp,
-          clientId: e.clientId,
+          clientId: e.clientId === undefined ? undefined : ownString(e.clientId),
           seq: e.seq,
           status: e.status,
           retryCount: e.retryCount,
-          lastError: e.lastError,
+          lastError: e.lastError === undefined ? undefined : ownString(e.lastError),
           unfinished: head ? head.unfinished : 1,
         };
-        rows.set(key, next);
+        rows.set(head ? rowKey(e) : ownString(rowKey(e)), next);
       },
       findings() {
         const heads = new IdSample(ctx.sampleSize);
@@ -90,10 +91,14 @@ interface KeyState {
   remove?: Span;
 }
 
+/** The span with this edit in it; an id is copied only when it is kept. */
 function widen(span: Span | undefined, ts: number, id: string): Span {
-  if (!span) return { first: { ts, id }, last: { ts, id } };
-  if (ts < span.first.ts || (ts === span.first.ts && id < span.first.id)) span.first = { ts, id };
-  if (ts > span.last.ts || (ts === span.last.ts && id > span.last.id)) span.last = { ts, id };
+  if (!span) {
+    const at = { ts, id: ownString(id) };
+    return { first: at, last: at };
+  }
+  if (ts < span.first.ts || (ts === span.first.ts && id < span.first.id)) span.first = { ts, id: ownString(id) };
+  if (ts > span.last.ts || (ts === span.last.ts && id > span.last.id)) span.last = { ts, id: ownString(id) };
   return span;
 }
 
@@ -116,10 +121,10 @@ export const addRemoveReorder: RuleSpec = {
         const entryId = ENTRY_ENTITIES.has(e.entity) ? e.payload.id : undefined;
         const key = typeof entryId === "string" ? `${rowKey(e)}\u0000${entryId}` : rowKey(e);
         let st = keys.get(key);
-        if (!st) keys.set(key, (st = { entity: e.entity }));
+        if (!st) keys.set(ownString(key), (st = { entity: ownString(e.entity) }));
         st[e.type] = widen(st[e.type], e.timestamp, e.id);
         let ent = firstOf.get(e.entity);
-        if (!ent) firstOf.set(e.entity, (ent = {}));
+        if (!ent) firstOf.set(ownString(e.entity), (ent = {}));
         ent[e.type] = widen(ent[e.type], e.timestamp, e.id);
       },
       findings() {

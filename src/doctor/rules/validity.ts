@@ -4,12 +4,13 @@
  * without its id), ids given twice in an export, and payloads over (or near) the server's limit.
  */
 import { BUILTIN_ENTITIES, type QueuedEvent } from "../../core/event.ts";
-import { describeValueProblem, valueProblem } from "../../core/value-limits.ts";
+import { describeValueProblem, MAX_PAYLOAD_BYTES, valueProblem } from "../../core/value-limits.ts";
+import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
 import { plural, type InvalidEventRow, type RuleContext, type RuleSpec } from "../rule.ts";
 
-/** The server's default `max_payload_bytes` (001_schema.sql), used without --db. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+/** An export row the reader refused for its payload's size (value-limits.ts payloadSizeProblem). */
+const OVER_LIMIT = /(\d+) bytes of JSON, more than the limit/;
 /** Payloads above this share of the limit are reported as large (info). */
 const LARGE_SHARE = 0.25;
 /** Unknown entities reported one by one at most. */
@@ -36,7 +37,7 @@ export const unknownEntity: RuleSpec = {
         let s = byEntity.get(e.entity);
         if (!s) {
           if (byEntity.size >= MAX_UNKNOWN_ENTITIES) return void others++;
-          byEntity.set(e.entity, (s = new IdSample(ctx.sampleSize)));
+          byEntity.set(ownString(e.entity), (s = new IdSample(ctx.sampleSize)));
         }
         s.add(e.id);
       },
@@ -72,7 +73,7 @@ export const invalidEvent: RuleSpec = {
     let first: string | undefined;
     let withoutId = 0;
     const note = (id: string | undefined, reason: string) => {
-      first ??= reason;
+      first ??= ownString(reason);
       if (id === undefined) withoutId++;
       else ids.add(id);
     };
@@ -82,7 +83,7 @@ export const invalidEvent: RuleSpec = {
         if (problem) note(e.id, `event ${e.id}: ${problem}`);
       },
       invalid(row: InvalidEventRow) {
-        if (row.reason.startsWith("duplicate id")) return;
+        if (row.reason.startsWith("duplicate id") || OVER_LIMIT.test(row.reason)) return;
         note(row.id, `${row.where}: ${row.reason}`);
       },
       findings() {
@@ -112,7 +113,7 @@ export const duplicateId: RuleSpec = {
     return {
       invalid(row: InvalidEventRow) {
         if (!row.reason.startsWith("duplicate id")) return;
-        first ??= `${row.where}: ${row.reason}`;
+        first ??= ownString(`${row.where}: ${row.reason}`);
         ids.add(row.id ?? "?");
       },
       findings() {
@@ -145,17 +146,32 @@ export const largePayload: RuleSpec = {
   create: (ctx) => payloadSizeRule(ctx, "large"),
 };
 
+/** The last event measured, so that the two size checks serialise each payload once. */
+let measured: { event: QueuedEvent; bytes: number } | undefined;
+
+function payloadBytes(e: QueuedEvent): number {
+  if (measured?.event !== e) measured = { event: e, bytes: Buffer.byteLength(JSON.stringify(e.payload)) };
+  return measured.bytes;
+}
+
 function payloadSizeRule(ctx: RuleContext, which: "oversized" | "large") {
-  const limit = ctx.server?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const limit = ctx.server?.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
   const floor = which === "oversized" ? limit : Math.floor(limit * LARGE_SHARE);
   const ids = new IdSample(ctx.sampleSize);
   let max = 0;
   return {
     observe(e: QueuedEvent) {
-      const bytes = Buffer.byteLength(JSON.stringify(e.payload));
+      const bytes = payloadBytes(e);
       if (bytes <= floor || (which === "large" && bytes > limit)) return;
       ids.add(e.id);
       max = Math.max(max, bytes);
+    },
+    /** an export's row over the limit is refused by the reader, which says how large it is */
+    invalid(row: InvalidEventRow) {
+      const m = which === "oversized" ? OVER_LIMIT.exec(row.reason) : null;
+      if (!m) return;
+      ids.add(row.id ?? row.where);
+      max = Math.max(max, Number(m[1]));
     },
     findings() {
       if (ids.count === 0) return [];
