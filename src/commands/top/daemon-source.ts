@@ -6,8 +6,9 @@
  */
 import type { EventStatus } from "../../core/event.ts";
 import type { DaemonActivity, DaemonStatus, DrainNowResult, EventDetail, EventsPage, RetryResult } from "../../daemon/control-api.ts";
-import { type PageRequest, RETRY_ALL_STATUSES, type TopAction, type TopSnapshot, type TopSource } from "../../tui/top/model.ts";
+import { type FindingsState, type PageRequest, RETRY_ALL_STATUSES, type TopAction, type TopSnapshot, type TopSource } from "../../tui/top/model.ts";
 import type { ControlClient } from "../shared/control-client.ts";
+import type { DaemonHeadStatus, DoctorSource } from "../../doctor/types.ts";
 
 export class DaemonSource implements TopSource {
   readonly kind = "daemon";
@@ -18,8 +19,18 @@ export class DaemonSource implements TopSource {
   constructor(
     private readonly client: ControlClient,
     /** for drain-now, which answers only when its pass ends */
-    private readonly slowClient: ControlClient = client,
+    private readonly slowClient: ControlClient,
+    /** runs the doctor over the daemon's store (see findings.ts); the status says where it is */
+    private readonly doctor?: (status: DaemonStatus) => { source: DoctorSource; head: DaemonHeadStatus } | string,
+    private readonly runDoctor?: (source: DoctorSource, head: DaemonHeadStatus) => Promise<FindingsState>,
   ) {}
+
+  async diagnose(): Promise<FindingsState> {
+    const status = this.lastStatus ?? (await this.client.get<DaemonStatus>("/v1/status"));
+    const target = this.doctor?.(status) ?? "the doctor is not available here";
+    if (typeof target === "string" || !this.runDoctor) return { at: Date.now(), findings: [], healthy: false, error: typeof target === "string" ? target : "not available" };
+    return this.runDoctor(target.source, target.head);
+  }
 
   get label(): string {
     return this.client.address;

@@ -12,6 +12,7 @@ export function registerTopCommand(program: Command): void {
         "or a shared queue directly, read-only.",
     )
     .option("--daemon <address>", "a daemon's control address: http://127.0.0.1:PORT, 127.0.0.1:PORT or a unix socket path")
+    .option("--token-file <file>", "the daemon's control API token (default: MUDSYNC_CONTROL_TOKEN, else <store>/control-token)")
     .option("--queue <url>", "the shared Postgres queue at this postgres:// URL, read-only (no daemon needed)")
     .option("--once", "print one snapshot and exit (with --json: the data model; also what happens when not on a terminal)")
     .option("--interval <duration>", "refresh interval (default 1s)", durationArg("--interval"))
@@ -23,11 +24,11 @@ export function registerTopCommand(program: Command): void {
         "\nReading a store or a shared queue directly is read-only: the keys that write say so. top never writes a store it reads." +
         '\nWith --json (implies --once) prints {source, at, counts, oldestPending, daemon, throughput, inFlight, changes, conflicts, page, findings}.',
     )
-    .action(async (opts: { daemon?: string; queue?: string; once?: boolean; interval?: number; limit?: number }, cmd: Command) => {
+    .action(async (opts: { daemon?: string; tokenFile?: string; queue?: string; once?: boolean; interval?: number; limit?: number }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { top, renderTop } = await import("./top.ts");
       const { emit } = await import("../shared/output.ts");
-      const r = await top({ daemon: opts.daemon, queue: opts.queue, once: opts.once, intervalMs: opts.interval, limit: opts.limit }, ctx);
+      const r = await top({ daemon: opts.daemon, tokenFile: opts.tokenFile, queue: opts.queue, once: opts.once, intervalMs: opts.interval, limit: opts.limit }, ctx);
       if (!r) return;
       const text = ctx.json ? "" : await renderTop(r);
       emit(r, () => text, ctx);

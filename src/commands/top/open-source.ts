@@ -8,13 +8,16 @@ import path from "node:path";
 import { UsageError } from "../../errors.ts";
 import type { TopSource } from "../../tui/top/model.ts";
 import type { CommandContext } from "../shared/context.ts";
-import { ControlClient, daemonHolding } from "../shared/control-client.ts";
+import { controlClientFor, daemonHolding, type ControlClient } from "../shared/control-client.ts";
 import { DaemonSource } from "./daemon-source.ts";
+import { daemonDoctorSource, headOf, runDoctor } from "./findings.ts";
 import { ReaderSource } from "./reader-source.ts";
 
 export interface SourceFlags {
   daemon?: string;
   queue?: string;
+  /** the daemon's bearer token file (default: MUDSYNC_CONTROL_TOKEN, else <store>/control-token) */
+  tokenFile?: string;
 }
 
 /** How long a read of the control API may take before the dashboard says the daemon does not answer. */
@@ -24,12 +27,19 @@ const DRAIN_TIMEOUT_MS = 6 * 3_600_000;
 
 export async function openTopSource(flags: SourceFlags, ctx: CommandContext, note: (line: string) => void = () => {}): Promise<TopSource> {
   if (flags.daemon !== undefined && flags.queue !== undefined) throw new UsageError("top watches one of --daemon or --queue, not both");
-  if (flags.daemon !== undefined) return daemonSource(controlAddress(flags.daemon));
+  if (flags.daemon !== undefined) {
+    const client = await controlClientFor(controlAddress(flags.daemon), {
+      storeDir: ctx.config.store,
+      timeoutMs: READ_TIMEOUT_MS,
+      ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
+    });
+    return daemonSource(client, undefined, ctx);
+  }
   if (flags.queue !== undefined) return queueSource(flags.queue, ctx);
   const held = await daemonHolding(ctx.config.store);
   if (held) {
     note(`mudsync: store ${ctx.config.store} is held by the daemon (pid ${held.pid}); watching it through ${held.client.address}`);
-    return daemonSource(held.client.address);
+    return daemonSource(held.client.withTimeout(READ_TIMEOUT_MS), ctx.config.store, ctx);
   }
   return storeSource(ctx);
 }
@@ -43,8 +53,16 @@ export function controlAddress(value: string): string {
   throw new UsageError(`--daemon "${value}": expected the daemon's control address (http://127.0.0.1:PORT, 127.0.0.1:PORT, or a unix socket path)`);
 }
 
-function daemonSource(address: string): TopSource {
-  return new DaemonSource(new ControlClient(address, READ_TIMEOUT_MS), new ControlClient(address, DRAIN_TIMEOUT_MS));
+function daemonSource(client: ControlClient, storeDir: string | undefined, ctx: CommandContext): TopSource {
+  return new DaemonSource(
+    client,
+    client.withTimeout(DRAIN_TIMEOUT_MS),
+    (status) => {
+      const source = daemonDoctorSource(status, storeDir);
+      return typeof source === "string" ? source : { source, head: headOf(status) };
+    },
+    (source, head) => runDoctor(source, ctx, head),
+  );
 }
 
 async function queueSource(url: string, ctx: CommandContext): Promise<TopSource> {
@@ -60,6 +78,7 @@ async function queueSource(url: string, ctx: CommandContext): Promise<TopSource>
       reader = undefined;
       return { reader: r, refresh: () => r.refresh() };
     },
+    () => runDoctor({ kind: "queue", url, schema: ctx.config.queueSchema }, ctx),
   );
 }
 
@@ -93,5 +112,6 @@ async function storeSource(ctx: CommandContext): Promise<TopSource> {
       };
       return handle;
     },
+    () => runDoctor({ kind: "store", dir }, ctx),
   );
 }

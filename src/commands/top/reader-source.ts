@@ -6,7 +6,7 @@
  */
 import type { QueueReader } from "../../core/ports.ts";
 import { EventNotFoundError } from "../../errors.ts";
-import type { PageRequest, SourceKind, TopAction, TopSnapshot, TopSource } from "../../tui/top/model.ts";
+import type { FindingsState, PageRequest, SourceKind, TopAction, TopSnapshot, TopSource } from "../../tui/top/model.ts";
 import { zeroCounts } from "../../daemon/queue-watch.ts";
 
 export interface ReaderHandle {
@@ -23,6 +23,8 @@ export class ReaderSource implements TopSource {
     readonly label: string,
     readonly readOnly: string,
     private readonly open: () => Promise<ReaderHandle>,
+    /** the doctor over the same queue */
+    readonly diagnose?: () => Promise<FindingsState>,
   ) {}
 
   private async reader(): Promise<QueueReader> {
