@@ -84,6 +84,15 @@ export class SimSchemaBusyError extends MudsyncError {
   override readonly exitCode = ExitCode.Locked;
 }
 
+/**
+ * A store key that is missing, wrong, unreadable or too widely readable, or a store whose key
+ * rotation was interrupted: bad input (the key given, or not given), so exit 2. Nothing stored
+ * is changed.
+ */
+export class StoreKeyError extends MudsyncError {
+  override readonly exitCode = ExitCode.BadInput;
+}
+
 export class StoreCorruptError extends MudsyncError {
   constructor(
     readonly file: string,

@@ -20,6 +20,7 @@ import { type ImportCounts, type ImportRow, importIntoDexieStore } from "../../s
 import type { CommandContext } from "../shared/context.ts";
 import { ControlClient, daemonHolding } from "../shared/control-client.ts";
 import { createProgress, type Progress } from "../shared/progress.ts";
+import { storeKeysOf } from "./open-store.ts";
 
 export interface ImportOptions {
   files: string[];
@@ -119,6 +120,7 @@ async function writeLocally(
     {
       dir: ctx.config.store,
       command: "queue import",
+      keys: await storeKeysOf(ctx),
       replace: Boolean(opts.replace),
       ...(opts.chunkSize ? { chunkRows: opts.chunkSize } : {}),
       onWarning: (note) => process.stderr.write(`mudsync: warning: ${note}\n`),

@@ -13,12 +13,14 @@ import { PartedStore } from "../../stores/dexie/parts/parted-store.ts";
 import { estimateEvents, partCount } from "../../stores/dexie/parts/part-count.ts";
 import { queueDirOf } from "../../stores/dexie/log/generation-files.ts";
 import type { CommandContext } from "../shared/context.ts";
+import { keyFromEnv } from "../../stores/dexie/crypto/store-key.ts";
+import type { StoreKeys } from "../../stores/dexie/store-encryption.ts";
 
 export type LocalQueueStore = DexieQueueStore;
 
 export async function openQueueStore(ctx: CommandContext, mode: "read" | "write", command: string): Promise<LocalQueueStore> {
   if (mode === "read") await assertStoreExists(ctx.config.store);
-  const store = await openDexieStore({ dir: ctx.config.store, mode, command });
+  const store = await openDexieStore({ dir: ctx.config.store, mode, command, keys: await storeKeysOf(ctx) });
   warn(store.warnings);
   return store;
 }
@@ -40,7 +42,7 @@ export async function openDrainStore(ctx: CommandContext, partEvents = DEFAULT_P
   const events = existsSync(queueDir) ? await estimateEvents(queueDir).catch(() => 0) : 0;
   const parts = partCount(events, partEvents);
   if (parts <= 1) return openQueueStore(ctx, "write", "queue drain");
-  const store = await PartedStore.open({ dir: ctx.config.store, parts, command: "queue drain" });
+  const store = await PartedStore.open({ dir: ctx.config.store, parts, command: "queue drain", keys: await storeKeysOf(ctx) });
   warn(store.warnings);
   return store;
 }
@@ -63,6 +65,12 @@ export async function assertStoreExists(storeDir: string): Promise<void> {
   if (!existsSync(queueDirOf(dir))) {
     throw new StorePathError(dir, `holds no event queue (no ${queueDirOf(dir)}); \`queue import\` or \`queue enqueue\` create it`);
   }
+}
+
+/** The store key the environment names (MUDSYNC_KEY_FILE or MUDSYNC_KEY), if any. */
+export async function storeKeysOf(ctx: Pick<CommandContext, "env" | "cwd">): Promise<StoreKeys> {
+  const key = await keyFromEnv(ctx.env, ctx.cwd);
+  return key ? { key } : {};
 }
 
 function warn(warnings: readonly string[]): void {

@@ -31,6 +31,9 @@ import type {
 } from "../../core/ports.ts";
 import { MudsyncError, UsageError } from "../../errors.ts";
 import { DexieCacheStore } from "./dexie-cache-store.ts";
+import type { RecordCipher } from "./crypto/record-cipher.ts";
+import type { CacheTags, TaggedCacheEntry } from "./crypto/cache-tags.ts";
+import { cacheTagsFor } from "./store-encryption.ts";
 import { listEvents } from "./events/list-page.ts";
 import { dexiePageSource, type PageSource } from "./events/page-source.ts";
 import { leaseOverlay } from "./leases/lease-overlay.ts";
@@ -60,6 +63,9 @@ export class DexieQueueStore implements QueueStore {
   private readonly writer: StoreWriter;
   private readonly compaction: LiveCompaction;
   private closed: Promise<void> | undefined;
+  /** cache entries found altered on disk since open (never served) */
+  cacheAltered = 0;
+  private readonly alteredListeners = new Set<(key: string) => void>();
 
   constructor(internals: StoreInternals) {
     this.state = internals;
@@ -88,7 +94,26 @@ export class DexieQueueStore implements QueueStore {
         this.assertWritable();
         return this.writer.writeCache({ del: keys });
       },
+    }, {
+      get tags() {
+        return internals.cacheTags;
+      },
+      ensureTags: async () => {
+        this.assertWritable();
+        return (internals.cacheTags ??= await cacheTagsFor(internals.queueDir, internals.cipher, true));
+      },
+      writable: internals.mode === "write",
+      onAltered: (key) => {
+        this.cacheAltered++;
+        for (const fn of this.alteredListeners) fn(key);
+      },
     });
+  }
+
+  /** Calls fn with the key of every altered cache entry found (and rejected) from now on; returns the unsubscribe. */
+  onCacheAltered(fn: (key: string) => void): () => void {
+    this.alteredListeners.add(fn);
+    return () => this.alteredListeners.delete(fn);
   }
 
   // ------------------------------------------------------------------ reads
@@ -249,6 +274,25 @@ export class DexieQueueStore implements QueueStore {
     this.assertWritable();
     this.assertWhole("compact");
     await this.compaction.running?.catch(() => undefined);
+    await this.compaction.start();
+  }
+
+  /**
+   * Rewrites the whole store sealed with `cipher` (its cache entries tagged with `tags`): the
+   * cache's tags are renewed in memory (an entry that does not check stays rejected), then a
+   * compaction writes the new generation. Only a key conversion (rekey-store.ts) calls it, with
+   * the store's KEYS file already naming the new key as `next`.
+   */
+  async reseal(cipher: RecordCipher, tags: CacheTags): Promise<void> {
+    this.assertWritable();
+    this.assertWhole("reseal");
+    await this.compaction.running?.catch(() => undefined);
+    const old = this.state.cacheTags;
+    const rows = (await this.state.cacheDb.cache.toArray()) as TaggedCacheEntry[];
+    const renewed = rows.filter((r) => old?.check(r) === "ok").map((r) => tags.tagged(r));
+    if (renewed.length) await this.state.cacheDb.cache.bulkPut(renewed);
+    this.state.cipher = cipher;
+    this.state.cacheTags = tags;
     await this.compaction.start();
   }
 

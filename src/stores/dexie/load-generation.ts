@@ -25,6 +25,7 @@ import { inPart, type StorePart } from "./events/row-partition.ts";
 import { UncommittedTail } from "./log/recovery.ts";
 import { readSnapshot } from "./log/snapshot-reader.ts";
 import type { Generation } from "./log/generation-files.ts";
+import type { RecordCipher } from "./crypto/record-cipher.ts";
 
 const CHUNK = 5000;
 
@@ -50,7 +51,7 @@ export interface LoadResult {
   walBytes?: number;
 }
 
-async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string): Promise<void> {
+async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir: string, cipher: RecordCipher | undefined): Promise<void> {
   let events: QueuedEvent[] = [];
   let cache: CacheEntry[] = [];
   const flushEvents = async () => {
@@ -79,7 +80,7 @@ async function loadSnapshot(t: LoadTarget, file: string, maxEvents: number, dir:
     cache = [];
     await t.cache.cache.bulkPut(rows);
   };
-  await readSnapshot(file, { maxEvents, dir }, {
+  await readSnapshot(file, { maxEvents, dir, ...(cipher ? { cipher } : {}) }, {
     events: async (rows) => {
       for (const r of rows) if (!t.part || inPart(r, t.part)) events.push(r);
       if (events.length >= CHUNK) await flushEvents();
@@ -174,9 +175,9 @@ class LogFold {
 export async function loadGeneration(
   t: LoadTarget,
   g: Generation,
-  opts: { maxEvents: number; dir: string; walExists: boolean; liveLeases?: boolean },
+  opts: { maxEvents: number; dir: string; walExists: boolean; liveLeases?: boolean; cipher?: RecordCipher },
 ): Promise<LoadResult> {
-  if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir);
+  if (g.snapshot) await loadSnapshot(t, g.snapshot, opts.maxEvents, opts.dir, opts.cipher);
   const fold = new LogFold(t.part);
   const tail = new UncommittedTail();
   let torn: LoadResult["torn"];
@@ -188,7 +189,7 @@ export async function loadGeneration(
       }
       fold.add(record);
       tail.see(record, offset);
-    });
+    }, opts.cipher ? { cipher: opts.cipher } : {});
     if (r.tornAt !== undefined) torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
     walBytes = r.size;
   }
@@ -198,9 +199,9 @@ export async function loadGeneration(
 }
 
 /** The rows a part file (parts/part-files.ts) holds: its records folded, last image of each row winning. */
-export async function foldPartFile(file: string): Promise<QueuedEvent[]> {
+export async function foldPartFile(file: string, cipher?: RecordCipher): Promise<QueuedEvent[]> {
   const fold = new LogFold();
-  const r = await readLog(file, (record) => fold.add(record));
+  const r = await readLog(file, (record) => fold.add(record), cipher ? { cipher } : {});
   if (r.tornAt !== undefined) throw new StoreCorruptError(file, `${r.tornReason ?? "damaged"} at byte offset ${r.tornAt}`);
   return [...fold.events.values()];
 }

@@ -26,6 +26,8 @@ import { loadGeneration, type LoadResult, type LoadTarget } from "./load-generat
 import type { StorePart } from "./events/row-partition.ts";
 import { DEFAULT_MAX_EVENTS } from "./store-limits.ts";
 import { WalWriter } from "./log/wal-writer.ts";
+import { cacheTagsFor, recordNewStoreKey, type StoreKeys, storeSealing } from "./store-encryption.ts";
+import type { RecordCipher } from "./crypto/record-cipher.ts";
 
 export { DEFAULT_MAX_EVENTS };
 
@@ -45,6 +47,10 @@ export interface OpenDexieStoreOptions {
   /** log size that triggers compaction while running (default 64 MiB, or the snapshot size if larger) */
   compactMinBytes?: number;
   clock?: Clock;
+  /** the keys to open an encrypted store with (store-encryption.ts); none: only a store that is not encrypted opens */
+  keys?: StoreKeys;
+  /** opened by a key conversion (rekey-store.ts): an interrupted one is resumed, not refused */
+  converting?: boolean;
 }
 
 /** A part of a store (events/row-partition.ts), opened by a caller that holds the store's lock. */
@@ -55,6 +61,8 @@ export interface OpenStorePartOptions {
   file: string;
   maxEvents?: number;
   clock?: Clock;
+  /** the store's cipher, when it is encrypted */
+  cipher?: RecordCipher;
 }
 
 async function load(
@@ -62,7 +70,8 @@ async function load(
   dir: string,
   mode: "write" | "read",
   maxEvents: number,
-  part?: { part: StorePart; file: string },
+  part: { part: StorePart; file: string } | undefined,
+  cipher: RecordCipher | undefined,
 ): Promise<{ g: Generation; loaded: LoadResult; parts: LoadTarget }> {
   // a reader can race a writer's compaction; a vanished file means: start again on the new generation
   for (let attempt = 0; ; attempt++) {
@@ -80,7 +89,7 @@ async function load(
       const liveLeases = mode === "read" && (await readLock(queueDir))?.alive === true;
       // a part's rows come from its own file (a log of its event records)
       const from = part ? { gen: g.gen, wal: part.file, snapshotBytes: 0, walBytes: 0, leftovers: [] } : g;
-      const loaded = await loadGeneration(parts, from, { maxEvents, dir, walExists: part !== undefined || existsSync(g.wal), liveLeases });
+      const loaded = await loadGeneration(parts, from, { maxEvents, dir, walExists: part !== undefined || existsSync(g.wal), liveLeases, ...(cipher ? { cipher } : {}) });
       return { g, loaded, parts };
     } catch (error) {
       parts.queue.close();
@@ -109,6 +118,10 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
     });
   }
 
+  // before the lock and before anything is read: a missing or wrong key changes nothing
+  const sealing = await storeSealing(queueDir, dir, opts.keys ?? {}, { write: opts.mode === "write", converting: opts.converting === true });
+  if (sealing.warning) warnings.push(sealing.warning);
+
   if (opts.mode === "write") {
     await ensureQueueDir(queueDir);
     const lock = await acquireLock(queueDir, {
@@ -122,7 +135,8 @@ export async function openDexieStore(opts: OpenDexieStoreOptions): Promise<Dexie
   }
 
   try {
-    return await openLoaded({ ...opts, dir, maxEvents, warnings, release: () => releaseLock(queueDir) });
+    if (opts.mode === "write") await recordNewStoreKey(queueDir, sealing);
+    return await openLoaded({ ...opts, dir, maxEvents, warnings, release: () => releaseLock(queueDir), ...(sealing.cipher ? { cipher: sealing.cipher } : {}) });
   } catch (error) {
     if (opts.mode === "write") await releaseLock(queueDir);
     throw error;
@@ -141,6 +155,7 @@ export async function openDexieStorePart(opts: OpenStorePartOptions): Promise<De
     part: { part: opts.part, file: opts.file },
     maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
     clock: opts.clock,
+    ...(opts.cipher ? { cipher: opts.cipher } : {}),
     warnings: [],
     release: async () => undefined,
   });
@@ -153,6 +168,7 @@ interface LoadedOptions {
   compactMinBytes?: number;
   clock?: Clock;
   part?: { part: StorePart; file: string };
+  cipher?: RecordCipher;
   warnings: string[];
   /** releases the lock (taken by the caller) when the store closes */
   release(): Promise<void>;
@@ -162,7 +178,7 @@ interface LoadedOptions {
 async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
   const { dir, maxEvents, warnings } = opts;
   const queueDir = queueDirOf(dir);
-  const { g, loaded, parts } = await load(queueDir, dir, opts.mode, maxEvents, opts.part);
+  const { g, loaded, parts } = await load(queueDir, dir, opts.mode, maxEvents, opts.part, opts.cipher);
   let recovered: StoreInternals["recovered"];
   if (loaded.torn && opts.part) {
     // written whole by this process before it was read: damage is not a crash's torn write
@@ -202,7 +218,8 @@ async function openLoaded(opts: LoadedOptions): Promise<DexieQueueStore> {
     dir, queueDir, mode: opts.mode, queue: parts.queue, cacheDb: parts.cache, open: parts.open, history: parts.history,
     leases: new LeaseTable(),
     ...(parts.memory ? { memory: parts.memory } : {}),
-    wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents,
+    wal, gen: g.gen, snapshotBytes: g.snapshotBytes, maxEvents, ...(opts.cipher ? { cipher: opts.cipher } : {}),
+    cacheTags: await cacheTagsFor(queueDir, opts.cipher, false),
     compactMinBytes: opts.compactMinBytes ?? COMPACT_MIN_BYTES, clock: opts.clock ?? systemClock,
     recovered, warnings,
     release: opts.release,

@@ -11,6 +11,8 @@ import type { MemoryTable } from "./events/memory-table.ts";
 import type { OpenEventIndex } from "./events/open-event-index.ts";
 import type { StorePart } from "./events/row-partition.ts";
 import type { WalWriter } from "./log/wal-writer.ts";
+import type { RecordCipher } from "./crypto/record-cipher.ts";
+import type { CacheTags } from "./crypto/cache-tags.ts";
 
 export interface StoreInternals {
   dir: string;
@@ -25,6 +27,10 @@ export interface StoreInternals {
   /** the writer's leases (in memory only; empty in a read-only store) */
   leases: LeaseTable;
   wal: WalWriter | null;
+  /** an encrypted store's cipher: row records are sealed with it before they are written */
+  cipher?: RecordCipher;
+  /** tags cache entries and checks them on read (crypto/cache-tags.ts) */
+  cacheTags?: CacheTags;
   gen: number;
   snapshotBytes: number;
   maxEvents: number;

@@ -47,7 +47,8 @@ export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; d
   };
   if (g.snapshot) {
     const file = g.snapshot;
-    await readSnapshot(file, opts, {
+    // ids and keys are all it needs: sealed values stay sealed
+    await readSnapshot(file, { ...opts, cipher: "keys-only" }, {
       events: (rows) => {
         for (const r of rows) {
           if (keys.events.has(r.id)) throw new StoreCorruptError(file, `holds event ${r.id} twice`);
@@ -84,7 +85,7 @@ export async function scanStoredKeys(g: Generation, opts: { maxEvents: number; d
     if (!group) open.set(tx, (group = { changes: [], records: 0 }));
     group.records++;
     if (change) group.changes.push(change);
-  });
+  }, { cipher: "keys-only" });
   if (r.tornAt !== undefined) keys.torn = { offset: r.tornAt, bytes: r.size - r.tornAt, reason: r.tornReason ?? "damaged" };
   for (const group of open.values()) keys.discarded += group.records;
   const from = tail.start();

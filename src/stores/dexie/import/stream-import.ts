@@ -29,6 +29,9 @@ import { DEFAULT_MAX_EVENTS } from "../store-limits.ts";
 import { scanStoredKeys } from "./stored-keys.ts";
 import { storeWriteError } from "../log/write-failure.ts";
 import { STORE_FILE_MODE } from "../log/file-modes.ts";
+import type { RecordCipher } from "../crypto/record-cipher.ts";
+import type { CacheTags } from "../crypto/cache-tags.ts";
+import { cacheTagsFor, recordNewStoreKey, type StoreKeys, storeSealing } from "../store-encryption.ts";
 
 export interface ImportRow {
   table: "events" | "cache";
@@ -52,6 +55,8 @@ export interface StreamImportOptions {
   chunkRows?: number;
   /** one-line notes about what was repaired or taken over, as they happen */
   onWarning?: (note: string) => void;
+  /** the keys to open an encrypted store with (store-encryption.ts) */
+  keys?: StoreKeys;
   /** runs with the lock held, before the store is read (a check that should refuse early) */
   beforeWrite?: (store: { maxEvents: number }) => void | Promise<void>;
 }
@@ -88,10 +93,12 @@ class GroupLog {
   constructor(
     private readonly fh: FileHandle,
     private readonly file: string,
+    private readonly cipher: RecordCipher | undefined,
   ) {}
 
   async put(record: LogRecord): Promise<void> {
-    const line = encodeRecord({ ...record, tx: this.tx } as LogRecord);
+    const grouped = { ...record, tx: this.tx } as LogRecord;
+    const line = encodeRecord(this.cipher ? this.cipher.seal(grouped) : grouped);
     this.written = true;
     await this.io(() => writeAll(this.fh, line));
   }
@@ -127,10 +134,14 @@ export async function importIntoDexieStore(opts: StreamImportOptions, rows: Asyn
   const queueDir = queueDirOf(dir);
   const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
   const warn = opts.onWarning ?? (() => undefined);
+  // before the lock: a missing or wrong key changes nothing
+  const sealing = await storeSealing(queueDir, dir, opts.keys ?? {}, { write: true });
+  if (sealing.warning) warn(sealing.warning);
   await ensureQueueDir(queueDir);
   const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? "import" });
   if (lock.note) warn(lock.note);
   try {
+    await recordNewStoreKey(queueDir, sealing);
     await opts.beforeWrite?.({ maxEvents });
     const g = await currentGeneration(queueDir);
     const walExists = existsSync(g.wal);
@@ -144,8 +155,10 @@ export async function importIntoDexieStore(opts: StreamImportOptions, rows: Asyn
     const fh = await open(g.wal, "a", STORE_FILE_MODE);
     try {
       if (!walExists) await syncDir(queueDir);
-      const group = new GroupLog(fh, g.wal);
-      const writer = new ChunkedRows(group, keys, { replace: Boolean(opts.replace), maxEvents, dir, chunkRows: opts.chunkRows ?? 1000 });
+      const group = new GroupLog(fh, g.wal, sealing.cipher);
+      let tags: Promise<CacheTags> | undefined;
+      const cacheTags = () => (tags ??= cacheTagsFor(queueDir, sealing.cipher, true));
+      const writer = new ChunkedRows(group, keys, { replace: Boolean(opts.replace), maxEvents, dir, chunkRows: opts.chunkRows ?? 1000, cacheTags });
       try {
         for await (const row of rows) await writer.add(row);
         await writer.flush();
@@ -187,7 +200,7 @@ class ChunkedRows {
   constructor(
     private readonly log: GroupLog,
     private readonly keys: { events: Set<string>; cache: Set<string> },
-    private readonly settings: { replace: boolean; maxEvents: number; dir: string; chunkRows: number },
+    private readonly settings: { replace: boolean; maxEvents: number; dir: string; chunkRows: number; cacheTags: () => Promise<CacheTags> },
   ) {}
 
   async add(row: ImportRow): Promise<void> {
@@ -195,7 +208,8 @@ class ChunkedRows {
       const entry = row.value as unknown as CacheEntry;
       assertCacheEntry(entry);
       if (!this.decide(this.keys.cache, entry.key, this.cache)) return;
-      this.cacheRows.push(entry);
+      // tagged as the store's cache tags its entries, so that what was imported is served
+      this.cacheRows.push((await this.settings.cacheTags()).tagged(entry));
       if (this.cacheRows.length >= this.settings.chunkRows) await this.flushCache();
       return;
     }

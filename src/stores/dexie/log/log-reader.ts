@@ -5,7 +5,8 @@
  * good one is damage in the middle of the file and throws StoreCorruptError naming the offset.
  */
 import { open } from "node:fs/promises";
-import { StoreCorruptError } from "../../../errors.ts";
+import { StoreCorruptError, StoreKeyError } from "../../../errors.ts";
+import { AlteredRecordError, isSealedKind, type RecordCipher, type SealableRecord } from "../crypto/record-cipher.ts";
 import { crc32 } from "./crc32.ts";
 import { type LogRecord, recordProblem } from "./log-record.ts";
 
@@ -27,6 +28,39 @@ export interface ReadOptions {
    * kind (`{"k":"hist",`); any other line is decoded and handed out whatever its kind.
    */
   skip?: Iterable<LogRecord["k"]>;
+  /**
+   * opens sealed records (crypto/record-cipher.ts); without it a sealed record is StoreKeyError.
+   * "keys-only": records are handed out as stored, sealed ones without their secret values (for
+   * readers that need only ids and keys)
+   */
+  cipher?: RecordCipher | "keys-only";
+}
+
+/** What a cache entry's tag is set to when its record was altered: no tag matches it, so it is never served. */
+export const ALTERED_CACHE_TAG = "altered";
+
+/**
+ * A record as the store uses it: sealed records opened. In an encrypted store a row record that is
+ * not sealed, or does not authenticate, was altered: event records are damage (StoreCorruptError
+ * naming the offset); cache records keep their keys with their data dropped and their tag marked,
+ * so that the cache rejects, reports and refetches them instead of the whole store failing.
+ */
+function opened(record: LogRecord, cipher: RecordCipher | "keys-only" | undefined, file: string, offset: number): LogRecord {
+  if (cipher === "keys-only") return record;
+  const r = record as SealableRecord;
+  if (r.s === undefined && (!cipher || cipher.acceptsPlain || !isSealedKind(r.k))) return record;
+  if (!cipher) throw new StoreKeyError(`${file} holds encrypted records; set MUDSYNC_KEY_FILE or MUDSYNC_KEY to the store's key`);
+  try {
+    return cipher.open(r, file) as LogRecord;
+  } catch (error) {
+    if (!(error instanceof AlteredRecordError)) throw error;
+    if (record.k === "cache") {
+      delete r.s;
+      for (const row of record.rows) Object.assign(row, { data: null, mac: ALTERED_CACHE_TAG });
+      return record;
+    }
+    throw new StoreCorruptError(file, `${error.message.slice(file.length + 2)} at byte offset ${offset}`);
+  }
 }
 
 type LineCheck = { ok: true; record: LogRecord | undefined } | { ok: false; reason: string };
@@ -66,6 +100,7 @@ export async function readLog(
   options: ReadOptions = {},
 ): Promise<ReadResult> {
   const skip = skipPrefixes(options.skip ?? []);
+  const cipher = options.cipher;
   const fh = await open(file, "r");
   try {
     const size = (await fh.stat()).size;
@@ -94,7 +129,7 @@ export async function readLog(
           if (bad) {
             throw new StoreCorruptError(file, `${bad.reason} at byte offset ${bad.offset}, followed by intact records`);
           }
-          const r = check.record && onRecord(check.record, base + pos);
+          const r = check.record && onRecord(opened(check.record, cipher, file, base + pos), base + pos);
           if (r) await r;
         } else if (!bad) {
           bad = { offset: base + pos, reason: check.reason };

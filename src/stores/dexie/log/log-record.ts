@@ -8,11 +8,12 @@
 import type { CacheEntry, HistoryEntry } from "../../../core/ports.ts";
 import type { EventStatus, QueuedEvent } from "../../../core/event.ts";
 import { crc32Hex } from "./crc32.ts";
+import type { SealedPart } from "../crypto/record-cipher.ts";
 
 export type LogRecord =
-  | { k: "ev"; rows: QueuedEvent[]; tx?: string }
+  | { k: "ev"; rows: QueuedEvent[]; tx?: string; s?: SealedPart }
   | { k: "hist"; rows: HistoryEntry[]; tx?: string }
-  | { k: "cache"; rows: CacheEntry[]; tx?: string }
+  | { k: "cache"; rows: CacheEntry[]; tx?: string; s?: SealedPart }
   | { k: "cachedel"; keys: string[]; tx?: string }
   | LeaseRecord
   | { k: "commit"; tx: string }

@@ -10,6 +10,7 @@ import type { QueuedEvent } from "../../../core/event.ts";
 import type { CacheEntry, HistoryEntry } from "../../../core/ports.ts";
 import { StoreCorruptError, StoreTooLargeError } from "../../../errors.ts";
 import { readLog } from "./log-reader.ts";
+import type { RecordCipher } from "../crypto/record-cipher.ts";
 
 /**
  * What to do with each kind of row. The lines of a kind left out are checksummed but not decoded
@@ -28,7 +29,14 @@ export function tooLargeMessage(dir: string, events: number, max: number): strin
 
 const ROW_VISITS = { ev: "events", hist: "history", cache: "cache" } as const;
 
-export async function readSnapshot(file: string, limits: { maxEvents: number; dir: string }, visit: SnapshotVisitor): Promise<void> {
+/** What reading a store's files needs: its limit, its directory (for messages) and, when encrypted, its cipher. */
+export interface StoreReadLimits {
+  maxEvents: number;
+  dir: string;
+  cipher?: RecordCipher | "keys-only";
+}
+
+export async function readSnapshot(file: string, limits: StoreReadLimits, visit: SnapshotVisitor): Promise<void> {
   const counted = { events: 0, history: 0, cache: 0 };
   let ended: { events: number; history: number; cache: number } | undefined;
   let first = true;
@@ -60,7 +68,7 @@ export async function readSnapshot(file: string, limits: { maxEvents: number; di
       default:
         throw new StoreCorruptError(file, `unexpected ${record.k} record at byte offset ${offset}`);
     }
-  }, { skip });
+  }, { skip, ...(limits.cipher ? { cipher: limits.cipher } : {}) });
   if (result.tornAt !== undefined) {
     throw new StoreCorruptError(file, `${result.tornReason} at byte offset ${result.tornAt}`);
   }

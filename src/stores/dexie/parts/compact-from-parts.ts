@@ -17,6 +17,8 @@ import { readLog } from "../log/log-reader.ts";
 import { readSnapshot } from "../log/snapshot-reader.ts";
 import { type Generation, installGeneration, removeFiles, SnapshotWriter } from "../log/generation-files.ts";
 import { foldPartFile } from "../load-generation.ts";
+import type { RecordCipher } from "../crypto/record-cipher.ts";
+import type { StoreReadLimits } from "../log/snapshot-reader.ts";
 
 const CHUNK = 1000;
 
@@ -29,14 +31,16 @@ export async function compactFromParts(
   g: Generation,
   partFiles: string[],
   events: number,
-  limits: { maxEvents: number; dir: string },
+  limits: StoreReadLimits & { cipher?: RecordCipher },
 ): Promise<{ gen: number; bytes: number }> {
   const gen = g.gen + 1;
+  const cipher = limits.cipher;
+  const seal = (r: LogRecord): LogRecord => (cipher ? cipher.seal(r) : r);
   const w = await SnapshotWriter.open(queueDir, gen, events);
   try {
     for (const file of partFiles) {
-      const rows = await foldPartFile(file);
-      for (let i = 0; i < rows.length; i += CHUNK) await w.put({ k: "ev", rows: rows.slice(i, i + CHUNK) });
+      const rows = await foldPartFile(file, cipher);
+      for (let i = 0; i < rows.length; i += CHUNK) await w.put(seal({ k: "ev", rows: rows.slice(i, i + CHUNK) }));
     }
     const cache = new Map<string, CacheEntry | null>();
     if (g.snapshot) {
@@ -59,10 +63,10 @@ export async function compactFromParts(
     const read = await readLog(g.wal, async (r, offset) => {
       if (r.k === "snapshot" || r.k === "end") throw new StoreCorruptError(g.wal, `unexpected ${r.k} record at byte offset ${offset}`);
       for (const x of groups.route(r)) await take(x);
-    }, { skip: ["ev"] });
+    }, { skip: ["ev"], ...(cipher ? { cipher } : {}) });
     if (read.tornAt !== undefined) throw new StoreCorruptError(g.wal, `${read.tornReason ?? "damaged"} at byte offset ${read.tornAt}`);
     const entries = [...cache.values()].filter((c): c is CacheEntry => c !== null);
-    for (let i = 0; i < entries.length; i += CHUNK) await w.put({ k: "cache", rows: entries.slice(i, i + CHUNK) });
+    for (let i = 0; i < entries.length; i += CHUNK) await w.put(seal({ k: "cache", rows: entries.slice(i, i + CHUNK) }));
     const snapshot = await w.finish();
     await installGeneration(queueDir, gen, snapshot.tmp, []);
     await removeFiles([g.wal, ...(g.snapshot ? [g.snapshot] : [])]);

@@ -18,10 +18,13 @@ import path from "node:path";
 import type { QueuedEvent } from "../../../core/event.ts";
 import { StoreCorruptError } from "../../../errors.ts";
 import { readLog } from "../log/log-reader.ts";
+import type { LogRecord } from "../log/log-record.ts";
 import { cutTornTail } from "../log/recovery.ts";
 import { readSnapshot } from "../log/snapshot-reader.ts";
 import { type Generation, RecordFileWriter, removeFiles } from "../log/generation-files.ts";
 import { partOfRow } from "../events/row-partition.ts";
+import type { RecordCipher } from "../crypto/record-cipher.ts";
+import type { StoreReadLimits } from "../log/snapshot-reader.ts";
 
 /** bytes buffered per part file before they are written */
 const FLUSH_BYTES = 128 * 1024;
@@ -35,17 +38,20 @@ export interface SplitResult {
 }
 
 /** Routes event rows to their parts' writers, one record per part (tx kept). */
-async function route(writers: RecordFileWriter[], rows: QueuedEvent[], tx: string | undefined): Promise<void> {
+async function route(writers: RecordFileWriter[], rows: QueuedEvent[], tx: string | undefined, cipher: RecordCipher | undefined): Promise<void> {
   const n = writers.length;
   const byPart: QueuedEvent[][] = Array.from({ length: n }, () => []);
   for (const r of rows) byPart[partOfRow(r.entity, r.entityId, n)]!.push(r);
   for (let k = 0; k < n; k++) {
-    if (byPart[k]!.length) await writers[k]!.add({ k: "ev", rows: byPart[k]!, ...(tx !== undefined ? { tx } : {}) });
+    if (!byPart[k]!.length) continue;
+    const record: LogRecord = { k: "ev", rows: byPart[k]!, ...(tx !== undefined ? { tx } : {}) };
+    await writers[k]!.add(cipher ? cipher.seal(record) : record);
   }
 }
 
 /** Writes the part files of generation g (the caller holds the store's lock). */
-export async function splitStore(queueDir: string, g: Generation, count: number, limits: { maxEvents: number; dir: string }): Promise<SplitResult> {
+export async function splitStore(queueDir: string, g: Generation, count: number, limits: StoreReadLimits & { cipher?: RecordCipher }): Promise<SplitResult> {
+  const cipher = limits.cipher;
   const files = Array.from({ length: count }, (_, k) => partFilePath(queueDir, k, count));
   const writers: RecordFileWriter[] = [];
   const warnings: string[] = [];
@@ -53,13 +59,13 @@ export async function splitStore(queueDir: string, g: Generation, count: number,
     for (const f of files) writers.push(await RecordFileWriter.create(f, FLUSH_BYTES));
     if (g.snapshot) {
       // history and cache lines are checksummed, not decoded (a part holds neither)
-      await readSnapshot(g.snapshot, limits, { events: (rows) => route(writers, rows, undefined) });
+      await readSnapshot(g.snapshot, limits, { events: (rows) => route(writers, rows, undefined, cipher) });
     }
     const read = await readLog(g.wal, async (record, offset) => {
       if (record.k === "snapshot" || record.k === "end") throw new StoreCorruptError(g.wal, `unexpected ${record.k} record at byte offset ${offset}`);
-      if (record.k === "ev") await route(writers, record.rows, record.tx);
+      if (record.k === "ev") await route(writers, record.rows, record.tx, cipher);
       else if (record.k === "commit" || record.k === "abort") for (const w of writers) await w.add(record);
-    }, { skip: ["hist", "lease", "cache", "cachedel"] }).catch((error: unknown) => {
+    }, { skip: ["hist", "lease", "cache", "cachedel"], ...(cipher ? { cipher } : {}) }).catch((error: unknown) => {
       // generation 0 before its first write has no log yet
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
@@ -78,11 +84,15 @@ export async function splitStore(queueDir: string, g: Generation, count: number,
 }
 
 /** Replaces a part's file with its rows as they are now (the part was drained and may be loaded again). */
-export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEvent[]>): Promise<void> {
+export async function rewritePartFile(file: string, rows: AsyncIterable<QueuedEvent[]>, cipher?: RecordCipher): Promise<void> {
   const tmp = `${file}.new.tmp`;
   const w = await RecordFileWriter.create(tmp, FLUSH_BYTES);
   try {
-    for await (const chunk of rows) if (chunk.length) await w.add({ k: "ev", rows: chunk });
+    for await (const chunk of rows) {
+      if (!chunk.length) continue;
+      const record: LogRecord = { k: "ev", rows: chunk };
+      await w.add(cipher ? cipher.seal(record) : record);
+    }
     await w.close();
   } catch (error) {
     // the part's file stays as it was; the half-written copy goes

@@ -39,6 +39,8 @@ import { compactFromParts } from "./compact-from-parts.ts";
 import { currentGeneration, ensureQueueDir, queueDirOf, removeFiles } from "../log/generation-files.ts";
 import { rewritePartFile, splitStore } from "./part-files.ts";
 import { DEFAULT_MAX_EVENTS } from "../store-limits.ts";
+import type { RecordCipher } from "../crypto/record-cipher.ts";
+import { type StoreKeys, storeSealing } from "../store-encryption.ts";
 
 export interface OpenPartedStoreOptions {
   dir: string;
@@ -49,6 +51,8 @@ export interface OpenPartedStoreOptions {
   clock?: Clock;
   /** compact on close once the log is this large (and larger than half the snapshot); default as on a writer's open */
   compactMinBytes?: number;
+  /** the keys to open an encrypted store with (store-encryption.ts) */
+  keys?: StoreKeys;
 }
 
 /** What is known of a part that is not open. */
@@ -75,7 +79,7 @@ export class PartedStore implements QueueStore {
     private current: DexieQueueStore,
     private index: number,
     /** the open options with their defaults filled in */
-    private readonly settings: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents" | "compactMinBytes">> & { clock: Clock },
+    private readonly settings: Required<Pick<OpenPartedStoreOptions, "parts" | "maxEvents" | "compactMinBytes">> & { clock: Clock; cipher?: RecordCipher },
     warnings: string[],
     private readonly files: string[],
   ) {
@@ -88,6 +92,8 @@ export class PartedStore implements QueueStore {
   static async open(opts: OpenPartedStoreOptions): Promise<PartedStore> {
     if (!Number.isInteger(opts.parts) || opts.parts < 1) throw new UsageError(`parts must be an integer >= 1, got ${opts.parts}`);
     const queueDir = queueDirOf(opts.dir);
+    // before the lock: a missing or wrong key changes nothing (a new store is never opened in parts)
+    const sealing = await storeSealing(queueDir, opts.dir, opts.keys ?? {}, { write: false });
     await ensureQueueDir(queueDir);
     const lock = await acquireLock(queueDir, { pid: process.pid, startedAt: Date.now(), command: opts.command ?? process.argv.slice(1).join(" ") });
     const settings = {
@@ -95,15 +101,17 @@ export class PartedStore implements QueueStore {
       maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
       clock: opts.clock ?? systemClock,
       compactMinBytes: opts.compactMinBytes ?? COMPACT_ON_OPEN_BYTES,
+      ...(sealing.cipher ? { cipher: sealing.cipher } : {}),
     };
     let files: string[] = [];
     try {
       const g = await currentGeneration(queueDir);
       await removeFiles(g.leftovers);
-      const split = await splitStore(queueDir, g, opts.parts, { maxEvents: settings.maxEvents, dir: opts.dir });
+      const split = await splitStore(queueDir, g, opts.parts, { maxEvents: settings.maxEvents, dir: opts.dir, cipher: settings.cipher });
       files = split.files;
       const first = await openPart(opts.dir, 0, files, settings);
-      const store = new PartedStore(first.dir, first, 0, settings, [...(lock.note ? [lock.note] : []), ...split.warnings, ...first.warnings], files);
+      const notes = [...(sealing.warning ? [sealing.warning] : []), ...(lock.note ? [lock.note] : []), ...split.warnings, ...first.warnings];
+      const store = new PartedStore(first.dir, first, 0, settings, notes, files);
       store.opened = 1;
       return store;
     } catch (error) {
@@ -233,12 +241,12 @@ export class PartedStore implements QueueStore {
         if (this.current.healthy) {
           events = Object.values(await this.counts()).reduce((a, b) => a + b, 0);
           // as persisted: leases left by a run that failed end with the process, as in any store
-          await rewritePartFile(this.files[this.index]!, this.current.persistedPages(1000));
+          await rewritePartFile(this.files[this.index]!, this.current.persistedPages(1000), this.settings.cipher);
         }
         await this.current.close();
         const g = await currentGeneration(queueDir);
         if (events !== undefined && g.walBytes >= this.settings.compactMinBytes && g.walBytes > g.snapshotBytes / 2) {
-          await compactFromParts(queueDir, g, this.files, events, { maxEvents: this.settings.maxEvents, dir: this.dir }).catch((error: unknown) => {
+          await compactFromParts(queueDir, g, this.files, events, { maxEvents: this.settings.maxEvents, dir: this.dir, cipher: this.settings.cipher }).catch((error: unknown) => {
             this.warnings.push(`compaction of ${this.dir} after the drain failed (the store is as it was): ${(error as Error).message}`);
           });
         }
@@ -268,7 +276,7 @@ export class PartedStore implements QueueStore {
     const leaving = this.current;
     const state: PartState = { counts: await leaving.counts(), dueAt: leaving.dueAt() };
     // its file must hold its rows as they are now: for a later visit, and for the compaction on close
-    await rewritePartFile(this.files[this.index]!, leaving.persistedPages(1000));
+    await rewritePartFile(this.files[this.index]!, leaving.persistedPages(1000), this.settings.cipher);
     this.seen[this.index] = state;
     await leaving.close();
     this.current = await openPart(this.dir, next, this.files, this.settings);
@@ -294,6 +302,7 @@ export class PartedStore implements QueueStore {
   }
 }
 
-function openPart(dir: string, index: number, files: string[], settings: { parts: number; maxEvents: number; clock: Clock }): Promise<DexieQueueStore> {
-  return openDexieStorePart({ dir, part: { index, count: settings.parts }, file: files[index]!, maxEvents: settings.maxEvents, clock: settings.clock });
+function openPart(dir: string, index: number, files: string[], settings: { parts: number; maxEvents: number; clock: Clock; cipher?: RecordCipher }): Promise<DexieQueueStore> {
+  const { parts, maxEvents, clock, cipher } = settings;
+  return openDexieStorePart({ dir, part: { index, count: parts }, file: files[index]!, maxEvents, clock, ...(cipher ? { cipher } : {}) });
 }

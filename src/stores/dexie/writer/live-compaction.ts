@@ -43,6 +43,8 @@ export interface CompactionStart {
 
 function snapshotSource(state: StoreInternals, history: FrozenHistory): SnapshotSource {
   const { queue, cacheDb, open: openEvents } = state;
+  // read when each record is made: a key conversion sets the cipher just before it compacts
+  const seal = (r: LogRecord): LogRecord => (state.cipher ? state.cipher.seal(r) : r);
   return {
     counts: async () => ({
       events: Object.values(openEvents.counts).reduce((a, b) => a + b, 0),
@@ -54,13 +56,13 @@ function snapshotSource(state: StoreInternals, history: FrozenHistory): Snapshot
       for (;;) {
         const coll = last === undefined ? queue.events.toCollection() : queue.events.where(":id").above(last);
         const rows = await coll.limit(CHUNK).toArray();
-        if (rows.length) yield { k: "ev", rows } as LogRecord;
+        if (rows.length) yield seal({ k: "ev", rows });
         if (rows.length < CHUNK) break;
         last = rows[rows.length - 1]!.id;
       }
       for (const rows of history.chunks(CHUNK)) yield { k: "hist", rows } as LogRecord;
       const cache = await cacheDb.cache.toArray();
-      for (let i = 0; i < cache.length; i += CHUNK) yield { k: "cache", rows: cache.slice(i, i + CHUNK) } as LogRecord;
+      for (let i = 0; i < cache.length; i += CHUNK) yield seal({ k: "cache", rows: cache.slice(i, i + CHUNK) });
     },
   };
 }

@@ -23,7 +23,8 @@ export class StoreLog {
    */
   append(records: LogRecord[]): Promise<void> {
     const wal = this.state.wal!;
-    const p = wal.append(records.map(encodeRecord));
+    const cipher = this.state.cipher;
+    const p = wal.append(records.map((r) => encodeRecord(cipher ? cipher.seal(r) : r)));
     p.catch((error: unknown) => {
       this.state.broken ??= error;
     });
