@@ -1,0 +1,64 @@
+/**
+ * A real terminal for end-to-end tests: a detached tmux session of a fixed size running one
+ * command, keys sent with `send-keys`, the screen read with `capture-pane`. Each session gets its
+ * own socket (`tmux -L`), so tests never touch a user's tmux server; `kill()` ends the server.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+
+export interface TmuxSession {
+  /** the visible screen, lines joined with \n (trailing spaces trimmed) */
+  screen(): string;
+  /** tmux key names ("Enter", "Escape", "Down") or literal text with `literal` */
+  keys(keys: string[], opts?: { literal?: boolean }): void;
+  /** waits until `ok(screen)` holds; fails with the last screen after `timeoutMs` */
+  waitFor(ok: (screen: string) => boolean, timeoutMs?: number, what?: string): Promise<string>;
+  /** true once the command in the pane has exited */
+  exited(): boolean;
+  kill(): void;
+}
+
+export function tmuxAvailable(): boolean {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function startTmux(command: string, opts: { width?: number; height?: number; cwd?: string; env?: Record<string, string> } = {}): TmuxSession {
+  const socket = `mudsync-test-${randomBytes(4).toString("hex")}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8", cwd: opts.cwd });
+  const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  tmux("new-session", "-d", "-s", "t", "-x", String(opts.width ?? 120), "-y", String(opts.height ?? 40), ...env, command);
+  // keep the pane (and its last screen) when the command exits, so that exit can be observed
+  tmux("set-option", "-t", "t", "remain-on-exit", "on");
+  const session: TmuxSession = {
+    screen: () =>
+      tmux("capture-pane", "-p", "-t", "t")
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .join("\n"),
+    keys: (keys, o = {}) => void tmux("send-keys", "-t", "t", ...(o.literal ? ["-l"] : []), ...keys),
+    async waitFor(ok, timeoutMs = 20_000, what = "the expected screen") {
+      const until = Date.now() + timeoutMs;
+      let last = "";
+      for (;;) {
+        last = session.screen();
+        if (ok(last)) return last;
+        if (Date.now() > until) throw new Error(`tmux: ${what} did not appear within ${timeoutMs} ms; screen:\n${last}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    },
+    exited: () => tmux("list-panes", "-t", "t", "-F", "#{pane_dead}").trim() === "1",
+    kill: () => {
+      try {
+        tmux("kill-server");
+      } catch {
+        // already gone
+      }
+    },
+  };
+  return session;
+}
