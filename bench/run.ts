@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }>
   sink: { about: "apply_batch vs multi-row INSERT vs COPY on PostgreSQL and PGlite", load: async () => (await import("./sink.ts")).runSinkBench },
   drain: { about: "queue drain into PostgreSQL next to pg-boss", load: async () => (await import("./drain.ts")).runDrainBench },
   sim: { about: "simulation: 50 clients offline for 2 h, and memory per simulated client", load: async () => (await import("./sim.ts")).runSimBench },
+  doctor: { about: "mudsync doctor on a 100k-event export and store; memory at 200k", load: async () => (await import("./doctor.ts")).runDoctorBench },
 };
 
 function usage(): string {

@@ -25,11 +25,14 @@ export const poisonHead: RuleSpec = {
   severity: "error",
   summary: "a failed event at the head of a row (its first unfinished edit), holding back that row's later events",
   create(ctx: RuleContext) {
-    const rows = new Map<string, RowHead>();
+    // by entity, then entityId: no key string is built per event
+    const rows = new Map<string, Map<string, RowHead>>();
     return {
       observe(e: QueuedEvent) {
         if (!UNFINISHED.has(e.status)) return;
-        const head = rows.get(rowKey(e));
+        let ofEntity = rows.get(e.entity);
+        if (!ofEntity) rows.set(ownString(e.entity), (ofEntity = new Map()));
+        const head = ofEntity.get(e.entityId);
         if (head) {
           head.unfinished++;
           if (compareRowOrder(e, head) >= 0) return;
@@ -45,14 +48,14 @@ export const poisonHead: RuleSpec = {
           lastError: e.lastError === undefined ? undefined : ownString(e.lastError),
           unfinished: head ? head.unfinished : 1,
         };
-        rows.set(head ? rowKey(e) : ownString(rowKey(e)), next);
+        ofEntity.set(head ? e.entityId : ownString(e.entityId), next);
       },
       findings() {
         const heads = new IdSample(ctx.sampleSize);
         let heldBack = 0;
         let maxRetries = 0;
         let error: string | undefined;
-        for (const head of rows.values()) {
+        for (const head of [...rows.values()].flatMap((m) => [...m.values()])) {
           if (head.status !== "failed" || head.unfinished < 2) continue;
           heads.add(head.id);
           heldBack += head.unfinished - 1;
