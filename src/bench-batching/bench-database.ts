@@ -13,6 +13,7 @@ import type { SqlClient } from "../postgres/sql-client.ts";
 import { PgSink } from "../sinks/pg/pg-sink.ts";
 import { PgliteClient } from "../sinks/pglite/pglite-client.ts";
 import { UsageError } from "../errors.ts";
+import { classifySinkError } from "../postgres/classify-error.ts";
 import { countedClient, type RoundTripCounter } from "./counted-client.ts";
 
 /** A row as the comparison sees it: data only (versions and timestamps differ by design). */
@@ -44,7 +45,6 @@ export class BenchDatabase {
   private constructor(
     readonly client: SqlClient,
     readonly info: DatabaseInfo,
-    private readonly url?: string,
   ) {}
 
   /** Opens `url` (postgres://…), or an embedded in-memory PGlite when it is absent. */
@@ -56,10 +56,13 @@ export class BenchDatabase {
     try {
       const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
       const label = url ? redactUrl(url) : "embedded PGlite (in memory)";
-      return new BenchDatabase(client, { kind: url ? "postgres" : "pglite", label, serverVersion: rows[0]?.v ?? "unknown" }, url);
+      const db = new BenchDatabase(client, { kind: url ? "postgres" : "pglite", label, serverVersion: rows[0]?.v ?? "unknown" });
+      // COPY streams on a connection of its own, opened now so that no measurement pays for it
+      if (url) db.copyConnection = await connect(url);
+      return db;
     } catch (err) {
-      await client.close();
-      throw err;
+      await client.close().catch(() => undefined);
+      throw classifySinkError(err, `bench batching: opening ${url ? redactUrl(url) : "the embedded PGlite"}`);
     }
   }
 
@@ -100,11 +103,7 @@ export class BenchDatabase {
       await this.client.db.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([body]) });
       return;
     }
-    if (!this.copyConnection) {
-      const c = new pg.Client({ connectionString: this.url, application_name: "mudsync-bench-copy" });
-      await c.connect();
-      this.copyConnection = c;
-    }
+    if (!this.copyConnection) throw new Error("copy: no connection for COPY");
     await pipeline(Readable.from([body]), this.copyConnection.query(copyFrom(`COPY ${target} FROM STDIN`)));
   }
 
@@ -112,6 +111,18 @@ export class BenchDatabase {
     await this.copyConnection?.end().catch(() => undefined);
     await this.client.close();
   }
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url, application_name: "mudsync-bench-copy" });
+  c.on("error", () => undefined);
+  try {
+    await c.connect();
+  } catch (err) {
+    await c.end().catch(() => undefined);
+    throw err;
+  }
+  return c;
 }
 
 /** COPY text format: backslashes doubled; JSON.stringify already escapes tabs and newlines. */

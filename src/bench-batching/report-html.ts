@@ -5,6 +5,7 @@
  */
 import * as echarts from "echarts";
 import type { BenchBatchingResult, StrategyFigures } from "./result.ts";
+import { partAt } from "./compare-rows.ts";
 
 const WIDTH = 880;
 const HEIGHT = 360;
@@ -101,8 +102,9 @@ function differences(r: BenchBatchingResult): string {
   return wrong
     .map((s) => {
       const d = s.firstDifference!;
-      return `<p><b>${esc(s.name)}</b> ends with rows different from naive's. First: ${esc(d.entity)} <code>${esc(d.id)}</code> (batch ${d.batchSize})</p>
-<pre>naive:     ${esc(JSON.stringify(d.expected))}\n${esc(s.name.padEnd(10))} ${esc(JSON.stringify(d.actual))}</pre>`;
+      const part = (v: unknown) => esc(JSON.stringify(partAt(v, d.path)) ?? "no row");
+      return `<p><b>${esc(s.name)}</b> ends with rows different from naive's. First: ${esc(d.entity)} <code>${esc(d.id)}</code>${d.path ? ` at <code>${esc(d.path)}</code>` : ""} (batch ${d.batchSize})</p>
+<pre>naive: ${part(d.expected)}\n${esc(s.name)}: ${part(d.actual)}</pre>`;
     })
     .join("\n");
 }

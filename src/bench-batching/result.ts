@@ -11,6 +11,8 @@ import type { WorkloadName } from "./workloads.ts";
 export interface FirstDifference {
   entity: string;
   id: string;
+  /** where inside the row's data the two first differ, e.g. `[3].id` (empty: the whole row) */
+  path: string;
   /** the row's data after naive; null when naive ended without the row */
   expected: unknown;
   /** the row's data after this strategy; null when it ended without the row */

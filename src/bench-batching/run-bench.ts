@@ -12,6 +12,7 @@ import { measureWindow, medianAndSpread, quantile, type Window } from "./measure
 import type { BenchBatchingResult, FirstDifference, StrategyFigures } from "./result.ts";
 import { BATCHED, runStrategy, type StrategyName } from "./strategies.ts";
 import { generateWorkload, type WorkloadName } from "./workloads.ts";
+import { firstDifference } from "./compare-rows.ts";
 
 export interface BenchOptions {
   /** postgres://… of the user's server; the embedded PGlite (in memory) when absent */
@@ -40,31 +41,6 @@ interface RunRecord {
 }
 
 const emptyOutcomes = (): Record<ApplyOutcome, number> => ({ applied: 0, duplicate: 0, conflict: 0, deferred: 0, rejected: 0 });
-
-/** JSON with object keys sorted, so that equal data compares equal however its keys were ordered. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
-
-/** The first row where `actual` differs from `expected` (rows sorted by entity, id), or null. */
-export function firstDifference(expected: FinalRow[], actual: FinalRow[]): Omit<FirstDifference, "batchSize"> | null {
-  const key = (r: FinalRow) => `${r.entity}\u0000${r.id}`;
-  let i = 0;
-  let j = 0;
-  while (i < expected.length || j < actual.length) {
-    const e = expected[i];
-    const a = actual[j];
-    if (e && a && key(e) === key(a)) {
-      if (canonical(e.data) !== canonical(a.data)) return { entity: e.entity, id: e.id, expected: e.data, actual: a.data };
-      i++;
-      j++;
-    } else if (e && (!a || key(e) < key(a))) return { entity: e.entity, id: e.id, expected: e.data, actual: null };
-    else return { entity: a!.entity, id: a!.id, expected: null, actual: a!.data };
-  }
-  return null;
-}
 
 /** The setup split into at most `n` calls, each row's events in one call and in order. */
 function setupCalls(setup: readonly WireEvent[], n: number): WireEvent[][] {
