@@ -1,11 +1,13 @@
 /**
  * A progress bar for long commands on a terminal (Ink), rendered to stderr so stdout keeps only
- * the command's result: `label ████░░░░ done/total unit (pct%)`.
+ * the command's result: `label ████░░░░ done/total unit (pct%) · rate · ETA`.
  */
 import React from "react";
 import { Text, render, type Instance } from "ink";
+import type { RateEstimate } from "../core/rate-meter.ts";
+import { rateAndEta } from "./progress-text.ts";
 
-export interface ProgressState {
+export interface ProgressState extends Partial<RateEstimate> {
   phase: string;
   done: number;
   total?: number;
@@ -14,11 +16,13 @@ export interface ProgressState {
 
 const WIDTH = 30;
 
-export function ProgressBar({ phase, done, total, unit }: ProgressState) {
+export function ProgressBar({ phase, done, total, unit, rate = null, etaMs = null }: ProgressState) {
+  const tail = rateAndEta({ rate, etaMs }, unit);
   if (!total) {
     return (
       <Text>
-        {phase}: {done} {unit}
+        {phase}: {done.toLocaleString("en-US")} {unit}
+        {tail}
       </Text>
     );
   }
@@ -27,7 +31,8 @@ export function ProgressBar({ phase, done, total, unit }: ProgressState) {
   return (
     <Text>
       {phase} <Text color="green">{"█".repeat(filled)}</Text>
-      <Text dimColor>{"░".repeat(WIDTH - filled)}</Text> {done}/{total} {unit} ({Math.floor(ratio * 100)}%)
+      <Text dimColor>{"░".repeat(WIDTH - filled)}</Text> {done.toLocaleString("en-US")}/{total.toLocaleString("en-US")} {unit} ({Math.floor(ratio * 100)}%)
+      {tail}
     </Text>
   );
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DrainSummary, Engine } from "../../core/engine.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../../core/retry.ts";
 import { formatDuration } from "../../core/format-duration.ts";
+import { RateMeter, rateFields } from "../../core/rate-meter.ts";
 import type { QueueStore, Sink } from "../../core/ports.ts";
 import { ExitCode, SinkUnreachableError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -99,17 +100,19 @@ export async function drainWith(
   const ndjson = progressWriter(ctx.json);
   const view = ctx.tty && process.stderr.isTTY ? (await import("../../tui/drain-progress.tsx")).mountDrainProgress(opts.label, total) : undefined;
   let lastEmit = 0;
+  const meter = new RateMeter();
   const engine = createEngine({
     config: ctx.config,
     store,
     sink,
     hooks: {
       onProgress(summary) {
-        view?.update(summary, totalNow());
+        const estimate = meter.sample(summary.settled, totalNow());
+        view?.update(summary, totalNow(), estimate);
         const now = Date.now();
         if (ctx.json && now - lastEmit >= 200) {
           lastEmit = now;
-          ndjson({ phase: opts.label, done: summary.settled, total: totalNow(), applied: summary.applied, dead: summary.dead });
+          ndjson({ phase: opts.label, done: summary.settled, total: totalNow(), applied: summary.applied, dead: summary.dead, ...rateFields(estimate) });
         }
       },
     },

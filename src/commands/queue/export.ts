@@ -26,14 +26,16 @@ export interface ExportResult {
 }
 
 export async function queueExport(opts: ExportOptions, ctx: CommandContext): Promise<ExportResult> {
-  const progress = createProgress(ctx.json);
+  const progress = createProgress(ctx);
   const databaseVersion = opts.databaseVersion ?? BROWSER_DATABASE_VERSION;
   return withQueueStore(ctx, "read", "queue export", async (store) => {
     const file = path.resolve(ctx.cwd, opts.file);
+    // the total gives the bar its ETA; the store read is a snapshot, so it is exact
+    const total = Object.values(await store.counts()).reduce((a, b) => a + b, 0);
     const events = await writeDexieExport(file, { databaseName: "EventQueueDB", databaseVersion }, store.scan(1000), (done) =>
-      progress.update({ phase: "export events", done, unit: "rows" }),
+      progress.update({ phase: "export events", done, total, unit: "rows" }),
     );
-    progress.finish({ phase: "export events", done: events.rows, unit: "rows" });
+    progress.finish({ phase: "export events", done: events.rows, total, unit: "rows" });
     const result: ExportResult = { events: { ...events, file: opts.file } };
     if (opts.cache) {
       const cacheFile = path.resolve(ctx.cwd, opts.cache);

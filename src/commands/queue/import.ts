@@ -47,7 +47,7 @@ const DAEMON_IMPORT_WAIT_MS = 3_600_000;
 const MAX_LISTED_INVALID = 1000;
 
 export async function queueImport(opts: ImportOptions, ctx: CommandContext, progress?: Progress): Promise<ImportResult> {
-  const report = progress ?? createProgress(ctx.json);
+  const report = progress ?? createProgress(ctx);
   const invalidMode = opts.skipInvalid ? "collect" : "throw";
   const result: ImportResult = {
     files: [],

@@ -1,7 +1,9 @@
 /**
- * Progress of long-running queue commands on stderr: NDJSON lines with --json (one per phase step,
- * throttled), an Ink progress bar when stderr is a terminal, nothing otherwise.
+ * Progress of long-running commands on stderr: NDJSON lines with --json (throttled, each with the
+ * rate and ETA when known), an Ink progress bar with rate and ETA when the output is a terminal,
+ * and nothing otherwise, so that a piped command prints only its result.
  */
+import { RateMeter, rateFields, type RateEstimate } from "../../core/rate-meter.ts";
 import { progressWriter } from "./output.ts";
 
 export interface ProgressEvent {
@@ -17,26 +19,46 @@ export interface Progress {
   finish(event: ProgressEvent): void;
 }
 
-export function createProgress(json: boolean, stream: NodeJS.WriteStream = process.stderr, intervalMs = 200): Progress {
+/**
+ * `output`: the command's context (`json`, and `tty`: stdout is a terminal), or just `json`. With a
+ * context the bar is drawn only when stdout and stderr are both terminals; with a boolean, when
+ * stderr is one.
+ */
+export function createProgress(output: boolean | { json: boolean; tty: boolean }, stream: NodeJS.WriteStream = process.stderr, intervalMs = 200): Progress {
+  const json = typeof output === "boolean" ? output : output.json;
   const ndjson = progressWriter(json, stream);
-  const tty = !json && Boolean(stream.isTTY);
+  const tty = !json && Boolean(stream.isTTY) && (typeof output === "boolean" || output.tty);
   // on a terminal: an Ink bar, loaded lazily so commands without progress stay fast to start
   let bar: ReturnType<typeof import("../../tui/progress-bar.tsx").mountProgressBar> | undefined;
-  let latest: ProgressEvent | undefined;
+  let latest: (ProgressEvent & RateEstimate) | undefined;
   if (tty) {
     void import("../../tui/progress-bar.tsx").then((m) => {
       bar = m.mountProgressBar(stream);
       if (latest) bar.update(latest);
     });
   }
+  // one meter per phase: a new phase starts its rate afresh
+  let meter: { phase: string; meter: RateMeter } | undefined;
+  const estimate = (e: ProgressEvent): RateEstimate => {
+    if (meter?.phase !== e.phase) meter = { phase: e.phase, meter: new RateMeter() };
+    return meter.meter.sample(e.done, e.total);
+  };
   let last = 0;
   const show = (e: ProgressEvent, final: boolean) => {
+    const r = estimate(e);
     if (json) {
-      ndjson({ phase: e.phase, done: e.done, ...(e.total !== undefined ? { total: e.total } : {}), unit: e.unit, final });
+      ndjson({
+        phase: e.phase,
+        done: e.done,
+        ...(e.total !== undefined ? { total: e.total } : {}),
+        unit: e.unit,
+        ...rateFields(r),
+        final,
+      });
     } else if (tty) {
-      latest = e;
+      latest = { ...e, ...r };
       if (bar) {
-        bar.update(e);
+        bar.update(latest);
         if (final) bar.done();
       } else if (final) {
         stream.write(`${e.phase}: ${e.done}${e.total ? `/${e.total}` : ""} ${e.unit}\n`);
@@ -46,7 +68,10 @@ export function createProgress(json: boolean, stream: NodeJS.WriteStream = proce
   return {
     update(e) {
       const now = Date.now();
-      if (now - last < intervalMs) return;
+      if (now - last < intervalMs) {
+        estimate(e); // the rate still sees every step
+        return;
+      }
       last = now;
       show(e, false);
     },

@@ -92,7 +92,7 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
     if (history) writable(history);
   }
   const runs: SimRunResult["runs"] = [];
-  const progress = createProgress(ctx.json);
+  const progress = createProgress(ctx);
   for (const s of scenarios) {
     const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
     let last = { done: 0, total: s.clients.count * s.workload.actionsPerClient };
