@@ -11,6 +11,7 @@ import { registerConflictsCommands } from "./commands/conflicts/index.ts";
 import { registerDaemonCommand } from "./commands/daemon/index.ts";
 import { registerDemoCommand } from "./commands/demo/index.ts";
 import { registerSimCommands } from "./commands/sim/index.ts";
+import { registerAuditCommands } from "./commands/audit/index.ts";
 import { registerBenchCommands } from "./commands/bench/index.ts";
 import { registerDoctorCommand } from "./commands/doctor/index.ts";
 import { registerTopCommand } from "./commands/top/index.ts";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDaemonCommand(program);
   registerDemoCommand(program);
   registerSimCommands(program);
+  registerAuditCommands(program);
   registerBenchCommands(program);
   registerDoctorCommand(program);
   registerTopCommand(program);

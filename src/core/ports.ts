@@ -236,6 +236,32 @@ export interface ResolveConflictResult {
   row: RowState | null;
 }
 
+/** One decision of the server's audit log (the `audit_log` view). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  batchId: string | null;
+  eventId: string | null;
+  entity: string | null;
+  entityId: string | null;
+  /** applied, duplicate, conflict, deferred, rejected, parked, resolved, replayed */
+  decision: string;
+  version: number | null;
+  reason: string | null;
+  /** who: the JWT sub, the event's client id, or the person given as --actor */
+  actor: string | null;
+  positionInBatch: number | null;
+}
+
+export interface AuditQuery {
+  eventId?: string;
+  row?: { entity: string; id: string };
+  /** only entries at or after this time (epoch ms) */
+  since?: number;
+  limit: number;
+  order: "asc" | "desc";
+}
+
 export interface Sink {
   readonly name: string;
   readonly capabilities: SinkCapabilities;
@@ -260,6 +286,10 @@ export interface Sink {
    * entry, null to remove it. `expectedVersion`: refuse when the row has moved from that version.
    */
   resolveConflict?(id: number, take: ConflictTake, merged?: unknown, actor?: string, expectedVersion?: number): Promise<ResolveConflictResult>;
+  /** Records in the audit log that a person moved these events back to pending (replay, retry). */
+  recordReplays?(events: { id: string; entity?: string; entityId?: string }[], actor: string, reason: string): Promise<number>;
+  /** Reads the audit log, filtered; newest or oldest first. */
+  listAudit?(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 // ---------------------------------------------------------------- change feed

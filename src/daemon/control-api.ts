@@ -41,6 +41,8 @@ export interface DaemonStatus {
 export interface RetrySelection {
   ids?: string[];
   statuses?: EventStatus[];
+  /** who asked, recorded in the server's audit log (default "control API") */
+  actor?: string;
 }
 
 export interface RetryResult {

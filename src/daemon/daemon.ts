@@ -358,10 +358,21 @@ export class Daemon implements DaemonControl {
   }
 
   async retry(selection: RetrySelection): Promise<RetryResult> {
-    const r = await retryEvents(this.options.store, selection, this.clock.now());
+    const r = await retryEvents(this.options.store, selection, this.clock.now(), (moved) => this.auditReplay(moved, selection.actor ?? "control API"));
     this.options.logger.info({ event: "retry", moved: r.moved, skipped: r.skipped.length }, "events moved back to pending");
     if (r.moved > 0) this.wake.notify();
     return r;
+  }
+
+  /** Records a retry in the server's audit log; a server that cannot take it is logged, not fatal. */
+  private async auditReplay(events: QueuedEvent[], actor: string): Promise<void> {
+    const sink = this.options.sink;
+    if (!sink.recordReplays) return;
+    try {
+      await sink.recordReplays(events.map((e) => ({ id: e.id, entity: e.entity, entityId: e.entityId })), actor, "POST /v1/retry");
+    } catch (err) {
+      this.options.logger.warn({ event: "replay_not_audited", err: errText(err) }, "retry not recorded in the audit log");
+    }
   }
 
   async enqueue(events: QueuedEvent[]): Promise<{ ids: string[]; existing: string[] }> {

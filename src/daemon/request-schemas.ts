@@ -33,6 +33,8 @@ export const retryBodySchema = z
   .strictObject({
     ids: z.array(z.string().min(1).max(200)).min(1).max(100_000).optional(),
     statuses: z.array(z.enum(EVENT_STATUSES)).min(1).optional(),
+    /** who asks, for the audit log */
+    actor: z.string().min(1).max(200).optional(),
   })
   .refine((b) => b.ids !== undefined || b.statuses !== undefined, { message: "expected ids and/or statuses" });
 

@@ -12,7 +12,13 @@ const PAGE = 1000;
 /** most events one retry call moves */
 export const MAX_RETRY = 100_000;
 
-export async function retryEvents(store: QueueStore, sel: RetrySelection, now: number): Promise<RetryResult> {
+export async function retryEvents(
+  store: QueueStore,
+  sel: RetrySelection,
+  now: number,
+  /** called with each page of events once they are back to pending (the daemon audits them) */
+  onMoved: (events: QueuedEvent[]) => Promise<void> = async () => {},
+): Promise<RetryResult> {
   const skipped: RetryResult["skipped"] = [];
   const chosen: QueuedEvent[] = [];
   const seen = new Set<string>();
@@ -33,9 +39,11 @@ export async function retryEvents(store: QueueStore, sel: RetrySelection, now: n
   if (sel.statuses) await collectByStatus(store, sel.statuses, take, () => chosen.length >= MAX_RETRY);
   let moved = 0;
   for (let i = 0; i < chosen.length; i += PAGE) {
-    const changes: EventChange[] = chosen.slice(i, i + PAGE).map((e) => requeueChange(e, "retry (control API)", Date.now()));
+    const page = chosen.slice(i, i + PAGE);
+    const changes: EventChange[] = page.map((e) => requeueChange(e, "retry (control API)", Date.now()));
     await store.update(changes);
     moved += changes.length;
+    await onMoved(page);
   }
   return { moved, skipped };
 }

@@ -172,12 +172,17 @@ export function registerQueueCommands(program: Command): void {
     .option("--entity <name>", "only events of this entity")
     .option("--dry-run", "drain inside a rolled-back transaction: what each event would become and which fields of which rows would change; changes nothing (the store's other due events are drained with them, as in the real replay)")
     .option("--wait", "keep draining while failed events wait for their retry time")
+    .option("--actor <name>", "who replays, for the server's audit log (default $USER)")
     .addOption(new Option("--strategy <s>", "conflict strategy (default: config, else manual)").choices([...STRATEGIES]))
-    .action(async (opts: { status?: string; ids?: string; entity?: string; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
+    .action(async (opts: { status?: string; ids?: string; entity?: string; dryRun?: boolean; wait?: boolean; actor?: string }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { parseStatuses } = await import("./parse-flags.ts");
       const { queueReplay, renderReplay } = await import("./replay.ts");
       const ids = opts.ids ? opts.ids.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
-      emit(await queueReplay({ statuses: parseStatuses(opts.status), ids, entity: opts.entity, dryRun: opts.dryRun, wait: opts.wait }, ctx), renderReplay, ctx);
+      emit(
+        await queueReplay({ statuses: parseStatuses(opts.status), ids, entity: opts.entity, dryRun: opts.dryRun, wait: opts.wait, actor: opts.actor }, ctx),
+        renderReplay,
+        ctx,
+      );
     });
 }

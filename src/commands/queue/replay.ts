@@ -4,9 +4,11 @@
  * a server transaction that is rolled back (replay-dry-run.ts), and each event's outcome and each
  * changed field of each row are shown.
  * Server-side idempotency makes replaying events that were already applied harmless (duplicate).
+ * A replay is recorded in the server's audit log with who asked (--actor, default $USER) before
+ * the drain, so `audit ls` shows it next to what the drain then decided.
  */
 import { EVENT_STATUSES, type EventStatus, type QueuedEvent } from "../../core/event.ts";
-import type { EventChange } from "../../core/ports.ts";
+import type { EventChange, Sink } from "../../core/ports.ts";
 import { requeueChange, undoRequeueChange } from "../../core/requeue.ts";
 import { EventNotFoundError, SinkSetupError, SinkUnreachableError, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
@@ -25,6 +27,8 @@ export interface ReplayOptions {
   entity?: string;
   dryRun?: boolean;
   wait?: boolean;
+  /** who replays, for the audit log (default $USER) */
+  actor?: string;
 }
 
 export type ReplayResult =
@@ -56,7 +60,7 @@ async function replayThroughDaemon(opts: ReplayOptions, ctx: CommandContext, dae
   let requeued = 0;
   const skipped: RetryResult["skipped"] = [];
   for (let i = 0; i < ids.length; i += MAX_RETRY) {
-    const r = await retryThroughDaemon(daemon, ids.slice(i, i + MAX_RETRY));
+    const r = await retryThroughDaemon(daemon, ids.slice(i, i + MAX_RETRY), actorOf(opts));
     requeued += r.moved;
     skipped.push(...r.skipped);
   }
@@ -74,6 +78,7 @@ async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<Re
       const now = Date.now();
       const changes: EventChange[] = chosen.map((e) => requeueChange(e, "replay", now));
       await store.update(changes);
+      await auditReplay(sink, chosen, actorOf(opts));
       const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" }).catch(async (err: unknown) => {
         throw await undoIfServerUnusable(err, store, chosen, now);
       });
@@ -100,6 +105,27 @@ async function undoIfServerUnusable(err: unknown, store: LocalQueueStore, chosen
   return err instanceof SinkUnreachableError
     ? new SinkUnreachableError(`${err.message}${note}`, err.code, { cause: err })
     : new SinkSetupError(`${err.message}${note}`, err.code, { cause: err });
+}
+
+const actorOf = (opts: ReplayOptions): string => opts.actor ?? process.env.USER ?? "cli";
+
+/**
+ * Records the replay in the server's audit log. A server that cannot take it (a sink without an
+ * audit log, a schema not yet migrated) gets a warning: the replay itself goes on.
+ */
+async function auditReplay(sink: Sink, events: QueuedEvent[], actor: string): Promise<void> {
+  if (!sink.recordReplays) {
+    process.stderr.write(`mudsync: warning: the ${sink.name} sink keeps no audit log; this replay is not audited\n`);
+    return;
+  }
+  try {
+    for (let i = 0; i < events.length; i += PAGE) {
+      await sink.recordReplays(events.slice(i, i + PAGE).map((e) => ({ id: e.id, entity: e.entity, entityId: e.entityId })), actor, "queue replay");
+    }
+  } catch (err) {
+    if (err instanceof SinkUnreachableError) throw err;
+    process.stderr.write(`mudsync: warning: this replay is not audited: ${(err as Error).message} (run \`mudsync db migrate\`)\n`);
+  }
 }
 
 async function choose(store: LocalQueueStore, opts: ReplayOptions): Promise<QueuedEvent[]> {

@@ -57,9 +57,9 @@ export async function drainThroughDaemon(daemon: { pid: number; client: ControlC
   return { via: "daemon", pid: daemon.pid, control: daemon.client.address, settled: r.settled, left, drained, paused: r.paused === true };
 }
 
-/** Moves the chosen events back to pending through the daemon. */
-export function retryThroughDaemon(daemon: { client: ControlClient }, ids: string[]): Promise<RetryResult> {
-  return daemon.client.post<RetryResult>("/v1/retry", { ids });
+/** Moves the chosen events back to pending through the daemon, which audits the replay as `actor`'s. */
+export function retryThroughDaemon(daemon: { client: ControlClient }, ids: string[], actor: string): Promise<RetryResult> {
+  return daemon.client.post<RetryResult>("/v1/retry", { ids, actor });
 }
 
 export function renderDaemonDrain(r: DaemonDrainResult): string {

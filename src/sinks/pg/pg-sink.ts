@@ -5,6 +5,8 @@
 import { MudsyncError, PermanentSinkError, SinkSetupError, UsageError } from "../../errors.ts";
 import type {
   ApplyResult,
+  AuditEntry,
+  AuditQuery,
   ChangeFeed,
   ConflictRecord,
   ConflictTake,
@@ -43,6 +45,36 @@ interface ConflictRow {
   created_by: string | null;
   resolved_at: Date | string | null;
   resolved_by: string | null;
+}
+
+interface AuditRow {
+  id: string | number;
+  at: Date | string;
+  batch_id: string | null;
+  event_id: string | null;
+  entity: string | null;
+  entity_id: string | null;
+  decision: string;
+  version: string | number | null;
+  reason: string | null;
+  actor: string | null;
+  position_in_batch: number | null;
+}
+
+function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    at: iso(r.at)!,
+    batchId: r.batch_id,
+    eventId: r.event_id,
+    entity: r.entity,
+    entityId: r.entity_id,
+    decision: r.decision,
+    version: num(r.version),
+    reason: r.reason,
+    actor: r.actor,
+    positionInBatch: r.position_in_batch,
+  };
 }
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : v instanceof Date ? v.toISOString() : v);
@@ -267,6 +299,39 @@ export class PgSink implements RolledBackSink, ChangeFeed {
     );
     const r = rows[0]?.r as ResolveConflictResult;
     return { ...r, conflictId: Number(r.conflictId), row: toRowState(r.row) };
+  }
+
+  async recordReplays(events: { id: string; entity?: string; entityId?: string }[], actor: string, reason: string): Promise<number> {
+    if (events.length === 0) return 0;
+    const items = events.map((e) => ({ id: e.id, ...(e.entity !== undefined ? { entity: e.entity } : {}), ...(e.entityId !== undefined ? { entityId: e.entityId } : {}) }));
+    const { rows } = await this.run(`auditing the replay of ${events.length} events`, () =>
+      this.client.query<{ n: number }>(`select ${this.schemaSql}.record_replays($1::jsonb, $2, $3) as n`, [JSON.stringify(items), actor, reason]),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    // every filter is a parameter; the order is one of two fixed texts
+    const order = query.order === "asc" ? "asc" : "desc";
+    const { rows } = await this.run("reading the audit log", () =>
+      this.client.query<AuditRow>(
+        `select id, at, batch_id, event_id, entity, entity_id, decision, version, reason, actor, position_in_batch
+           from ${this.schemaSql}.audit_log
+          where ($1::text is null or event_id = $1)
+            and ($2::text is null or (entity = $2 and entity_id = $3))
+            and ($4::timestamptz is null or at >= $4)
+          order by at ${order}, id ${order}, position_in_batch ${order} nulls first
+          limit $5`,
+        [
+          query.eventId ?? null,
+          query.row?.entity ?? null,
+          query.row?.id ?? null,
+          query.since === undefined ? null : new Date(query.since).toISOString(),
+          query.limit,
+        ],
+      ),
+    );
+    return rows.map(toAuditEntry);
   }
 
   /** ChangeFeed over LISTEN/NOTIFY; payloads that do not parse are skipped. */
