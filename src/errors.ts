@@ -23,7 +23,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
   5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)
-  6  simulation verdict failed: an invariant was violated (sim run, sim check)
+  6  verdict failed: an invariant was violated (sim run, sim check; bench batching: a strategy other than seed ended with rows different from naive's)
   7  doctor found something that needs action (an error or warning finding)`;
 
 export class MudsyncError extends Error {

@@ -26,6 +26,8 @@ export function differencePath(a: unknown, b: unknown): string {
     return "";
   }
   if (isObject(a) && isObject(b) && !Array.isArray(a) && !Array.isArray(b)) {
+    // entries with different ids are different entries, not one entry with a changed field
+    if ("id" in a && "id" in b && canonical(a.id) !== canonical(b.id)) return "";
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       if (canonical(a[k]) !== canonical(b[k])) return `.${k}${differencePath(a[k], b[k])}`;
     }

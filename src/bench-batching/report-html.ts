@@ -47,9 +47,9 @@ function againstBatchSize(r: BenchBatchingResult, title: string, unit: string, p
     series.push({ name, type: "line", color: COLORS[name], symbol: "none", lineStyle: { type: "dashed" }, data: sizes.map(() => round(pick(s))) });
   }
   return svgChart({
-    title: { text: title, left: "center", textStyle: { fontSize: 15 } },
-    legend: { top: 28 },
-    grid: { left: 80, right: 30, top: 70, bottom: 50 },
+    title: { text: title, left: "center", textStyle: { fontSize: 15 }, top: 4 },
+    legend: { top: 34 },
+    grid: { left: 80, right: 30, top: 80, bottom: 50 },
     xAxis: { type: "category", name: "batch size", nameLocation: "middle", nameGap: 30, data: sizes },
     yAxis: { type: "log", name: unit, nameLocation: "middle", nameGap: 60 },
     series,
@@ -60,9 +60,9 @@ function latencyChart(r: BenchBatchingResult): string {
   const shown = r.strategies.filter((s) => s.latencyMs.p50 !== null);
   const q = ["p50", "p95", "p99"] as const;
   return svgChart({
-    title: { text: `Latency from issue to applied (ms; batched strategies at batch ${r.headlineBatchSize})`, left: "center", textStyle: { fontSize: 15 } },
-    legend: { top: 28 },
-    grid: { left: 80, right: 30, top: 70, bottom: 50 },
+    title: { text: `Latency from issue to applied (ms; batched strategies at batch ${r.headlineBatchSize})`, left: "center", textStyle: { fontSize: 15 }, top: 4 },
+    legend: { top: 34 },
+    grid: { left: 80, right: 30, top: 80, bottom: 50 },
     xAxis: { type: "category", data: shown.map((s) => s.name) },
     yAxis: { type: "value", name: "ms", nameLocation: "middle", nameGap: 60 },
     series: q.map((p, i) => ({

@@ -50,13 +50,14 @@ describe("row comparison", () => {
 
   it("names the first differing row and the path inside it", () => {
     const d = firstDifference([row("a", [1]), row("b", [{ id: "s1" }, { id: "s2" }])], [row("b", [{ id: "s1" }, { id: "s3" }]), row("a", [1])]);
-    expect(d).toMatchObject({ id: "b", path: "[1].id", expected: [{ id: "s1" }, { id: "s2" }] });
+    expect(d).toMatchObject({ id: "b", path: "[1]", expected: [{ id: "s1" }, { id: "s2" }] });
   });
 
   it("reports a row only one side has, with null for the missing side", () => {
     expect(firstDifference([row("a", [])], [])).toMatchObject({ id: "a", expected: [], actual: null, path: "" });
     expect(firstDifference([], [row("z", [])])).toMatchObject({ id: "z", expected: null, actual: [] });
     expect(differencePath({ a: 1, b: [1, 2] }, { a: 1, b: [1] })).toBe(".b[1]");
+    expect(differencePath([{ id: "s1", on: true }], [{ id: "s1", on: false }])).toBe("[0].on");
   });
 });
 
