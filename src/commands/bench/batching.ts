@@ -5,23 +5,19 @@
 import { accessSync, constants, existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { BenchBatchingResult } from "../../bench-batching/result.ts";
-import type { WorkloadName } from "../../bench-batching/workloads.ts";
+import type { BenchOptions } from "../../bench-batching/run-bench.ts";
 import { UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
 import { createProgress } from "../shared/progress.ts";
 
 export { renderBenchBatching } from "./render-batching.ts";
 
-export interface BenchBatchingOptions {
-  workload: WorkloadName;
-  events: number;
-  clients: number;
-  batchSizes: number[];
-  repeat: number;
-  seed: number;
+export type BenchBatchingOptions = Omit<BenchOptions, "db" | "onProgress"> & {
+  /** where to write the HTML report */
   report?: string;
+  /** where to write the JSON (with `--json FILE`) */
   jsonFile?: string;
-}
+};
 
 /** Fails before anything runs if the file could not be written at the end. */
 function checkWritable(flag: string, file: string, cwd: string): string {
