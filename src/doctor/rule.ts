@@ -57,6 +57,21 @@ export interface RuleSpec {
   create(ctx: RuleContext): Rule;
 }
 
+/** A check: its kind, severity and summary, and how it is made for one diagnosis. */
+export function defineRule(kind: string, severity: Severity, summary: string, create: (ctx: RuleContext) => Rule): RuleSpec {
+  return { kind, severity, summary, create };
+}
+
+/** The kind and severity of a finding of this check. */
+export function kindOf(spec: RuleSpec): Pick<Finding, "kind" | "severity"> {
+  return { kind: spec.kind, severity: spec.severity };
+}
+
+/** The events a finding lists and how many more it concerns. */
+export function listed(sample: { ids: string[]; more: number }): Pick<Finding, "eventIds" | "moreEvents"> {
+  return { eventIds: sample.ids, moreEvents: sample.more };
+}
+
 /** The severity order used to sort findings (errors first). */
 export function severityRank(s: Severity): number {
   return s === "error" ? 0 : s === "warning" ? 1 : 2;

@@ -57,7 +57,8 @@ async function daemonStatus(store: string): Promise<DaemonHeadStatus | undefined
 const MARK: Record<Finding["severity"], string> = { error: "ERROR", warning: "WARN ", info: "INFO " };
 
 export function renderDoctor(r: DoctorReport): string {
-  const lines = [`${r.source}: ${r.events} events, ${r.findings.length === 0 ? "no findings" : `${r.findings.length} finding${r.findings.length === 1 ? "" : "s"}`}`];
+  const n = r.findings.length;
+  const lines = [`${r.source}: ${r.events} events, ${n === 0 ? "no findings" : `${n} finding${n === 1 ? "" : "s"}`}`];
   for (const f of r.findings) {
     lines.push("", `${MARK[f.severity]} ${f.title}  [${f.kind}]`, `      ${f.evidence}`);
     if (f.eventIds.length > 0) lines.push(`      events: ${f.eventIds.join(", ")}${f.moreEvents > 0 ? ` +${f.moreEvents} more` : ""}`);

@@ -7,7 +7,7 @@
 import type { QueuedEvent } from "../../core/event.ts";
 import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
-import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
+import { iso, plural, type RuleContext, defineRule, kindOf, listed } from "../rule.ts";
 
 /** Stamps further ahead of now than this are in the future (allowing for ordinary drift). */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -17,11 +17,11 @@ const DAY = 86_400_000;
 /** Below this many events a percentile says too little. */
 const MIN_EVENTS = 20;
 
-export const clockSkew: RuleSpec = {
-  kind: "clock-skew",
-  severity: "warning",
-  summary: `timestamps in the future (over ${FUTURE_TOLERANCE_MS / 60_000} min ahead) or more than ${OLD_GAP_MS / DAY} days older than the rest of the queue`,
-  create(ctx: RuleContext) {
+export const clockSkew = defineRule(
+  "clock-skew",
+  "warning",
+  `timestamps in the future (over ${FUTURE_TOLERANCE_MS / 60_000} min ahead) or more than ${OLD_GAP_MS / DAY} days older than the rest of the queue`,
+  (ctx) => {
     const future = new IdSample(ctx.sampleSize);
     let latest = -Infinity;
     const days = new Map<number, number>();
@@ -48,12 +48,12 @@ export const clockSkew: RuleSpec = {
         const out = [];
         if (future.count > 0) {
           out.push({
-            kind: clockSkew.kind,
-            severity: clockSkew.severity,
+            ...kindOf(clockSkew),
             title: `${plural(future.count, "event")} stamped in the future`,
-            evidence: `the latest at ${iso(latest)}, ${Math.round((latest - ctx.now) / 60_000)} min after now (${iso(ctx.now)}): the device's clock was ahead, and these edits sort after later ones of their rows`,
-            eventIds: future.ids,
-            moreEvents: future.more,
+            evidence:
+              `the latest at ${iso(latest)}, ${Math.round((latest - ctx.now) / 60_000)} min after now (${iso(ctx.now)}): ` +
+              "the device's clock was ahead, and these edits sort after later ones of their rows",
+            ...listed(future),
             fix: ctx.fix.dryRun(future.ids),
           });
         }
@@ -75,8 +75,7 @@ export const clockSkew: RuleSpec = {
           if (old > 0) {
             const ids = oldest.filter((o) => o.ts < cutoff).map((o) => o.id);
             out.push({
-              kind: clockSkew.kind,
-              severity: clockSkew.severity,
+              ...kindOf(clockSkew),
               title: `${plural(old, "event")} far older than the rest of the queue`,
               evidence: `the oldest at ${iso(oldest[0]!.ts)}; 95% of the queue is from ${iso(p5 * DAY)} on: a clock behind, or an old export replayed`,
               eventIds: ids,
@@ -89,4 +88,4 @@ export const clockSkew: RuleSpec = {
       },
     };
   },
-};
+);

@@ -5,13 +5,13 @@
 import type { QueuedEvent } from "../../core/event.ts";
 import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
-import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
+import { iso, plural, type RuleContext, defineRule, kindOf, listed } from "../rule.ts";
 
-export const stuckProcessing: RuleSpec = {
-  kind: "stuck-processing",
-  severity: "error",
-  summary: "events in processing with no lease or an expired one (a crashed sync, or a browser tab that died mid-batch)",
-  create(ctx: RuleContext) {
+export const stuckProcessing = defineRule(
+  "stuck-processing",
+  "error",
+  "events in processing with no lease or an expired one (a crashed sync, or a browser tab that died mid-batch)",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     let noLease = 0;
     let oldestLease = Infinity;
@@ -27,27 +27,25 @@ export const stuckProcessing: RuleSpec = {
         if (ids.count === 0) return [];
         const expired = ids.count - noLease;
         return [{
-          kind: stuckProcessing.kind,
-          severity: stuckProcessing.severity,
+          ...kindOf(stuckProcessing),
           title: `${plural(ids.count, "event")} stuck in processing`,
           evidence:
             `${noLease} without a lease, ${expired} with a lease that expired` +
             (expired > 0 ? ` (the earliest at ${iso(oldestLease)})` : "") +
             "; no worker holds them, and a client that reads only pending events never sends them again",
-          eventIds: ids.ids,
-          moreEvents: ids.more,
+          ...listed(ids),
           fix: ctx.fix.replay({ statuses: ["processing"] }),
         }];
       },
     };
   },
-};
+);
 
-export const failedNeverRetried: RuleSpec = {
-  kind: "failed-never-retried",
-  severity: "warning",
-  summary: "failed events with no next attempt time: a client of the seed's sketch reads only pending events and never retries them",
-  create(ctx: RuleContext) {
+export const failedNeverRetried = defineRule(
+  "failed-never-retried",
+  "warning",
+  "failed events with no next attempt time: a client of the seed's sketch reads only pending events and never retries them",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     const byRetries = new Map<number, number>();
     return {
@@ -60,20 +58,18 @@ export const failedNeverRetried: RuleSpec = {
         if (ids.count === 0) return [];
         const counts = [...byRetries.entries()].sort((a, b) => a[0] - b[0]).map(([r, n]) => `${n} at ${r}`).join(", ");
         return [{
-          kind: failedNeverRetried.kind,
-          severity: failedNeverRetried.severity,
+          ...kindOf(failedNeverRetried),
           title: `${plural(ids.count, "failed event")} that will never be retried`,
           evidence:
             `no nextAttemptAt on any of them, retry counts stuck (${counts}); the seed's sync loop reads only ` +
             "pending events, so a failed event stays failed",
-          eventIds: ids.ids,
-          moreEvents: ids.more,
+          ...listed(ids),
           fix: ctx.fix.replay({ statuses: ["failed"] }),
         }];
       },
     };
   },
-};
+);
 
 /** Retry counts from which a retry is "late" in its backoff. */
 export const STORM_RETRIES = 3;
@@ -84,11 +80,11 @@ export const STORM_WINDOW_MS = 1000;
 /** Windows kept at most (a queue whose retries spread wider than this is no storm). */
 const MAX_WINDOWS = 100_000;
 
-export const backoffStorm: RuleSpec = {
-  kind: "backoff-storm",
-  severity: "warning",
-  summary: `at least ${STORM_EVENTS} events with retryCount >= ${STORM_RETRIES} whose next attempts fall within one second: they all retry, and fail, together`,
-  create(ctx: RuleContext) {
+export const backoffStorm = defineRule(
+  "backoff-storm",
+  "warning",
+  `at least ${STORM_EVENTS} events with retryCount >= ${STORM_RETRIES} whose next attempts fall within one second: they all retry, and fail, together`,
+  (ctx) => {
     const windows = new Map<number, { n: number; ids: string[] }>();
     let late = 0;
     return {
@@ -116,8 +112,7 @@ export const backoffStorm: RuleSpec = {
         }
         if (!best || best.n < STORM_EVENTS) return [];
         return [{
-          kind: backoffStorm.kind,
-          severity: backoffStorm.severity,
+          ...kindOf(backoffStorm),
           title: `backoff storm: ${plural(best.n, "event")} retry within ${(2 * STORM_WINDOW_MS) / 1000} s of each other`,
           evidence:
             `${best.n} of ${late} failed events with retryCount >= ${STORM_RETRIES} are due at ` +
@@ -130,4 +125,4 @@ export const backoffStorm: RuleSpec = {
       },
     };
   },
-};
+);

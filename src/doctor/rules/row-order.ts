@@ -8,7 +8,7 @@
 import { compareRowOrder, type QueuedEvent, type RowOrderFields, rowKey } from "../../core/event.ts";
 import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
-import { iso, plural, type RuleContext, type RuleSpec } from "../rule.ts";
+import { iso, plural, type RuleContext, defineRule, kindOf, listed } from "../rule.ts";
 
 interface RowHead extends RowOrderFields {
   status: string;
@@ -20,11 +20,11 @@ interface RowHead extends RowOrderFields {
 
 const UNFINISHED = new Set(["pending", "processing", "failed"]);
 
-export const poisonHead: RuleSpec = {
-  kind: "poison-head",
-  severity: "error",
-  summary: "a failed event at the head of a row (its first unfinished edit), holding back that row's later events",
-  create(ctx: RuleContext) {
+export const poisonHead = defineRule(
+  "poison-head",
+  "error",
+  "a failed event at the head of a row (its first unfinished edit), holding back that row's later events",
+  (ctx) => {
     // by entity, then entityId: no key string is built per event
     const rows = new Map<string, Map<string, RowHead>>();
     return {
@@ -64,21 +64,19 @@ export const poisonHead: RuleSpec = {
         }
         if (heads.count === 0) return [];
         return [{
-          kind: poisonHead.kind,
-          severity: poisonHead.severity,
+          ...kindOf(poisonHead),
           title: `${plural(heads.count, "row")} held back by a failed event at its head`,
           evidence:
             `${plural(heldBack, "later event")} of those rows wait behind the failed one (retry counts up to ${maxRetries}` +
             (error ? `; last error: ${error}` : "") +
             "); a row's edits apply in order, so none of them can go until the head succeeds or is dead-lettered",
-          eventIds: heads.ids,
-          moreEvents: heads.more,
+          ...listed(heads),
           fix: ctx.fix.replay({ ids: heads.more === 0 ? heads.ids : undefined, statuses: ["failed"] }),
         }];
       },
     };
   },
-};
+);
 
 /** Entities whose add and remove address one element inside the row, named by `payload.id`. */
 const ENTRY_ENTITIES = new Set(["chart_data_source"]);
@@ -109,12 +107,11 @@ function before(a: { ts: number; id: string }, b: { ts: number; id: string }): b
   return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
 }
 
-export const addRemoveReorder: RuleSpec = {
-  kind: "add-remove-reorder",
-  severity: "warning",
-  summary:
-    "a pending add and a pending remove of one row (one chart entry) that a batcher grouping by entity:type (the seed's sketch) would run in the wrong order",
-  create(ctx: RuleContext) {
+export const addRemoveReorder = defineRule(
+  "add-remove-reorder",
+  "warning",
+  "a pending add and a pending remove of one row (one chart entry) that a batcher grouping by entity:type (the seed's sketch) would run in the wrong order",
+  (ctx) => {
     const keys = new Map<string, KeyState>();
     /** per entity: the first pending add and the first pending remove, in the sketch's timestamp order */
     const firstOf = new Map<string, { add?: Span; remove?: Span }>();
@@ -153,20 +150,20 @@ export const addRemoveReorder: RuleSpec = {
         const ent = firstOf.get(example)!;
         const removesFirst = before(ent.remove!.first, ent.add!.first);
         return [{
-          kind: addRemoveReorder.kind,
-          severity: addRemoveReorder.severity,
+          ...kindOf(addRemoveReorder),
           title: `${plural(rows, "row")} whose add and remove a batcher grouping by entity:type would swap`,
           evidence:
             `${[...entities].join(", ")}: the seed's sketch sends each entity's pending events as one group per type, ` +
             `groups in order of first appearance; ${example}:${removesFirst ? "remove" : "add"} comes first ` +
             `(${iso((removesFirst ? ent.remove! : ent.add!).first.ts)}), so ` +
-            (removesFirst ? "an add followed by a remove of the same row runs remove-then-add and the item comes back" : "a remove followed by a re-add runs add-then-remove and the item disappears") +
+            (removesFirst
+              ? "an add followed by a remove of the same row runs remove-then-add and the item comes back"
+              : "a remove followed by a re-add runs add-then-remove and the item disappears") +
             ` (ids listed in pairs, earlier edit first); mudsync keeps each row's order`,
-          eventIds: pairs.ids,
-          moreEvents: pairs.more,
+          ...listed(pairs),
           fix: ctx.fix.drain(),
         }];
       },
     };
   },
-};
+);

@@ -5,13 +5,13 @@
  */
 import type { QueuedEvent } from "../../core/event.ts";
 import { IdSample } from "../id-sample.ts";
-import { plural, type RuleContext, type RuleSpec, type ServerFacts } from "../rule.ts";
+import { plural, type RuleContext, defineRule, type ServerFacts, kindOf, listed } from "../rule.ts";
 
-export const appliedNotCompleted: RuleSpec = {
-  kind: "applied-not-completed",
-  severity: "warning",
-  summary: "(--db) events already in mudsync.applied_events but not completed locally: safe to mark completed (a replay is answered as a duplicate)",
-  create(ctx: RuleContext) {
+export const appliedNotCompleted = defineRule(
+  "applied-not-completed",
+  "warning",
+  "(--db) events already in mudsync.applied_events but not completed locally: safe to mark completed (a replay is answered as a duplicate)",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     const statuses = new Map<string, number>();
     return {
@@ -24,24 +24,24 @@ export const appliedNotCompleted: RuleSpec = {
         if (ids.count === 0) return [];
         const by = [...statuses.entries()].map(([s, n]) => `${n} ${s}`).join(", ");
         return [{
-          kind: appliedNotCompleted.kind,
-          severity: appliedNotCompleted.severity,
+          ...kindOf(appliedNotCompleted),
           title: `${plural(ids.count, "event")} applied on the server but not completed here`,
-          evidence: `${ctx.server?.label ?? "the server"} recorded them in applied_events; here they are ${by}. Sending them again is answered "duplicate" and marks them completed`,
-          eventIds: ids.ids,
-          moreEvents: ids.more,
+          evidence:
+            `${ctx.server?.label ?? "the server"} recorded them in applied_events; here they are ${by}. ` +
+            'Sending them again is answered "duplicate" and marks them completed',
+          ...listed(ids),
           fix: ctx.fix.replay({ ids: ids.more === 0 ? ids.ids : undefined, statuses: [...statuses.keys()] }),
         }];
       },
     };
   },
-};
+);
 
-export const staleBaseVersion: RuleSpec = {
-  kind: "stale-base-version",
-  severity: "warning",
-  summary: "(--db) unfinished events whose baseVersion is older than the server row's version: conflicts waiting to happen",
-  create(ctx: RuleContext) {
+export const staleBaseVersion = defineRule(
+  "stale-base-version",
+  "warning",
+  "(--db) unfinished events whose baseVersion is older than the server row's version: conflicts waiting to happen",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     let maxBehind = 0;
     return {
@@ -54,15 +54,15 @@ export const staleBaseVersion: RuleSpec = {
       findings() {
         if (ids.count === 0) return [];
         return [{
-          kind: staleBaseVersion.kind,
-          severity: staleBaseVersion.severity,
+          ...kindOf(staleBaseVersion),
           title: `${plural(ids.count, "event")} edited against an older version of their row`,
-          evidence: `their baseVersion is behind the row on ${ctx.server?.label ?? "the server"} by up to ${plural(maxBehind, "version")}: each conflicts when sent, and the strategy decides (manual parks it for a person)`,
-          eventIds: ids.ids,
-          moreEvents: ids.more,
+          evidence:
+            `their baseVersion is behind the row on ${ctx.server?.label ?? "the server"} by up to ${plural(maxBehind, "version")}: ` +
+            "each conflicts when sent, and the strategy decides (manual parks it for a person)",
+          ...listed(ids),
           fix: ctx.fix.queue("drain --strategy merge"),
         }];
       },
     };
   },
-};
+);

@@ -5,21 +5,20 @@
  * is not made. A paused daemon holds the head on purpose.
  */
 import { formatDuration } from "../../core/format-duration.ts";
-import type { RuleContext, RuleSpec } from "../rule.ts";
+import { kindOf, type RuleContext, defineRule } from "../rule.ts";
 
-export const stuckHead: RuleSpec = {
-  kind: "stuck-head",
-  severity: "warning",
-  summary: "(running daemon) the head of the queue has not moved for longer than stuckAfterMs",
-  create(ctx: RuleContext) {
+export const stuckHead = defineRule(
+  "stuck-head",
+  "warning",
+  "(running daemon) the head of the queue has not moved for longer than stuckAfterMs",
+  (ctx) => {
     return {
       findings() {
         const d = ctx.daemon;
         const head = d?.head;
         if (!d || !head || d.paused || head.sinceMs <= ctx.stuckAfterMs) return [];
         return [{
-          kind: stuckHead.kind,
-          severity: stuckHead.severity,
+          ...kindOf(stuckHead),
           title: `the head of the queue has not moved for ${formatDuration(head.sinceMs)}`,
           evidence:
             `the daemon${d.control ? ` at ${d.control}` : ""} has had event ${head.id} (${head.status}) at the head for ` +
@@ -31,4 +30,4 @@ export const stuckHead: RuleSpec = {
       },
     };
   },
-};
+);

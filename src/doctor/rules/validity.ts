@@ -7,7 +7,7 @@ import { BUILTIN_ENTITIES, type QueuedEvent } from "../../core/event.ts";
 import { describeValueProblem, MAX_PAYLOAD_BYTES, valueProblem } from "../../core/value-limits.ts";
 import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
-import { plural, type InvalidEventRow, type RuleContext, type RuleSpec } from "../rule.ts";
+import { plural, type InvalidEventRow, type RuleContext, defineRule, kindOf, listed } from "../rule.ts";
 
 /** An export row the reader refused for its payload's size (value-limits.ts payloadSizeProblem). */
 const OVER_LIMIT = /(\d+) bytes of JSON, more than the limit/;
@@ -23,11 +23,11 @@ function knownEntities(ctx: RuleContext): ReadonlySet<string> {
   return ctx.server?.entities ?? new Set<string>(BUILTIN_ENTITIES);
 }
 
-export const unknownEntity: RuleSpec = {
-  kind: "unknown-entity",
-  severity: "warning",
-  summary: "events of an entity the server does not know (the app is newer or older than the server): they will be rejected",
-  create(ctx: RuleContext) {
+export const unknownEntity = defineRule(
+  "unknown-entity",
+  "warning",
+  "events of an entity the server does not know (the app is newer or older than the server): they will be rejected",
+  (ctx) => {
     const known = knownEntities(ctx);
     const byEntity = new Map<string, IdSample>();
     let others = 0;
@@ -42,20 +42,20 @@ export const unknownEntity: RuleSpec = {
         s.add(e.id);
       },
       findings() {
-        const where = ctx.server ? `the registry of ${ctx.server.label}` : `the built-in entities (${[...known].join(", ")}; give --db to read the server's registry)`;
+        const where = ctx.server
+          ? `the registry of ${ctx.server.label}`
+          : `the built-in entities (${[...known].join(", ")}; give --db to read the server's registry)`;
         return [...byEntity.entries()].map(([entity, s]) => ({
-          kind: unknownEntity.kind,
-          severity: unknownEntity.severity,
+          ...kindOf(unknownEntity),
           title: `${plural(s.count, "event")} of unknown entity "${entity}"`,
           evidence: `"${entity}" is not in ${where}; the server rejects such events` + (others ? ` (${others} more events of other unknown entities)` : ""),
-          eventIds: s.ids,
-          moreEvents: s.more,
+          ...listed(s),
           fix: ctx.fix.registerEntity(entity),
         }));
       },
     };
   },
-};
+);
 
 /** Why the server would reject an event that has the queue's shape, or null. */
 export function payloadProblem(e: QueuedEvent): string | null {
@@ -64,11 +64,11 @@ export function payloadProblem(e: QueuedEvent): string | null {
   return p ? describeValueProblem(p, "payload") : null;
 }
 
-export const invalidEvent: RuleSpec = {
-  kind: "invalid-event",
-  severity: "error",
-  summary: "events that fail validation (not the event shape, values PostgreSQL cannot store, an entry without its id): the server rejects them",
-  create(ctx: RuleContext) {
+export const invalidEvent = defineRule(
+  "invalid-event",
+  "error",
+  "events that fail validation (not the event shape, values PostgreSQL cannot store, an entry without its id): the server rejects them",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     let first: string | undefined;
     let withoutId = 0;
@@ -90,8 +90,7 @@ export const invalidEvent: RuleSpec = {
         const n = ids.count + withoutId;
         if (n === 0) return [];
         return [{
-          kind: invalidEvent.kind,
-          severity: invalidEvent.severity,
+          ...kindOf(invalidEvent),
           title: `${plural(n, "event")} that fail validation`,
           evidence: `first: ${first}` + (withoutId ? `; ${withoutId} of them have no id` : ""),
           eventIds: ids.ids,
@@ -101,13 +100,13 @@ export const invalidEvent: RuleSpec = {
       },
     };
   },
-};
+);
 
-export const duplicateId: RuleSpec = {
-  kind: "duplicate-id",
-  severity: "error",
-  summary: "one event id given to more than one row of an export (a store or a shared queue cannot hold a repeat)",
-  create(ctx: RuleContext) {
+export const duplicateId = defineRule(
+  "duplicate-id",
+  "error",
+  "one event id given to more than one row of an export (a store or a shared queue cannot hold a repeat)",
+  (ctx) => {
     const ids = new IdSample(ctx.sampleSize);
     let first: string | undefined;
     return {
@@ -119,32 +118,30 @@ export const duplicateId: RuleSpec = {
       findings() {
         if (ids.count === 0) return [];
         return [{
-          kind: duplicateId.kind,
-          severity: duplicateId.severity,
+          ...kindOf(duplicateId),
           title: `${plural(ids.count, "repeated event id")}`,
           evidence: `first: ${first}; \`queue import\` refuses the file as it is`,
-          eventIds: ids.ids,
-          moreEvents: ids.more,
+          ...listed(ids),
           fix: ctx.fix.skipInvalid() ?? ctx.fix.drain(),
         }];
       },
     };
   },
-};
+);
 
-export const oversizedPayload: RuleSpec = {
-  kind: "oversized-payload",
-  severity: "error",
-  summary: "payloads over the server's max_payload_bytes (1 MiB unless the server says otherwise): rejected",
-  create: (ctx) => payloadSizeRule(ctx, "oversized"),
-};
+export const oversizedPayload = defineRule(
+  "oversized-payload",
+  "error",
+  "payloads over the server's max_payload_bytes (1 MiB unless the server says otherwise): rejected",
+  (ctx) => payloadSizeRule(ctx, "oversized"),
+);
 
-export const largePayload: RuleSpec = {
-  kind: "large-payload",
-  severity: "info",
-  summary: `payloads over ${LARGE_SHARE * 100}% of the server's limit: applied, but they make slow batches`,
-  create: (ctx) => payloadSizeRule(ctx, "large"),
-};
+export const largePayload = defineRule(
+  "large-payload",
+  "info",
+  `payloads over ${LARGE_SHARE * 100}% of the server's limit: applied, but they make slow batches`,
+  (ctx) => payloadSizeRule(ctx, "large"),
+);
 
 /** The last event measured, so that the two size checks serialise each payload once. */
 let measured: { event: QueuedEvent; bytes: number } | undefined;
@@ -178,14 +175,12 @@ function payloadSizeRule(ctx: RuleContext, which: "oversized" | "large") {
       const spec = which === "oversized" ? oversizedPayload : largePayload;
       const of = ctx.server ? `${ctx.server.label}'s max_payload_bytes` : "the default max_payload_bytes";
       return [{
-        kind: spec.kind,
-        severity: spec.severity,
+        ...kindOf(spec),
         title: `${plural(ids.count, "payload")} ${which === "oversized" ? "over the server's limit" : "near the server's limit"}`,
         evidence:
           `largest ${max} bytes of JSON; ${of} is ${limit}` +
           (which === "oversized" ? ": the server rejects these events" : `: more than ${floor} bytes each`),
-        eventIds: ids.ids,
-        moreEvents: ids.more,
+        ...listed(ids),
         fix: which === "oversized" ? ctx.fix.raisePayloadLimit(Math.ceil(max / 1_048_576) * 1_048_576) : ctx.fix.show(ids.ids[0]!),
       }];
     },
