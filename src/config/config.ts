@@ -10,6 +10,7 @@ import { InvalidInputError, UsageError } from "../errors.ts";
 import { describeIssues } from "../core/event.ts";
 import { MAX_PAYLOAD_BYTES } from "../core/value-limits.ts";
 import { MAX_EVENTS_PER_REQUEST } from "../core/request-limits.ts";
+import { SQL_IDENTIFIER_RE } from "../postgres/sql-identifier.ts";
 
 import { STRATEGIES, type Strategy } from "./strategies.ts";
 
@@ -23,9 +24,9 @@ export const configSchema = z.strictObject({
   supabaseUrl: z.string().url().optional(),
   supabaseKey: z.string().min(1).optional(),
   /** Postgres schema holding mudsync's tables and functions */
-  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier"),
+  schema: z.string().regex(SQL_IDENTIFIER_RE, "a lower-case SQL identifier"),
   /** Postgres schema of the shared queue's tables (`--queue postgres://…`) */
-  queueSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier"),
+  queueSchema: z.string().regex(SQL_IDENTIFIER_RE, "a lower-case SQL identifier"),
   batchSize: z.number().int().min(1).max(10000),
   batchDelayMs: z.number().int().min(0).max(60000),
   maxAttempts: z.number().int().min(1).max(1000),

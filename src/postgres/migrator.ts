@@ -11,6 +11,7 @@ import path from "node:path";
 import { MigrationError } from "../errors.ts";
 import type { SqlClient, SqlQueryable } from "./sql-client.ts";
 import { sqlChecksum, textChecksum } from "./sql-checksum.ts";
+import { SQL_IDENTIFIER_HINT, SQL_IDENTIFIER_RE } from "./sql-identifier.ts";
 
 /**
  * Beside the migrations: `{"<file>": [{"text": sha256 of an earlier text of the file, "sql": its
@@ -20,7 +21,7 @@ import { sqlChecksum, textChecksum } from "./sql-checksum.ts";
 export const PREVIOUS_CHECKSUMS_FILE = "previous-checksums.json";
 
 const FILE_RE = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
 
 export interface Migration {
   id: number;
@@ -81,9 +82,7 @@ function readPreviousChecksums(dir: string): Record<string, { text: string; sql:
 
 /** Quoted identifier and string literal for the schema placeholders, after validating the name. */
 export function renderMigration(sql: string, schema: string): string {
-  if (!SCHEMA_RE.test(schema)) {
-    throw new MigrationError(`schema "${schema}": expected a lower-case SQL identifier (letters, digits, _)`);
-  }
+  if (!SQL_IDENTIFIER_RE.test(schema)) throw new MigrationError(`schema "${schema}": ${SQL_IDENTIFIER_HINT}`);
   return sql.replaceAll("@schema_text@", `'${schema}'`).replaceAll("@schema@", `"${schema}"`);
 }
 

@@ -23,6 +23,7 @@ import { classifySinkError } from "../../postgres/classify-error.ts";
 import { type MigrateResult, type MigrationState, migrate, migrationStatus } from "../sink-migrations.ts";
 import { SavepointClient } from "./savepoint-client.ts";
 import type { SqlClient, SqlQueryable } from "../../postgres/sql-client.ts";
+import { quoteSqlIdentifier } from "../../postgres/sql-identifier.ts";
 
 export interface PgSinkOptions {
   /** Postgres schema holding mudsync's tables and functions (validated lower-case identifier) */
@@ -126,10 +127,7 @@ export class PgSink implements RolledBackSink, ChangeFeed {
     readonly client: SqlClient,
     readonly options: PgSinkOptions,
   ) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
-      throw new UsageError(`schema "${options.schema}": expected a lower-case SQL identifier`);
-    }
-    this.schemaSql = `"${options.schema}"`;
+    this.schemaSql = quoteSqlIdentifier(options.schema);
     this.channel = `${options.schema}_changes`;
   }
 

@@ -27,6 +27,7 @@ import { PostgresOneStatementBatches } from "./one-statement/one-statement-batch
 import { PostgresQueueReads } from "./queue-reads.ts";
 import { changesParam, updateSql } from "./update-sql.ts";
 import { INSERT_COLUMNS, insertValues, rowToEvent, type EventRow } from "./event-row.ts";
+import { checkSqlIdentifier, quoteSqlIdentifier } from "../../postgres/sql-identifier.ts";
 
 /** Validates events before they reach the table; names the first bad one. */
 function validated(events: QueuedEvent[], op: string): QueuedEvent[] {
@@ -54,7 +55,7 @@ export class PostgresQueueStore implements QueueStore {
     readonly schema: string,
     private readonly clock: Clock,
   ) {
-    this.events = `"${schema}".events`;
+    this.events = `${quoteSqlIdentifier(schema, "queue schema")}.events`;
     this.claimText = claimSql(schema);
     this.updateText = updateSql(schema);
     this.bulkAnalyze = new BulkAnalyze(pool, this.events);
@@ -147,9 +148,7 @@ export class PostgresQueueStore implements QueueStore {
    * `sinkSchema` of this same database, or undefined when that schema's apply_batch is not installed here.
    */
   async oneStatementWith(sinkSchema: string): Promise<PostgresOneStatementBatches | undefined> {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(sinkSchema)) {
-      throw new UsageError(`schema "${sinkSchema}": expected a lower-case SQL identifier (letters, digits, _)`);
-    }
+    checkSqlIdentifier(sinkSchema);
     const { rows } = await this.pool.query<{ ok: boolean }>("SELECT to_regprocedure($1) IS NOT NULL AS ok", [
       `"${sinkSchema}".apply_batch(jsonb)`,
     ]);

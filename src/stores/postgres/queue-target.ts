@@ -6,19 +6,15 @@
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../errors.ts";
 import { redactUrl } from "../../postgres/pg-client.ts";
+import { checkSqlIdentifier } from "../../postgres/sql-identifier.ts";
 
 export const DEFAULT_QUEUE_SCHEMA = "mudsync_queue";
 export const QUEUE_MIGRATIONS_DIR = fileURLToPath(new URL("./sql/", import.meta.url));
-
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Checks the URL and schema name; returns the schema. */
 export function checkQueueTarget(url: string, schema = DEFAULT_QUEUE_SCHEMA): string {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new UsageError(`--queue "${redactUrl(url)}": expected a postgres:// or postgresql:// URL`);
   }
-  if (!SCHEMA_RE.test(schema)) {
-    throw new UsageError(`queue schema "${schema}": expected a lower-case SQL identifier (letters, digits, _)`);
-  }
-  return schema;
+  return checkSqlIdentifier(schema, "queue schema");
 }
