@@ -23,6 +23,11 @@ export function createDaemonMetrics(metrics: Metrics) {
     }),
     paused: new Gauge({ name: "mudsync_daemon_paused", help: "1 while the drain loop is paused", registers }),
     rowChanges: new Counter({ name: "mudsync_daemon_row_changes_total", help: "Row changes received from the change feed", registers }),
+    cacheAltered: new Counter({
+      name: "mudsync_cache_entries_altered_total",
+      help: "Cache entries of the local store found altered on disk (rejected, never served, fetched again)",
+      registers,
+    }),
   };
 }
 

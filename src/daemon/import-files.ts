@@ -14,6 +14,7 @@ import type { CacheEntry, CacheStore, QueueStore } from "../core/ports.ts";
 import { UsageError } from "../errors.ts";
 import { DexieExportReader } from "../io/dexie-export/reader.ts";
 import { countImportRow, type ImportCounts } from "../stores/dexie/index.ts";
+import { withoutSignature } from "../stores/dexie/crypto/export-signature.ts";
 
 export interface ImportRequest {
   /** absolute paths, read by the daemon */
@@ -51,10 +52,11 @@ export async function importIntoOpenStore(
           continue;
         }
         if (item.table === "cache") {
-          await importCacheEntry(store.cache, item.value as unknown as CacheEntry, req.replace, result.cache, file);
+          // a signed export's rows were checked by the CLI's first pass; the signature is not stored
+          await importCacheEntry(store.cache, withoutSignature(item.value) as unknown as CacheEntry, req.replace, result.cache, file);
           continue;
         }
-        chunk.push(item.value as unknown as QueuedEvent);
+        chunk.push(withoutSignature(item.value) as unknown as QueuedEvent);
         if (chunk.length >= chunkRows) {
           await putChunk(store, chunk, req.replace, result.events);
           chunk = [];

@@ -27,6 +27,8 @@ import { controlUrl, resolveListen } from "../../daemon/listen-address.ts";
 import { createDaemonLogger, type DaemonLogger } from "../../daemon/logger.ts";
 import { controlRoutes } from "../../daemon/routes.ts";
 import { createDaemonMetrics } from "../../daemon/daemon-metrics.ts";
+import { reportAlteredCache } from "../../daemon/cache-tamper-report.ts";
+import { storeKeysOf } from "../queue/open-store.ts";
 import { defaultTokenFile, loadOrCreateToken } from "../../daemon/control-token.ts";
 import { resolveImportRoots } from "../../daemon/import-roots.ts";
 import path from "node:path";
@@ -115,6 +117,7 @@ export async function runDaemon(opts: DaemonCommandOptions, ctx: CommandContext)
     const opened = await openStore(opts, ctx, owner, control, tokenFile);
     store = opened.store;
     for (const w of store.warnings ?? []) logger.warn({ event: "store_warning" }, w);
+    reportAlteredCache(store, logger, dm.cacheAltered);
     sink = await openSinkFor(ctx);
     const choice = await chooseOneStatement({
       mode: opts.oneStatement ?? "auto",
@@ -197,6 +200,7 @@ async function openStore(
     dir: ctx.config.store,
     mode: "write",
     command: "daemon",
+    keys: await storeKeysOf(ctx),
     ...(control ? { control } : {}),
     ...(tokenFile ? { tokenFile } : {}),
   });

@@ -13,7 +13,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { DaemonImportResult } from "../../daemon/import-files.ts";
-import { InvalidInputError, StoreLockedError, StoreTooLargeError } from "../../errors.ts";
+import { InvalidInputError, StoreLockedError, StoreTooLargeError, UsageError } from "../../errors.ts";
 import type { DatabaseName } from "../../io/dexie-export/format.ts";
 import { DexieExportReader, type InvalidRow } from "../../io/dexie-export/reader.ts";
 import { type ImportCounts, type ImportRow, importIntoDexieStore } from "../../stores/dexie/index.ts";
@@ -21,6 +21,9 @@ import type { CommandContext } from "../shared/context.ts";
 import { ControlClient, daemonHolding } from "../shared/control-client.ts";
 import { createProgress, type Progress } from "../shared/progress.ts";
 import { storeKeysOf } from "./open-store.ts";
+import { ExportVerifier, withoutSignature } from "../../stores/dexie/crypto/export-signature.ts";
+import { openExportRow } from "../../stores/dexie/crypto/export-sealing.ts";
+import { RecordCipher } from "../../stores/dexie/crypto/record-cipher.ts";
 
 export interface ImportOptions {
   files: string[];
@@ -61,8 +64,14 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
   let validRows = 0;
   let eventRows = 0;
   const seen = new Map<string, string>();
+  const { key } = await storeKeysOf(ctx);
+  // an encrypted export's sealed values (queue export --encrypt) are opened with the store key
+  const cipher = key ? new RecordCipher(key) : undefined;
+  let sealed = false;
   for (const file of opts.files) {
     seen.set(file, await fingerprint(file));
+    // a signed export (queue export --sign) is checked row by row: the first bad row refuses the import
+    const signature = new ExportVerifier(file, key);
     const reader = new DexieExportReader(file, {
       invalidRows: invalidMode,
       onProgress: (done, total) => report.update({ phase: `validate ${file}`, done, total, unit: "bytes" }),
@@ -71,7 +80,9 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
     let invalid = 0;
     for await (const item of reader.rows()) {
       rows++;
+      signature.check(item.index, item.path, item.type === "row" ? item.value : undefined);
       if (item.type === "row") {
+        if (openExportRow(cipher, item.table, item.value, { file, path: item.path, index: item.index }) !== item.value) sealed = true;
         if (item.table === "events") eventRows++;
         continue;
       }
@@ -82,6 +93,7 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
         result.invalid.rows.push({ file, ...row });
       }
     }
+    signature.finish();
     const summary = reader.summary!;
     report.finish({ phase: `validate ${file}`, done: summary.bytes, total: summary.bytes, unit: "bytes" });
     result.files.push({ file, databaseName: summary.header.databaseName, rows, invalid });
@@ -93,11 +105,12 @@ export async function queueImport(opts: ImportOptions, ctx: CommandContext, prog
   // (memory holds a chunk and the stored ids, not the rows); a crash before its commit changes nothing
   let written: Pick<ImportResult, "events" | "cache">;
   try {
-    written = await writeLocally(opts, ctx, seen, report, validRows, eventRows);
+    written = await writeLocally(opts, ctx, seen, report, validRows, eventRows, cipher);
   } catch (err) {
     if (!(err instanceof StoreLockedError)) throw err;
     const held = await daemonHolding(ctx.config.store);
     if (!held) throw err;
+    if (sealed) throw new UsageError(`${opts.files.join(", ")}: an encrypted export cannot be imported through the daemon holding ${ctx.config.store}; stop it and import again`);
     process.stderr.write(`mudsync: store ${ctx.config.store} is held by the daemon (pid ${held.pid}); importing through ${held.client.address}\n`);
     written = await writeThroughDaemon(opts, held.client.withTimeout(DAEMON_IMPORT_WAIT_MS), seen, report, validRows);
     result.via = { daemon: held.pid, control: held.client.address };
@@ -115,6 +128,7 @@ async function writeLocally(
   report: Progress,
   validRows: number,
   eventRows: number,
+  cipher: RecordCipher | undefined,
 ): Promise<Pick<ImportResult, "events" | "cache">> {
   return importIntoDexieStore(
     {
@@ -133,7 +147,7 @@ async function writeLocally(
         }
       },
     },
-    rowsToWrite(opts, seen, report, validRows),
+    rowsToWrite(opts, seen, report, validRows, cipher),
   );
 }
 
@@ -157,7 +171,7 @@ async function writeThroughDaemon(
 }
 
 /** Streams the valid rows of every file again, refusing a file that changed since pass 1. */
-async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, report: Progress, total: number): AsyncGenerator<ImportRow> {
+async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, report: Progress, total: number, cipher: RecordCipher | undefined): AsyncGenerator<ImportRow> {
   let written = 0;
   for (const file of opts.files) {
     await assertUnchanged(file, seen);
@@ -165,7 +179,8 @@ async function* rowsToWrite(opts: ImportOptions, seen: Map<string, string>, repo
     const reader = new DexieExportReader(file, { invalidRows: opts.skipInvalid ? "collect" : "trust" });
     for await (const item of reader.rows()) {
       if (item.type !== "row") continue;
-      yield { table: item.table, value: item.value };
+      const value = openExportRow(cipher, item.table, withoutSignature(item.value), { file, path: item.path, index: item.index });
+      yield { table: item.table, value };
       written++;
       report.update({ phase: "import", done: written, total, unit: "rows" });
     }

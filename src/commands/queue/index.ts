@@ -43,10 +43,12 @@ export function registerQueueCommands(program: Command): void {
     .argument("<file>", "where to write the events export")
     .option("--cache <file>", "also export the TTL cache (CacheDB) to this file")
     .option("--db-version <n>", "databaseVersion written in the header (default 1, the browser app's)", intArg("--db-version", 1))
-    .action(async (file: string, opts: { cache?: string; dbVersion?: number }, cmd: Command) => {
+    .option("--sign", "sign every row with an HMAC under the store key (MUDSYNC_KEY_FILE or MUDSYNC_KEY): `queue import` refuses an altered file, naming the first bad row")
+    .option("--encrypt", "write the events' payloads (and cached data) sealed with the store key, as the store holds them; only mudsync can read them back")
+    .action(async (file: string, opts: { cache?: string; dbVersion?: number; sign?: boolean; encrypt?: boolean }, cmd: Command) => {
       const ctx = await contextFrom(cmd);
       const { queueExport, renderExport } = await import("./export.ts");
-      emit(await queueExport({ file, cache: opts.cache, databaseVersion: opts.dbVersion }, ctx), renderExport, ctx);
+      emit(await queueExport({ file, cache: opts.cache, databaseVersion: opts.dbVersion, sign: opts.sign, encrypt: opts.encrypt }, ctx), renderExport, ctx);
     });
 
   queue

@@ -5,7 +5,7 @@
  * stays in the row as it was, so the in-memory indexes are rebuilt without a key for them and a
  * reader can tell which rows a record holds. The sealed values travel beside the rows:
  *
- *   {"k":"ev","rows":[{…row without payload…},…],"s":{"kid":"…","n":"<nonce>","c":"<ciphertext+tag>"}}
+ *   {"k":"ev","rows":[{…,"payload":0,…},…],"s":{"kid":"…","n":"<nonce>","c":"<ciphertext+tag>"}}
  *
  * `c` is the JSON array of the rows' values, in row order (`u` lists the rows that had none). The
  * record's kind and row ids are the cipher's additional data, so a sealed part cannot be moved to
@@ -82,8 +82,8 @@ export class RecordCipher {
       const value = row[spec.secret];
       if (value === undefined) (absent ??= []).push(i);
       values[i] = value === undefined ? null : value;
-      // an undefined property is left out by JSON.stringify, and the original row is not touched
-      bare[i] = { ...row, [spec.secret]: undefined };
+      // the value's place is kept (0), so that an opened row has its fields in their order
+      bare[i] = { ...row, [spec.secret]: 0 };
     }
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv(ALGORITHM, this.sealKey.key, nonce);
@@ -123,8 +123,8 @@ export class RecordCipher {
       throw new AlteredRecordError(`${where}: ${record.k} record fails authentication (altered)`, { cause: error });
     }
     if (!Array.isArray(values) || values.length !== rows.length) throw new AlteredRecordError(`${where}: ${record.k} record's sealed values do not match its rows`);
-    const absent = new Set(sealed.u ?? []);
-    for (let i = 0; i < rows.length; i++) if (!absent.has(i)) rows[i]![spec.secret] = values[i];
+    for (let i = 0; i < rows.length; i++) rows[i]![spec.secret] = values[i];
+    for (const i of sealed.u ?? []) if (rows[i]) delete rows[i]![spec.secret];
     delete record.s;
     return record;
   }
