@@ -3,8 +3,9 @@
  * bench/results/<name>-<timestamp>.json (and <name>-latest.json) and prints a table. Benchmarks
  * report figures and pass/fail against their targets; a missed target never makes this exit non-zero.
  */
-import { BenchReport } from "./lib/report.ts";
+import { BenchReport, previousFigureCount } from "./lib/report.ts";
 import { renderTable } from "./lib/render-table.ts";
+import { createProgress } from "../src/commands/shared/progress.ts";
 
 /** `only`: run just the named part of a benchmark (each benchmark lists its parts; others ignore it) */
 type Runner = (report: BenchReport, quick: boolean, only?: string) => Promise<void>;
@@ -19,22 +20,24 @@ const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }>
 
 function usage(): string {
   return [
-    "usage: npm run bench -- <name> [--quick]",
+    "usage: npm run bench -- <name> [--quick] [--json]",
     ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(6)} ${b.about}`),
     "  --quick  smaller sizes, for a smoke run",
+    "  --json   print the result as JSON instead of the table (progress as NDJSON on stderr)",
     "  --only <part>  just one part of a benchmark (drain: dexie, daemons, or limit, which only runs when named; sim: offline, clients; store, comma-separated: help, raw, api|mark, cli|import)",
   ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes("--quick");
+  const json = argv.includes("--json");
   const onlyAt = argv.indexOf("--only");
   const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
   if (onlyAt >= 0 && (only === undefined || only.startsWith("-"))) {
     process.stderr.write(`bench: --only needs a part name\n${usage()}\n`);
     return 2;
   }
-  const rest = argv.filter((a, i) => a !== "--quick" && (onlyAt < 0 || (i !== onlyAt && i !== onlyAt + 1)));
+  const rest = argv.filter((a, i) => a !== "--quick" && a !== "--json" && (onlyAt < 0 || (i !== onlyAt && i !== onlyAt + 1)));
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`${usage()}\n`);
     return 0;
@@ -47,14 +50,21 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const report = new BenchReport(name, quick);
+  // progress counts figures; the last run's count (when its result file is here) gives the bar a total and an ETA
+  const progress = createProgress({ json, tty: Boolean(process.stdout.isTTY) });
+  const expected = previousFigureCount(name, quick);
+  const step = (label: string) => ({ phase: `bench ${name}: ${label}`, done: report.figures.length, ...(expected ? { total: Math.max(expected, report.figures.length) } : {}), unit: "figures" });
+  report.onFigure = (f) => progress.update(step(f.label));
   try {
     await (await BENCHMARKS[name]!.load())(report, quick, only);
   } catch (err) {
     // an unexpected failure still leaves a result file saying what broke
     report.unavailable("benchmark run", err instanceof Error ? (err.stack ?? err.message) : String(err));
   }
+  progress.finish({ ...step("done"), total: report.figures.length });
   const file = report.write();
-  process.stdout.write(`${renderTable(report.toJSON())}\n\nresult: ${file}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ ...report.toJSON(), file })}\n`);
+  else process.stdout.write(`${renderTable(report.toJSON())}\n\nresult: ${file}\n`);
   return 0;
 }
 

@@ -3,7 +3,7 @@
  * target, and pass/fail against the target. Written as JSON to bench/results/ (plus a
  * `<name>-latest.json` copy) and rendered as a table for people. Benchmarks report; they never fail.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineInfo, type MachineInfo } from "./machine.ts";
@@ -61,6 +61,8 @@ export class BenchReport {
   readonly params: Record<string, unknown> = {};
   readonly machine: MachineInfo = machineInfo();
   private readonly startedAt = new Date();
+  /** called after each figure is recorded (progress) */
+  onFigure: ((figure: Figure) => void) | undefined;
 
   constructor(
     readonly benchmark: string,
@@ -74,6 +76,7 @@ export class BenchReport {
     const f: Figure = { ...figure, value, ...(baselines ? { baselines } : {}) };
     if (figure.target) f.pass = value === null ? null : meets(value, figure.target);
     this.figures.push(f);
+    this.onFigure?.(f);
     return f;
   }
 
@@ -118,5 +121,15 @@ export class BenchReport {
     writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
     copyFileSync(file, path.join(dir, `${this.benchmark}${this.quick ? "-quick" : ""}-latest.json`));
     return file;
+  }
+}
+
+/** How many figures the last run of this benchmark recorded (its `-latest.json`), if there is one. */
+export function previousFigureCount(benchmark: string, quick: boolean, dir = RESULTS_DIR): number | undefined {
+  try {
+    const last = JSON.parse(readFileSync(path.join(dir, `${benchmark}${quick ? "-quick" : ""}-latest.json`), "utf8")) as Partial<BenchResult>;
+    return Array.isArray(last.figures) && last.figures.length > 0 ? last.figures.length : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -62,3 +62,30 @@ export function startTmux(command: string, opts: { width?: number; height?: numb
   };
   return session;
 }
+
+/**
+ * Runs `command` in a fresh terminal until it exits and returns every distinct screen seen (polled
+ * every 100 ms) and the exit code. The pane stays open after the command (a shell prints
+ * `[exit N]` and waits), so its last screen can be read; the session is killed before returning.
+ */
+export async function runInTmux(
+  command: string,
+  opts: { width?: number; height?: number; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ screens: string[]; final: string; code: number }> {
+  const wrapped = `sh -c '${command.replace(/'/g, `'\\''`)}; echo "[exit $?]"; sleep 600'`;
+  const term = startTmux(wrapped, opts);
+  const screens: string[] = [];
+  try {
+    const until = Date.now() + (opts.timeoutMs ?? 120_000);
+    for (;;) {
+      const s = term.screen();
+      if (screens[screens.length - 1] !== s) screens.push(s);
+      const m = /^\[exit (\d+)\]$/m.exec(s);
+      if (m) return { screens, final: s, code: Number(m[1]) };
+      if (Date.now() > until) throw new Error(`tmux: ${command} did not end within ${opts.timeoutMs ?? 120_000} ms; screen:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    term.kill();
+  }
+}

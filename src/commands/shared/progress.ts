@@ -37,10 +37,14 @@ export function createProgress(output: boolean | { json: boolean; tty: boolean }
       if (latest) bar.update(latest);
     });
   }
-  // one meter per phase: a new phase starts its rate afresh
-  let meter: { phase: string; meter: RateMeter } | undefined;
+  // one meter per stretch of work: a new unit or total, or a count that starts again, starts the
+  // rate afresh (a phase's label may change as it goes, e.g. the virtual time of a simulation)
+  let meter: { unit: string; total: number | undefined; done: number; meter: RateMeter } | undefined;
   const estimate = (e: ProgressEvent): RateEstimate => {
-    if (meter?.phase !== e.phase) meter = { phase: e.phase, meter: new RateMeter() };
+    if (!meter || meter.unit !== e.unit || meter.total !== e.total || e.done < meter.done) {
+      meter = { unit: e.unit, total: e.total, done: e.done, meter: new RateMeter() };
+    }
+    meter.done = e.done;
     return meter.meter.sample(e.done, e.total);
   };
   let last = 0;
