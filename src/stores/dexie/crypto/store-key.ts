@@ -27,10 +27,10 @@ export function keyId(key: Buffer): string {
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 const BASE64_KEY = /^[A-Za-z0-9+/_-]{43}=?$/;
 
-/** Reads 32 key bytes from text (hex or base64, surrounding white space ignored) or raw bytes. */
-export function parseKey(bytes: Buffer, source: string): StoreKey {
+/** Reads 32 key bytes from text (hex or base64, surrounding white space ignored) or, with `raw` (a key file), raw bytes. */
+export function parseKey(bytes: Buffer, source: string, opts: { raw?: boolean } = {}): StoreKey {
   let key: Buffer | undefined;
-  if (bytes.length === KEY_BYTES) key = Buffer.from(bytes);
+  if (opts.raw && bytes.length === KEY_BYTES) key = Buffer.from(bytes);
   else {
     const text = bytes.toString("utf8").trim();
     if (HEX_KEY.test(text)) key = Buffer.from(text, "hex");
@@ -56,7 +56,7 @@ export async function readKeyFile(file: string, source: string): Promise<StoreKe
   if ((mode & 0o077) !== 0) {
     throw new StoreKeyError(`${source}: mode ${mode.toString(8).padStart(4, "0")} lets other accounts read or change the key; expected 0600 (chmod 600 ${file})`);
   }
-  return parseKey(await readFile(file), source);
+  return parseKey(await readFile(file), source, { raw: true });
 }
 
 /**
