@@ -35,11 +35,13 @@ export function differencePath(a: unknown, b: unknown): string {
   return "";
 }
 
-/** The part of `v` at the first step of a difference path (`[3]` of `[3].id`): the entry that differs. */
-export function partAt(v: unknown, path: string): unknown {
+/** For people: the part of `v` at the first step of a difference path (`[3]` of `[3].id`), the entry that differs. */
+export function describePart(v: unknown, path: string): string {
+  if (v === null && path === "") return "no row";
   const m = /^\[(\d+)\]|^\.([^.[]+)/.exec(path);
-  if (!m || v === null || typeof v !== "object") return v;
-  return (v as Record<string, unknown>)[m[1] ?? m[2]!] ?? null;
+  if (!m || v === null || typeof v !== "object") return JSON.stringify(v);
+  const part = (v as Record<string, unknown>)[m[1] ?? m[2]!];
+  return part === undefined ? `nothing at ${m[0]}` : JSON.stringify(part);
 }
 
 const byKey = (x: FinalRow, y: FinalRow) => (x.entity !== y.entity ? (x.entity < y.entity ? -1 : 1) : x.id < y.id ? -1 : x.id > y.id ? 1 : 0);

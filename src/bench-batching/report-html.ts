@@ -5,7 +5,7 @@
  */
 import * as echarts from "echarts";
 import type { BenchBatchingResult, StrategyFigures } from "./result.ts";
-import { partAt } from "./compare-rows.ts";
+import { describePart } from "./compare-rows.ts";
 
 const WIDTH = 880;
 const HEIGHT = 360;
@@ -34,10 +34,12 @@ const round = (n: number) => (n >= 100 ? Math.round(n) : Math.round(n * 100) / 1
 function againstBatchSize(r: BenchBatchingResult, title: string, unit: string, pick: (s: StrategyFigures) => number, references: string[]): string {
   const sizes = r.batchSizes.map((b) => String(b.batchSize));
   const names = r.batchSizes[0]?.strategies.map((s) => s.name) ?? [];
-  const series: echarts.SeriesOption[] = names.map((name) => ({
+  // shrinking symbols of different shapes keep every strategy visible where their values coincide
+  const series: echarts.SeriesOption[] = names.map((name, i) => ({
     name,
     type: "line",
-    symbolSize: 8,
+    symbol: (["circle", "rect", "triangle"] as const)[i % 3],
+    symbolSize: 12 - 3 * (i % 3),
     color: COLORS[name],
     data: r.batchSizes.map((b) => round(pick(b.strategies.find((s) => s.name === name)!))),
   }));
@@ -102,7 +104,7 @@ function differences(r: BenchBatchingResult): string {
   return wrong
     .map((s) => {
       const d = s.firstDifference!;
-      const part = (v: unknown) => esc(JSON.stringify(partAt(v, d.path)) ?? "no row");
+      const part = (v: unknown) => esc(describePart(v, d.path));
       return `<p><b>${esc(s.name)}</b> ends with rows different from naive's. First: ${esc(d.entity)} <code>${esc(d.id)}</code>${d.path ? ` at <code>${esc(d.path)}</code>` : ""} (batch ${d.batchSize})</p>
 <pre>naive: ${part(d.expected)}\n${esc(s.name)}: ${part(d.actual)}</pre>`;
     })

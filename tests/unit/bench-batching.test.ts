@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import type { SqlClient } from "../../src/postgres/sql-client.ts";
 import { seedGroups, SeedSync } from "../../src/bench-batching/seed-sync.ts";
-import { differencePath, firstDifference } from "../../src/bench-batching/compare-rows.ts";
+import { describePart, differencePath, firstDifference } from "../../src/bench-batching/compare-rows.ts";
 import { countedClient, RoundTripCounter } from "../../src/bench-batching/counted-client.ts";
 import { generateWorkload } from "../../src/bench-batching/workloads.ts";
 import { MemoryQueueStore } from "../../src/stores/memory/memory-queue-store.ts";
@@ -58,6 +58,10 @@ describe("row comparison", () => {
     expect(firstDifference([], [row("z", [])])).toMatchObject({ id: "z", expected: null, actual: [] });
     expect(differencePath({ a: 1, b: [1, 2] }, { a: 1, b: [1] })).toBe(".b[1]");
     expect(differencePath([{ id: "s1", on: true }], [{ id: "s1", on: false }])).toBe("[0].on");
+    // what people are shown: the entry at the first step, or that there is none
+    expect(describePart([{ id: "s1" }, { id: "s2" }], "[1].id")).toBe('{"id":"s2"}');
+    expect(describePart([], "[0]")).toBe("nothing at [0]");
+    expect(describePart(null, "")).toBe("no row");
   });
 });
 

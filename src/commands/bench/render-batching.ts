@@ -1,7 +1,7 @@
 /** `bench batching` for people: the figures table, a chart of throughput against batch size, verdicts. */
 import type { BenchBatchingResult, StrategyFigures } from "../../bench-batching/result.ts";
 import { table } from "../shared/output.ts";
-import { partAt } from "../../bench-batching/compare-rows.ts";
+import { describePart } from "../../bench-batching/compare-rows.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number | null) => (n === null ? "–" : n >= 100 ? int(n) : n.toFixed(1));
@@ -59,7 +59,7 @@ function verdicts(r: BenchBatchingResult): string[] {
   for (const s of r.strategies) {
     const d = s.firstDifference;
     if (s.correct || !d) continue;
-    const at = (v: unknown) => cut(JSON.stringify(partAt(v, d.path)) ?? "no row", 160);
+    const at = (v: unknown) => cut(describePart(v, d.path), 160);
     out.push(
       `${s.name} ends with rows different from naive's: first ${d.entity} ${d.id}${d.path ? ` at ${d.path}` : ""} (batch ${d.batchSize}):` +
         `\n    naive: ${at(d.expected)}\n    ${s.name}: ${at(d.actual)}`,
