@@ -22,8 +22,11 @@ export class RateMeter {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** Records that `done` units are done now; returns the estimate. */
-  sample(done: number, total?: number): RateEstimate {
+  /**
+   * Records that `done` units are done now; returns the estimate. `final`: the work is over, so a
+   * run shorter than the shortest span still gets its average rate.
+   */
+  sample(done: number, total?: number, final = false): RateEstimate {
     const at = this.now();
     const point = { at, done };
     this.first ??= point;
@@ -32,7 +35,13 @@ export class RateMeter {
     const from = this.samples[0]!;
     const windowed = at - from.at >= MIN_SPAN_MS ? from : this.first;
     const span = at - windowed.at;
-    const rate = span >= MIN_SPAN_MS ? Math.max(0, ((done - windowed.done) * 1000) / span) : null;
+    const whole = at - this.first.at;
+    const rate =
+      span >= MIN_SPAN_MS
+        ? Math.max(0, ((done - windowed.done) * 1000) / span)
+        : final && whole > 0
+          ? Math.max(0, ((done - this.first.done) * 1000) / whole)
+          : null;
     const left = total !== undefined ? Math.max(0, total - done) : undefined;
     const etaMs = left === undefined || rate === null ? null : left === 0 ? 0 : rate > 0 ? (left / rate) * 1000 : null;
     return { rate, etaMs };

@@ -54,7 +54,8 @@ describe.runIf(tmuxAvailable())("progress on a terminal, piped and with --json",
   it("queue import: the validate bar in MB/s or kB/s and the write bar in rows/s, each with an ETA", async () => {
     const t = await terminal(mudsync(`queue import ${exportFile} --store ${target}`));
     expect(t.code).toBe(0);
-    expect(t.final).toMatch(new RegExp(`validate ${exportFile} █+ [\\d,]+/[\\d,]+ bytes \\(100%\\) · [\\d,.]+ (MB|kB)/s · ETA `));
+    // a phase that ends before the bar is loaded leaves one line of the same figures
+    expect(t.final).toMatch(new RegExp(`validate ${exportFile}(:| █+) [\\d,]+/[\\d,]+ bytes( \\(100%\\))? · [\\d,.]+ (MB|kB)/s · ETA `));
     expect(t.final).toMatch(finishedBar("import", "rows"));
     expect(t.final).toContain(`events: ${N} inserted`);
   }, 180_000);

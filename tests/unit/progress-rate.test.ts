@@ -46,6 +46,16 @@ describe("RateMeter", () => {
     now = 3000;
     expect(stalled.sample(10, 10)).toEqual({ rate: 2.5, etaMs: 0 });
   });
+
+  it("gives a run shorter than a quarter second its average rate when it is over", () => {
+    let now = 0;
+    const m = new RateMeter(() => now);
+    m.sample(0, 100);
+    now = 100;
+    expect(m.sample(60, 100)).toEqual({ rate: null, etaMs: null });
+    now = 200;
+    expect(m.sample(100, 100, true)).toEqual({ rate: 500, etaMs: 0 });
+  });
 });
 
 function capture() {

@@ -5,6 +5,7 @@
  */
 import { RateMeter, rateFields, type RateEstimate } from "../../core/rate-meter.ts";
 import { progressWriter } from "./output.ts";
+import { rateAndEta } from "../../tui/progress-text.ts";
 
 export interface ProgressEvent {
   phase: string;
@@ -40,16 +41,16 @@ export function createProgress(output: boolean | { json: boolean; tty: boolean }
   // one meter per stretch of work: a new unit or total, or a count that starts again, starts the
   // rate afresh (a phase's label may change as it goes, e.g. the virtual time of a simulation)
   let meter: { unit: string; total: number | undefined; done: number; meter: RateMeter } | undefined;
-  const estimate = (e: ProgressEvent): RateEstimate => {
+  const estimate = (e: ProgressEvent, final = false): RateEstimate => {
     if (!meter || meter.unit !== e.unit || meter.total !== e.total || e.done < meter.done) {
       meter = { unit: e.unit, total: e.total, done: e.done, meter: new RateMeter() };
     }
     meter.done = e.done;
-    return meter.meter.sample(e.done, e.total);
+    return meter.meter.sample(e.done, e.total, final);
   };
   let last = 0;
   const show = (e: ProgressEvent, final: boolean) => {
-    const r = estimate(e);
+    const r = estimate(e, final);
     if (json) {
       ndjson({
         phase: e.phase,
@@ -65,7 +66,8 @@ export function createProgress(output: boolean | { json: boolean; tty: boolean }
         bar.update(latest);
         if (final) bar.done();
       } else if (final) {
-        stream.write(`${e.phase}: ${e.done}${e.total ? `/${e.total}` : ""} ${e.unit}\n`);
+        // the phase ended before the bar was loaded: its last state as one line
+        stream.write(`${e.phase}: ${e.done.toLocaleString("en-US")}${e.total ? `/${e.total.toLocaleString("en-US")}` : ""} ${e.unit}${rateAndEta(r, e.unit)}\n`);
       }
     }
   };
