@@ -62,7 +62,7 @@ function latencyChart(r: BenchBatchingResult): string {
   const shown = r.strategies.filter((s) => s.latencyMs.p50 !== null);
   const q = ["p50", "p95", "p99"] as const;
   return svgChart({
-    title: { text: `Latency from issue to applied (ms; batched strategies at batch ${r.headlineBatchSize})`, left: "center", textStyle: { fontSize: 15 }, top: 4 },
+    title: { text: `Latency from start to applied (ms; batched strategies at batch ${r.headlineBatchSize})`, left: "center", textStyle: { fontSize: 15 }, top: 4 },
     legend: { top: 34 },
     grid: { left: 80, right: 30, top: 80, bottom: 50 },
     xAxis: { type: "category", data: shown.map((s) => s.name) },
