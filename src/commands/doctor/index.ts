@@ -5,6 +5,9 @@ import { emit } from "../shared/output.ts";
 
 /** Kept in step with src/doctor/rules (a test checks that every kind is listed). */
 const KINDS_HELP = `
+The store is the global --store (MUDSYNC_STORE, default ./.mudsync); the server the global --db (DATABASE_URL).
+Examples: mudsync doctor --file user-export.json    mudsync --db "$PROD_URL" doctor --store ./user-store
+
 Finding kinds (severity):
   stuck-processing      (error)   events in processing with no lease or an expired one: a crashed sync or a tab that died mid-batch
   failed-never-retried  (warning) failed events with no next attempt: the seed's loop reads only pending, so they stay failed
