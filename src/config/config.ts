@@ -18,11 +18,11 @@ export { STRATEGIES, type Strategy };
 
 export const configSchema = z.strictObject({
   /** store directory (Dexie queue + cache, embedded PGlite data) */
-  store: z.string().min(1),
+  store: z.string().min(1).max(4096),
   /** postgres://… ; absent = embedded PGlite in <store>/pglite */
-  db: z.string().url().optional(),
-  supabaseUrl: z.string().url().optional(),
-  supabaseKey: z.string().min(1).optional(),
+  db: z.string().max(4096).url().optional(),
+  supabaseUrl: z.string().max(4096).url().optional(),
+  supabaseKey: z.string().min(1).max(16_384).optional(),
   /** Postgres schema holding mudsync's tables and functions */
   schema: z.string().regex(SQL_IDENTIFIER_RE, "a lower-case SQL identifier"),
   /** Postgres schema of the shared queue's tables (`--queue postgres://…`) */
@@ -38,7 +38,7 @@ export const configSchema = z.strictObject({
   }),
   coalesce: z.boolean(),
   strategy: z.enum(STRATEGIES),
-  strategies: z.record(z.string(), z.enum(STRATEGIES)),
+  strategies: z.record(z.string().min(1).max(100), z.enum(STRATEGIES)).refine((s) => Object.keys(s).length <= 1000, "at most 1000 entities"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   /** warn when the head of the queue has not moved for this long */
   stuckAfterMs: z.number().int().min(1000),

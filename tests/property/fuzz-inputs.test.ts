@@ -1,6 +1,6 @@
 /**
  * Fuzzing every file and request mudsync parses with arbitrary JSON (fast-check): the dump
- * importer, scenario files, the config file and the control API's routes. For each input the
+ * importer, scenario files, the config file, sim history files and the control API's routes. For each input the
  * outcome is either success or the documented error (InvalidInputError / UsageError, exit 2, one
  * line naming the file; an HTTP 4xx with {"error": one line}); never another exception, a hang
  * (each case has a time limit) or a change to a store that refused an import. The number of cases
@@ -28,6 +28,7 @@ import { MemoryQueueStore } from "../helpers/memory-queue-store.ts";
 import { retryEvents } from "../../src/daemon/retry-selection.ts";
 import type { QueuedEvent } from "../../src/core/event.ts";
 import type { ApplyResult, WireEvent } from "../../src/core/ports.ts";
+import { readHistory } from "../../src/sim/history/read-history.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "mudsync-fuzz-"));
 afterAll(() => {
@@ -176,6 +177,27 @@ describe("fuzz: config file", () => {
       } catch (err) {
         expect(err instanceof InvalidInputError || err instanceof UsageError).toBe(true);
         expect((err as Error).message).toContain(file);
+        expectOneLine((err as Error).message);
+      }
+    });
+  }, 60_000);
+});
+
+describe("fuzz: sim history files", () => {
+  const header = { type: "header", version: 1 };
+  const lineArb = fc.oneof(
+    anyJson.map((v) => JSON.stringify(v) ?? ""),
+    fc.record({ type: fc.constantFrom("header", "op", "fault", "read", "final", "ledger", "end", "x"), client: anyJson, at: anyJson, row: anyJson, value: anyJson }, { requiredKeys: ["type"] }).map((v) => JSON.stringify(v)),
+    fc.string({ unit: "binary", maxLength: 80 }),
+  );
+  it("any lines read as records or fail with one InvalidInputError naming the file and line", async () => {
+    await fuzz("history", 200, fc.tuple(fc.boolean(), fc.array(lineArb, { maxLength: 6 })), async ([withHeader, lines]) => {
+      const file = fileWith([...(withHeader ? [JSON.stringify(header)] : []), ...lines].join("\n"), "ndjson");
+      try {
+        for await (const _ of readHistory(file)) void _;
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect((err as Error).message.startsWith(file)).toBe(true);
         expectOneLine((err as Error).message);
       }
     });

@@ -10,6 +10,9 @@ import type { z } from "zod";
 import { InvalidInputError } from "../../errors.ts";
 import { HISTORY_RECORD_SCHEMAS, HISTORY_RECORD_TYPES, type HistoryRecord, type HistoryRecordType } from "./history-records.ts";
 
+/** Longest line a history may hold: a record is a few hundred bytes, a final row at most a payload. */
+export const MAX_HISTORY_LINE = 4 * 1024 * 1024;
+
 export async function* readHistory(file: string): AsyncIterable<HistoryRecord> {
   const input = createReadStream(file, { encoding: "utf8" });
   const opened = new Promise<void>((resolve, reject) => {
@@ -31,6 +34,7 @@ export async function* readHistory(file: string): AsyncIterable<HistoryRecord> {
       line += 1;
       if (text.trim() === "") continue;
       const at = `${file}:${line}`;
+      if (text.length > MAX_HISTORY_LINE) throw new InvalidInputError(at, undefined, `a line of ${text.length} characters; expected at most ${MAX_HISTORY_LINE}`);
       if (sawEnd) throw new InvalidInputError(at, undefined, "type: expected nothing after the end record");
       const record = parseLine(at, text);
       if (!sawHeader && record.type !== "header") {

@@ -86,7 +86,7 @@ export async function currentGeneration(queueDir: string): Promise<Generation> {
  */
 export async function ensureQueueDir(queueDir: string): Promise<void> {
   try {
-    await mkdir(path.dirname(queueDir), { recursive: true, mode: STORE_DIR_MODE });
+    // a recursive mkdir gives every directory it creates this mode, the store directory too
     await mkdir(queueDir, { recursive: true, mode: STORE_DIR_MODE });
     await narrowMode(path.dirname(queueDir));
     await narrowMode(queueDir);
