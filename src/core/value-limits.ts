@@ -178,11 +178,12 @@ export function describeValueProblem(p: ValueProblem, prefix = ""): string {
 
 /**
  * Why an event's payload is too large to send (its JSON text over `maxBytes` UTF-8 bytes), or null.
- * A text of at most a third of the limit in characters cannot be over it, so most payloads are
- * decided without counting bytes.
+ * Most payloads are decided by an upper bound on their JSON size, walked without building the
+ * text; only one whose bound passes the limit is serialised and its bytes counted.
  */
 export function payloadSizeProblem(payload: unknown, maxBytes = MAX_PAYLOAD_BYTES): string | null {
   if (payload === undefined) return null;
+  if (jsonSizeBound(payload, 0, maxBytes) <= maxBytes) return null;
   const text = JSON.stringify(payload) ?? "";
   if (text.length * 3 <= maxBytes) return null;
   const bytes = utf8Length(text);
@@ -201,6 +202,28 @@ function utf8Length(s: string): number {
       n += 4;
       i++;
     } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * An upper bound on the UTF-8 bytes of `v`'s JSON text (a UTF-16 unit is at most 6 bytes, as a
+ * `\uXXXX` escape; a number at most 24 characters), or Infinity once past `budget` or deeper
+ * than QUICK_DEPTH (the caller then measures the real text).
+ */
+function jsonSizeBound(v: unknown, depth: number, budget: number): number {
+  if (typeof v === "string") return 2 + 6 * v.length;
+  if (v === null || typeof v !== "object") return 24;
+  if (depth >= QUICK_DEPTH) return Infinity;
+  let n = 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length && n <= budget; i++) n += 1 + jsonSizeBound(v[i], depth + 1, budget - n);
+    return n;
+  }
+  for (const key in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+    n += 4 + 6 * key.length + jsonSizeBound((v as Record<string, unknown>)[key], depth + 1, budget - n);
+    if (n > budget) return n;
   }
   return n;
 }
