@@ -37,6 +37,7 @@ export async function diagnose(input: DoctorInput, opts: DiagnoseOptions = {}): 
         fix: new FixCommands(sourceOf(input), input.db, input.dbSchema),
         daemon: input.daemon,
         server: server?.settings,
+        cache: await source.cacheTags?.(opts.sampleSize ?? DEFAULT_SAMPLE_SIZE),
       };
       const { events, findings } = await runChecks(withFacts(source.chunks(), server), ctx);
       return { source: source.label, events, findings, healthy: findings.every((f) => f.severity === "info") };
@@ -56,7 +57,7 @@ async function* withFacts(chunks: AsyncIterable<SourceChunk>, server: ServerLook
 function sourceOf(input: DoctorInput): DoctorSource {
   switch (input.kind) {
     case "store":
-      return { kind: "store", dir: input.dir };
+      return { kind: "store", dir: input.dir, ...(input.keys ? { keys: input.keys } : {}) };
     case "file":
       return { kind: "file", path: input.path };
     case "queue":

@@ -6,7 +6,7 @@
  */
 import type { QueuedEvent } from "../core/event.ts";
 import type { QueueReader } from "../core/ports.ts";
-import type { InvalidEventRow } from "./rule.ts";
+import type { CacheTagReport, InvalidEventRow } from "./rule.ts";
 import type { DiagnoseOptions, DoctorSource } from "./types.ts";
 
 export interface SourceChunk {
@@ -18,6 +18,8 @@ export interface EventSource {
   /** what is read, for the report (a queue URL with its password masked) */
   label: string;
   chunks(): AsyncIterable<SourceChunk>;
+  /** a local store's cache tags, checked (other sources have no cache) */
+  cacheTags?(sampleSize: number): Promise<CacheTagReport>;
   close(): Promise<void>;
 }
 
@@ -31,8 +33,8 @@ export async function openEventSource(source: DoctorSource, onProgress: OnProgre
       return fileSource(source.path, onProgress);
     case "store": {
       const { openDexieStore } = await import("../stores/dexie/index.ts");
-      const store = await openDexieStore({ dir: source.dir, mode: "read", command: "doctor" });
-      return readerSource(store, source.dir, onProgress);
+      const store = await openDexieStore({ dir: source.dir, mode: "read", command: "doctor", ...(source.keys ? { keys: source.keys } : {}) });
+      return { ...readerSource(store, source.dir, onProgress), cacheTags: (sampleSize) => store.checkCacheTags(sampleSize) };
     }
     case "queue": {
       const { openPostgresQueueReader } = await import("../stores/postgres/queue-reader.ts");

@@ -48,6 +48,11 @@ export class FixCommands {
     return `psql ${this.db ? shellWord(maskUrl(this.db)) : '"$DATABASE_URL"'} -c ${shellWord(sql)}`;
   }
 
+  /** The store directory of a store source, quoted for a shell (a placeholder for other sources). */
+  storeDir(): string {
+    return this.source.kind === "store" ? shellWord(this.source.dir) : "STORE_DIR";
+  }
+
   /** `mudsync [globals] queue …` run on the queue the source holds. */
   queue(args: string): string {
     switch (this.source.kind) {

@@ -33,6 +33,17 @@ export interface ServerSettings {
   label: string;
 }
 
+/** The tags of a local store's cache entries, checked without serving them (absent: not a local store). */
+export interface CacheTagReport {
+  entries: number;
+  encrypted: boolean;
+  /** entries whose tag does not match (altered on disk), and the first of their keys */
+  altered: number;
+  alteredKeys: string[];
+  /** entries stored without a tag (never served) */
+  untagged: number;
+}
+
 export interface RuleContext {
   now: number;
   sampleSize: number;
@@ -40,6 +51,7 @@ export interface RuleContext {
   stuckAfterMs: number;
   daemon?: DaemonHeadStatus;
   server?: ServerSettings;
+  cache?: CacheTagReport;
 }
 
 export interface Rule {

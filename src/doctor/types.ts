@@ -3,6 +3,7 @@
  * Postgres queue, optionally with the server and a running daemon's head) and what it reports.
  * `mudsync doctor` renders it, `--json` prints it, and `mudsync top` shows the same findings.
  */
+import type { StoreKeys } from "../stores/dexie/store-encryption.ts";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -46,7 +47,7 @@ export interface DaemonHeadStatus {
 
 /** What to diagnose. `top` builds the same value from what it watches. */
 export type DoctorSource =
-  | { kind: "store"; dir: string }
+  | { kind: "store"; dir: string; keys?: StoreKeys }
   | { kind: "file"; path: string }
   | { kind: "queue"; url: string; schema?: string };
 

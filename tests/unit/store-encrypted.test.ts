@@ -191,3 +191,41 @@ describe("cache entries altered on disk", () => {
     await again.close();
   });
 });
+
+describe("mudsync doctor on a store with altered cache entries", () => {
+  it("reports them as altered-cache, naming the keys, without serving or deleting them", async () => {
+    const { diagnose } = await import("../../src/doctor/diagnose.ts");
+    const key = newKey();
+    const clock = new FakeClock(T0);
+    const w = await openDexieStore({ dir, mode: "write", keys: { key }, clock });
+    await w.enqueue(events(3));
+    const cache = new TtlCache(w.cache, clock);
+    for (const k of ["a", "b", "c"]) await cache.set(`row:well:${k}`, { k });
+    await w.close();
+
+    const clean = await diagnose({ kind: "store", dir, keys: { key } }, { now: T0 });
+    expect(clean.findings.filter((f) => f.kind === "altered-cache")).toEqual([]);
+
+    const g = await currentGeneration(queueDirOf(dir));
+    const lines = (await readFile(g.wal, "utf8")).split("\n");
+    const cacheLines = lines.map((l, i) => [l, i] as const).filter(([l]) => l.slice(9).startsWith('{"k":"cache"'));
+    expect(cacheLines).toHaveLength(3);
+    // the second entry's record: its sealed data altered, its checksum made right
+    const [line, at] = cacheLines[1]!;
+    const record = JSON.parse(line.slice(9)) as { s: { c: string } };
+    record.s.c = `${record.s.c[0] === "A" ? "B" : "A"}${record.s.c.slice(1)}`;
+    const json = JSON.stringify(record);
+    lines[at] = `${crc32Hex(Buffer.from(json))} ${json}`;
+    await writeFile(g.wal, lines.join("\n"));
+    const before = await readFile(g.wal);
+
+    const report = await diagnose({ kind: "store", dir, keys: { key } }, { now: T0 });
+    const found = report.findings.filter((f) => f.kind === "altered-cache");
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ severity: "error", title: "1 of 3 cache entries were altered on disk" });
+    expect(found[0]!.evidence).toContain("row:well:b");
+    expect(found[0]!.fix).toContain("store rotate-key --new-key-file");
+    expect(report.healthy).toBe(false);
+    expect((await readFile(g.wal)).equals(before)).toBe(true);
+  });
+});

@@ -22,10 +22,10 @@ export async function doctor(opts: DoctorOptions, ctx: CommandContext, now = Dat
   if (opts.file !== undefined) input = { kind: "file", path: opts.file, ...base };
   else if (opts.queue !== undefined) input = { kind: "queue", url: opts.queue, schema: ctx.config.queueSchema, ...base };
   else {
-    const { assertStoreExists } = await import("../queue/open-store.ts");
+    const { assertStoreExists, storeKeysOf } = await import("../queue/open-store.ts");
     await assertStoreExists(ctx.config.store);
     const daemon = await daemonStatus(ctx.config.store);
-    input = { kind: "store", dir: ctx.config.store, ...base, ...(daemon ? { daemon } : {}) };
+    input = { kind: "store", dir: ctx.config.store, keys: await storeKeysOf(ctx), ...base, ...(daemon ? { daemon } : {}) };
   }
   const progress = createProgress(ctx.json);
   let last: { done: number; total?: number; unit: string } | undefined;

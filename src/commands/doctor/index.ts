@@ -23,6 +23,7 @@ Finding kinds (severity):
   duplicate-id          (error)   one event id on more than one row of an export
   add-remove-reorder    (warning) an add and a remove of one row that a batcher grouping by entity:type would swap
   stuck-head            (warning) the queue's head has not moved for longer than stuckAfterMs (read from the daemon holding the store)
+  altered-cache         (error)   cache entries of the store whose HMAC tag does not match: altered on disk (never served)
 
 Each finding has its evidence, the events it concerns (the first 10, "+N more") and the exact command that fixes it.
 With --json prints {source, events, findings: [{kind, severity, title, evidence, eventIds, moreEvents, fix}], healthy};

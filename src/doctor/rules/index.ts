@@ -6,6 +6,7 @@ import { duplicateId, invalidEvent, largePayload, oversizedPayload, unknownEntit
 import { clockSkew } from "./clock-skew.ts";
 import { appliedNotCompleted, staleBaseVersion } from "./server.ts";
 import { stuckHead } from "./stuck-head.ts";
+import { alteredCache } from "./cache-tags.ts";
 
 export const RULES: readonly RuleSpec[] = [
   stuckProcessing,
@@ -22,4 +23,5 @@ export const RULES: readonly RuleSpec[] = [
   duplicateId,
   addRemoveReorder,
   stuckHead,
+  alteredCache,
 ];

@@ -110,6 +110,22 @@ export class DexieQueueStore implements QueueStore {
     });
   }
 
+  /**
+   * Checks every cache entry's tag without serving, reporting or deleting anything (for the
+   * doctor): the keys of entries altered on disk (first `sample`), and how many carry no tag.
+   */
+  async checkCacheTags(sample = 10): Promise<{ entries: number; encrypted: boolean; altered: number; alteredKeys: string[]; untagged: number }> {
+    const tags = this.state.cacheTags;
+    const rows = (await this.state.cacheDb.cache.toArray()) as TaggedCacheEntry[];
+    const result = { entries: rows.length, encrypted: this.state.cipher !== undefined, altered: 0, alteredKeys: [] as string[], untagged: 0 };
+    for (const row of rows) {
+      const check = tags?.check(row) ?? (row.mac === undefined ? "untagged" : "altered");
+      if (check === "untagged") result.untagged++;
+      else if (check === "altered" && result.altered++ < sample) result.alteredKeys.push(row.key);
+    }
+    return result;
+  }
+
   /** Calls fn with the key of every altered cache entry found (and rejected) from now on; returns the unsubscribe. */
   onCacheAltered(fn: (key: string) => void): () => void {
     this.alteredListeners.add(fn);
