@@ -4,9 +4,11 @@
  * answer comes from one snapshot and nothing can be written. Table names come from the entity
  * registry only, never from event text.
  */
-import pg from "pg";
+import type pg from "pg";
 import { SinkSetupError, StoreUnavailableError, UsageError } from "../../errors.ts";
+import { MAX_PAYLOAD_BYTES } from "../../core/value-limits.ts";
 import { redactUrl } from "../../postgres/pg-client.ts";
+import { openReadOnlySnapshot } from "../../postgres/read-only-snapshot.ts";
 
 export interface ServerSnapshotOptions {
   url: string;
@@ -34,28 +36,24 @@ export class ServerSnapshot {
     const label = redactUrl(options.url);
     if (!/^postgres(ql)?:\/\//.test(options.url)) throw new UsageError(`--db "${label}": expected a postgres:// or postgresql:// URL`);
     const schema = options.schema ?? "mudsync";
-    const client = new pg.Client({
-      connectionString: options.url,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      application_name: "mudsync-doctor",
-      options: "-c default_transaction_read_only=on",
-    });
-    client.on("error", () => {});
     try {
-      await client.connect();
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const q = (name: string) => client.escapeIdentifier(schema) + "." + client.escapeIdentifier(name);
-      const found = await client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [q("applied_events")]);
-      if (!found.rows[0]?.t) {
-        throw new SinkSetupError(`server ${label}: no mudsync schema "${schema}" (no ${schema}.applied_events); run \`mudsync --db URL db migrate\` first`);
-      }
-      const entities = await client.query<{ name: string; table_name: string }>(`SELECT name, table_name FROM ${q("entities")}`);
-      const limit = await client.query<{ v: unknown }>(`SELECT value AS v FROM ${q("settings")} WHERE key = 'max_payload_bytes'`);
-      const registry = new Map(entities.rows.map((r) => [r.name, { table: r.table_name }]));
-      const max = Number(limit.rows[0]?.v ?? 1_048_576);
-      return new ServerSnapshot(client, schema, registry, Number.isFinite(max) ? max : 1_048_576, label);
+      const { client, value } = await openReadOnlySnapshot(
+        { url: options.url, applicationName: "mudsync-doctor", connectTimeoutMs: options.connectTimeoutMs },
+        async (c) => {
+          const q = (name: string) => c.escapeIdentifier(schema) + "." + c.escapeIdentifier(name);
+          const found = await c.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [q("applied_events")]);
+          if (!found.rows[0]?.t) {
+            throw new SinkSetupError(`server ${label}: no mudsync schema "${schema}" (no ${schema}.applied_events); run \`mudsync --db URL db migrate\` first`);
+          }
+          const entities = await c.query<{ name: string; table_name: string }>(`SELECT name, table_name FROM ${q("entities")}`);
+          const limit = await c.query<{ v: unknown }>(`SELECT value AS v FROM ${q("settings")} WHERE key = 'max_payload_bytes'`);
+          const max = Number(limit.rows[0]?.v ?? MAX_PAYLOAD_BYTES);
+          const registry = new Map(entities.rows.map((r) => [r.name, { table: r.table_name }]));
+          return { registry, max: Number.isFinite(max) ? max : MAX_PAYLOAD_BYTES };
+        },
+      );
+      return new ServerSnapshot(client, schema, value.registry, value.max, label);
     } catch (err) {
-      await client.end().catch(() => {});
       if (err instanceof SinkSetupError) throw err;
       const e = err as { code?: string; message?: string };
       const text = `${e.code ? `${e.code}: ` : ""}${(e.message ?? String(err)).split("\n")[0]}`;

@@ -14,6 +14,7 @@ import { MudsyncError, QueueNotFoundError, StoreUnavailableError, UsageError } f
 import { isRetryable } from "../../postgres/classify-error.ts";
 import { migrationStatus } from "../../postgres/migrator.ts";
 import { redactUrl } from "../../postgres/pg-client.ts";
+import { openReadOnlySnapshot } from "../../postgres/read-only-snapshot.ts";
 import { PostgresQueueReads } from "./queue-reads.ts";
 import { checkQueueTarget, QUEUE_MIGRATIONS_DIR } from "./queue-target.ts";
 
@@ -60,21 +61,19 @@ export class PostgresQueueReader implements QueueReader {
   /** Connects, starts the read-only transaction and checks that the database holds a readable queue. */
   static async open(options: PostgresQueueReaderOptions): Promise<PostgresQueueReader> {
     const schema = checkQueueTarget(options.url, options.schema);
-    const client = new pg.Client({
-      connectionString: options.url,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      application_name: "mudsync-queue-reader",
-      // read-only for the whole session, and the same planner settings as the store's pool
-      options: "-c default_transaction_read_only=on -c random_page_cost=1.1 -c jit=off",
-    });
-    // a connection the server drops between queries fails the next query, which says so
-    client.on("error", () => {});
+    let client: pg.Client;
     try {
-      await client.connect();
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      await checkQueue(client, options.url, schema);
+      ({ client } = await openReadOnlySnapshot(
+        // the same planner settings as the store's pool
+        {
+          url: options.url,
+          applicationName: "mudsync-queue-reader",
+          connectTimeoutMs: options.connectTimeoutMs,
+          settings: "-c random_page_cost=1.1 -c jit=off",
+        },
+        (c) => checkQueue(c, options.url, schema),
+      ));
     } catch (err) {
-      await client.end().catch(() => {});
       throw openFailed(options.url, err);
     }
     return new PostgresQueueReader(client, new PostgresQueueReads(client, schema), redactUrl(options.url));
