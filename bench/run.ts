@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, { about: string; load: () => Promise<Runner> }>
   sink: { about: "apply_batch vs multi-row INSERT vs COPY on PostgreSQL and PGlite", load: async () => (await import("./sink.ts")).runSinkBench },
   drain: { about: "queue drain into PostgreSQL next to pg-boss", load: async () => (await import("./drain.ts")).runDrainBench },
   sim: { about: "simulation: 50 clients offline for 2 h, and memory per simulated client", load: async () => (await import("./sim.ts")).runSimBench },
+  top: { about: "mudsync top's refresh with 100k events: a store read directly, a daemon while it drains", load: async () => (await import("./top.ts")).runTopBench },
   doctor: { about: "mudsync doctor on a 100k-event export and store; memory at 200k", load: async () => (await import("./doctor.ts")).runDoctorBench },
   crypto: { about: "encryption at rest: import, ls and drain of 100k events with a key ÷ without", load: async () => (await import("./crypto.ts")).runCryptoBench },
 };

@@ -25,7 +25,8 @@ export interface RecentChange extends RowChange {
   at: string;
 }
 
-export interface DaemonActivity {
+/** What the log holds (GET /v1/activity adds the daemon's status). */
+export interface ActivityLogSnapshot {
   inFlight: BatchInFlight[];
   /** newest first */
   batches: RecentBatch[];
@@ -85,7 +86,7 @@ export class ActivityLog {
     pushFront(this.changes, { ...change, at: new Date(this.now()).toISOString() }, KEEP_CHANGES);
   }
 
-  snapshot(conflicts: { open: number | null; more: boolean }): DaemonActivity {
+  snapshot(conflicts: { open: number | null; more: boolean }): ActivityLogSnapshot {
     const current = Math.floor(this.now() / BUCKET_MS);
     const buckets = Array.from({ length: ACTIVITY_BUCKETS }, (_, i) => this.settled.get(current - ACTIVITY_BUCKETS + 1 + i) ?? 0);
     return {

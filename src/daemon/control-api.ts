@@ -5,10 +5,9 @@
 import type { EventStatus, QueuedEvent } from "../core/event.ts";
 import type { DrainSummary } from "../core/engine.ts";
 import type { ApplyResult, HistoryEntry, ListQuery, WireEvent } from "../core/ports.ts";
-import type { DaemonActivity } from "./activity-log.ts";
+import type { ActivityLogSnapshot } from "./activity-log.ts";
 import type { DaemonImportResult, ImportRequest } from "./import-files.ts";
 
-export type { DaemonActivity };
 
 export interface Health {
   ok: boolean;
@@ -55,6 +54,15 @@ export interface EventsPage {
   counts: Record<EventStatus, number>;
   events: QueuedEvent[];
   next: string | null;
+}
+
+/**
+ * GET /v1/activity: what the daemon is doing, answered without reading the queue (so that a
+ * dashboard polling it never waits behind a drain): the activity log, and the status as of the
+ * queue watch's last look (every few seconds; GET /v1/status counts afresh).
+ */
+export interface DaemonActivity extends ActivityLogSnapshot {
+  status: DaemonStatus;
 }
 
 /** One event with its status history (GET /v1/event). */

@@ -16,7 +16,7 @@ import type { CacheStore, ChangeFeed, Clock, ListQuery, QueueStore, Sink, WireEv
 import type { OneStatementBatches } from "../core/one-statement-drain.ts";
 import { systemClock } from "../core/ports.ts";
 import { createEngine } from "../config/engine-setup.ts";
-import type { DaemonControl, DaemonStatus, DrainNowResult, EventDetail, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
+import type { DaemonActivity, DaemonControl, DaemonStatus, DrainNowResult, EventDetail, EventsPage, Health, RetryResult, RetrySelection } from "./control-api.ts";
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonLogger } from "./logger.ts";
 import { observeSink, type BatchReport } from "./observed-sink.ts";
@@ -26,7 +26,7 @@ import { QueueWatch, zeroCounts } from "./queue-watch.ts";
 import { retryEvents } from "./retry-selection.ts";
 import { rowSync } from "./row-sync.ts";
 import { Wakeup } from "./wakeup.ts";
-import { ActivityLog, type DaemonActivity } from "./activity-log.ts";
+import { ActivityLog } from "./activity-log.ts";
 import { SinkUnreachableError } from "../errors.ts";
 import { backoffDelay, OUTAGE_BACKOFF } from "../core/retry.ts";
 
@@ -56,8 +56,9 @@ export interface DaemonOptions {
   daemonMetrics?: DaemonMetrics;
 }
 
-/** open conflicts /v1/activity counts at most */
+/** open conflicts /v1/activity counts at most, and how often it counts them again */
 const CONFLICTS_COUNTED = 100;
+const CONFLICTS_EVERY_MS = 5000;
 
 type Waiter = { resolve(r: DrainNowResult): void; before: number };
 
@@ -88,6 +89,8 @@ export class Daemon implements DaemonControl {
   private feedRetry: Promise<void> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly activityLog: ActivityLog;
+  private conflicts: { at: number; value: { open: number | null; more: boolean } } | undefined;
+  private countingConflicts: Promise<void> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
@@ -307,6 +310,11 @@ export class Daemon implements DaemonControl {
 
   async status(): Promise<DaemonStatus> {
     await this.watchTick(true);
+    return this.currentStatus();
+  }
+
+  /** The status as of the queue watch's last look (no store read: the counts may be a few seconds old). */
+  private currentStatus(): DaemonStatus {
     const now = this.clock.now();
     const head = this.watch.head;
     return {
@@ -395,14 +403,30 @@ export class Daemon implements DaemonControl {
   }
 
   async activity(): Promise<DaemonActivity> {
+    return { ...this.activityLog.snapshot(await this.openConflicts()), status: this.currentStatus() };
+  }
+
+  /**
+   * Open conflicts, counted up to a limit: the dashboard asks every second and only needs "how many,
+   * roughly". The count is read at most every CONFLICTS_EVERY_MS and in the background after the
+   * first, so that a request never waits behind the sink's batch in flight (PGlite runs one query
+   * at a time).
+   */
+  private async openConflicts(): Promise<{ open: number | null; more: boolean }> {
     const sink = this.options.sink;
-    let conflicts: { open: number | null; more: boolean } = { open: null, more: false };
-    if (sink.listConflicts) {
-      // counted up to a limit: the dashboard asks every second and only needs to know "how many, roughly"
-      const open = await sink.listConflicts({ status: "open", limit: CONFLICTS_COUNTED + 1 }).catch(() => undefined);
-      if (open) conflicts = { open: Math.min(open.length, CONFLICTS_COUNTED), more: open.length > CONFLICTS_COUNTED };
+    if (!sink.listConflicts) return { open: null, more: false };
+    const count = async () => {
+      const open = await sink.listConflicts!({ status: "open", limit: CONFLICTS_COUNTED + 1 }).catch(() => undefined);
+      this.conflicts = {
+        at: this.clock.now(),
+        value: open ? { open: Math.min(open.length, CONFLICTS_COUNTED), more: open.length > CONFLICTS_COUNTED } : { open: null, more: false },
+      };
+    };
+    if (!this.conflicts) await count();
+    else if (!this.countingConflicts && this.clock.now() - this.conflicts.at >= CONFLICTS_EVERY_MS) {
+      this.countingConflicts = count().finally(() => (this.countingConflicts = undefined));
     }
-    return this.activityLog.snapshot(conflicts);
+    return this.conflicts!.value;
   }
 
   async importFiles(request: ImportRequest): Promise<DaemonImportResult> {

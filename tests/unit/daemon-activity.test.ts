@@ -3,7 +3,8 @@
  * store: GET /v1/activity shows the batch in flight while the sink holds it, then the batch with
  * its outcomes, the events settled in the current second, the row changes the feed delivered and
  * the open conflicts the sink counts; GET /v1/event answers one event with its history, 404 for an
- * unknown id, 400 for a bad query. ActivityLog keeps its rings bounded and its buckets to a minute.
+ * unknown id, 400 for a bad query. The daemon's status rides along, read without touching the
+ * store. ActivityLog keeps its rings bounded and its buckets to a minute.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
@@ -80,16 +81,19 @@ async function serve(sink: Sink, feed?: ChangeFeed) {
     control: "none",
     pollMs: 20,
   });
-  const server: ControlServer = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(daemon), maxBodyBytes: 1 << 20 });
+  const server: ControlServer = await startControlServer({ kind: "tcp", host: "127.0.0.1", port: 0 }, { routes: controlRoutes(daemon), maxBodyBytes: 1 << 20, token: TOKEN });
   cleanups.push(async () => {
+    if (sink instanceof GatedSink) sink.release();
     await daemon.stop();
     await server.close(100);
   });
   return { store, daemon, url: controlUrl(server.address) };
 }
 
+const TOKEN = "t".repeat(43);
+
 const get = async <T,>(url: string) => {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
   return { status: res.status, json: (await res.json()) as T & { error?: string } };
 };
 
@@ -106,6 +110,7 @@ describe("GET /v1/activity", () => {
     expect(during.json.inFlight).toEqual([{ source: "drain", events: 4, startedAt: expect.any(String) }]);
     expect(during.json.conflictsOpen).toBe(3);
     expect(during.json.conflictsMore).toBe(false);
+    expect(during.json.status).toMatchObject({ paused: false, draining: true, owner: "test:1" });
     sink.release();
     await daemon.drainNow();
     feed.emit!({ entity: "well", id: "w1", version: 2, op: "update" });

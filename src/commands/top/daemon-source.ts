@@ -37,12 +37,13 @@ export class DaemonSource implements TopSource {
   }
 
   async snapshot(request: PageRequest): Promise<Omit<TopSnapshot, "findings">> {
-    const [status, activity, page, oldest] = await Promise.all([
-      this.client.get<DaemonStatus>("/v1/status"),
+    // /v1/activity, not /v1/status: it never waits for a fresh count behind a drain in flight
+    const [activity, page, oldest] = await Promise.all([
       this.client.get<DaemonActivity>("/v1/activity"),
       this.client.get<EventsPage>(`/v1/events?${listParams(request)}`),
       this.client.get<EventsPage>("/v1/events?status=pending&limit=1&order=oldest"),
     ]);
+    const status = activity.status;
     this.lastStatus = status;
     const at = Date.now();
     const first = oldest.events[0];
