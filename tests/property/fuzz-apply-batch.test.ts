@@ -97,6 +97,21 @@ describe("fuzz: apply_batch", () => {
     });
   }, 120_000);
 
+  it("an element that is an array is rejected alone; the events beside it are decided (found by this fuzzing)", async () => {
+    const ev = (id: string) => ({ id, type: "add", entity: "well", entityId: id, payload: { v: 1 }, timestamp: 1 });
+    const id = `arr-${Date.now()}`;
+    const { rows } = await client.query<{ r: { id: unknown; outcome: string; reason?: string }[] }>("select mudsync.apply_batch($1::jsonb) as r", [
+      JSON.stringify([ev(`${id}-a`), [], [ev(`${id}-x`)], ev(`${id}-b`)]),
+    ]);
+    expect(rows[0]!.r).toEqual([
+      { id: `${id}-a`, outcome: "applied", version: 1 },
+      { id: null, outcome: "rejected", reason: "event: expected a JSON object" },
+      { id: null, outcome: "rejected", reason: "event: expected a JSON object" },
+      { id: `${id}-b`, outcome: "applied", version: 1 },
+    ]);
+    expect(await sink.getRow("well", `${id}-x`)).toBeNull();
+  });
+
   it("the same inputs through the sink end in a classified SinkError, never an unexpected one", async () => {
     await fuzz("apply-batch-sink", 60, fc.array(eventish, { maxLength: 5 }), async (batch) => {
       try {

@@ -15,7 +15,7 @@ import { createTestDatabase, realPgAvailable, type TestDatabase } from "../helpe
 describe("migration files", () => {
   it("loads the numbered files in order with sha256 checksums", () => {
     const ms = loadMigrations();
-    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(ms.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
     for (const m of ms) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -41,7 +41,7 @@ describe("migration files", () => {
 
 const ALL = [
   "001_schema.sql", "002_apply_batch.sql", "003_conflicts.sql", "004_typed_parse.sql", "005_audit_per_batch.sql", "006_entity_tables.sql", "007_row_locks.sql",
-  "008_fold_filter.sql", "009_lz4_documents.sql", "010_fold_mask.sql", "011_resolve_merged.sql", "012_apply_batch.sql", "013_own_edit_chains.sql", "014_audit_replays.sql",
+  "008_fold_filter.sql", "009_lz4_documents.sql", "010_fold_mask.sql", "011_resolve_merged.sql", "012_apply_batch.sql", "013_own_edit_chains.sql", "014_audit_replays.sql", "015_non_object_elements.sql",
 ];
 
 describe.runIf(await realPgAvailable())("migrate on the real server", () => {
