@@ -7,6 +7,8 @@
  * `--once` runs and the suite's `queue enqueue` are children; the other commands run in process,
  * and the embedded stores start from a copy of a migrated database.
  */
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { fixture, run, tempDirs } from "../cli/queue-run.ts";
@@ -90,6 +92,14 @@ function daemonSuite(label: string, extraArgs: () => string[]) {
     const health = await fetch(`${d.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ ok: true, paused: false });
+  });
+
+  it(`${label}: every other route needs the token from <store>/control-token (0600)`, async () => {
+    expect((await fetch(`${d.url}/v1/status`)).status).toBe(401);
+    expect((await fetch(`${d.url}/v1/pause`, { method: "POST", headers: { authorization: "Bearer not-the-token-not-the-token-1234" } })).status).toBe(401);
+    expect(statSync(path.join(store, "control-token")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(store, "control-token"), "utf8").trim()).toBe(d.token);
+    expect((await status(d)).paused).toBe(false);
   });
 
   it(`${label}: pause holds new events back until resume`, async () => {
