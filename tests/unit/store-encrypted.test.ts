@@ -229,3 +229,33 @@ describe("mudsync doctor on a store with altered cache entries", () => {
     expect((await readFile(g.wal)).equals(before)).toBe(true);
   });
 });
+
+describe("the daemon's report of altered cache entries", () => {
+  it("logs cache_entry_altered and counts mudsync_cache_entries_altered_total once per rejected entry", async () => {
+    const { reportAlteredCache } = await import("../../src/daemon/cache-tamper-report.ts");
+    const { pino } = await import("pino");
+    const { Counter, Registry } = await import("prom-client");
+    const clock = new FakeClock(T0);
+    const w = await openDexieStore({ dir, mode: "write", clock });
+    await new TtlCache(w.cache, clock).set("row:well:w9", { v: 1 });
+    await w.close();
+    const g = await currentGeneration(queueDirOf(dir));
+    await alterLine(g.wal, '{"k":"cache"', (r) => {
+      (r.rows as { data: unknown }[])[0]!.data = { v: 2 };
+    });
+
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+    const registry = new Registry();
+    const counter = new Counter({ name: "mudsync_cache_entries_altered_total", help: "altered", registers: [registry] });
+    const store = await openDexieStore({ dir, mode: "write", clock });
+    reportAlteredCache(store, logger, counter);
+    const cache = new TtlCache(store.cache, clock);
+    expect(await cache.get("row:well:w9", async () => ({ v: 3 }))).toEqual({ v: 3 });
+    await store.close();
+    expect(lines.map((l) => JSON.parse(l) as { event: string; key: string; level: number })).toEqual([
+      expect.objectContaining({ event: "cache_entry_altered", key: "row:well:w9", level: 40 }),
+    ]);
+    expect(await registry.getSingleMetricAsString("mudsync_cache_entries_altered_total")).toMatch(/^mudsync_cache_entries_altered_total 1$/m);
+  });
+});
