@@ -17,6 +17,8 @@ export interface ReaderHandle {
 
 export class ReaderSource implements TopSource {
   private handle: ReaderHandle | undefined;
+  /** one read at a time: a refresh reopens the store, which must not race another read or refresh */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly kind: Exclude<SourceKind, "daemon">,
@@ -33,7 +35,17 @@ export class ReaderSource implements TopSource {
     return this.handle.reader;
   }
 
-  async snapshot(request: PageRequest): Promise<Omit<TopSnapshot, "findings">> {
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  snapshot(request: PageRequest): Promise<Omit<TopSnapshot, "findings">> {
+    return this.serial(() => this.read(request));
+  }
+
+  private async read(request: PageRequest): Promise<Omit<TopSnapshot, "findings">> {
     const reader = await this.reader();
     const { statuses, entity, order } = request.filter;
     const [counts, page, oldest] = await Promise.all([
@@ -63,19 +75,23 @@ export class ReaderSource implements TopSource {
     };
   }
 
-  async event(id: string) {
-    const reader = this.handle?.reader ?? (await this.reader());
-    const event = await reader.get(id);
-    if (!event) throw new EventNotFoundError(id);
-    return { event, history: await reader.history(id) };
+  event(id: string) {
+    return this.serial(async () => {
+      const reader = this.handle?.reader ?? (await this.reader());
+      const event = await reader.get(id);
+      if (!event) throw new EventNotFoundError(id);
+      return { event, history: await reader.history(id) };
+    });
   }
 
   async act(_action: TopAction): Promise<string> {
     return `unavailable: ${this.readOnly}`;
   }
 
-  async close(): Promise<void> {
-    await this.handle?.reader.close();
-    this.handle = undefined;
+  close(): Promise<void> {
+    return this.serial(async () => {
+      await this.handle?.reader.close();
+      this.handle = undefined;
+    });
   }
 }
