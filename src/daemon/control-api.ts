@@ -34,6 +34,8 @@ export interface DaemonStatus {
   engine: DrainSummary;
   /** the head of the queue: the oldest event not yet settled, and since when it has been the head */
   head: { id: string; status: EventStatus; sinceMs: number; stuck: boolean } | null;
+  /** the oldest pending event and how long ago it was queued */
+  oldestPending: { id: string; ageMs: number } | null;
   lastBatchAt: string | null;
 }
 

@@ -329,6 +329,7 @@ export class Daemon implements DaemonControl {
       counts: this.watch.counts,
       engine: this.engine.snapshot(),
       head: head ? { id: head.id, status: head.status, sinceMs: now - head.since, stuck: head.stuck } : null,
+      oldestPending: this.watch.oldestPending ? { id: this.watch.oldestPending.id, ageMs: Math.max(0, now - this.watch.oldestPending.timestamp) } : null,
       lastBatchAt: this.lastBatchAt === null ? null : new Date(this.lastBatchAt).toISOString(),
     };
   }

@@ -35,6 +35,8 @@ export const COUNT_COST_FACTOR = 50;
 
 export class QueueWatch {
   head: HeadState | null = null;
+  /** the oldest pending event at the last look */
+  oldestPending: { id: string; timestamp: number } | null = null;
   counts: Record<EventStatus, number> = zeroCounts();
   /** monotonic time from which the periodic tick counts again */
   private nextCountAt = 0;
@@ -64,6 +66,7 @@ export class QueueWatch {
       for (const s of EVENT_STATUSES) metrics.queueEvents.set({ status: s }, this.counts[s]);
     }
     const oldest = oldestPending.events[0];
+    this.oldestPending = oldest ? { id: oldest.id, timestamp: oldest.timestamp } : null;
     metrics.oldestPendingAge.set(oldest ? Math.max(0, now - oldest.timestamp) / 1000 : 0);
     this.watchHead(head.events[0], now);
   }

@@ -134,7 +134,11 @@ describe("GET /v1/event", () => {
   it("answers one event with its history; 404 for an unknown id; 400 without an id", async () => {
     const sink = new GatedSink();
     const { store, daemon, url } = await serve(sink);
-    await store.enqueue([makeEvent({ id: "one", entityId: "w9" })]);
+    await store.enqueue([makeEvent({ id: "one", entityId: "w9", timestamp: Date.now() - 5000 })]);
+    // the status names the oldest pending event and its age (the dashboard reads it from /v1/activity)
+    const before = await daemon.status();
+    expect(before.oldestPending?.id).toBe("one");
+    expect(before.oldestPending!.ageMs).toBeGreaterThanOrEqual(5000);
     await daemon.start();
     await sink.entered;
     sink.release();

@@ -38,21 +38,19 @@ export class DaemonSource implements TopSource {
 
   async snapshot(request: PageRequest): Promise<Omit<TopSnapshot, "findings">> {
     // /v1/activity, not /v1/status: it never waits for a fresh count behind a drain in flight
-    const [activity, page, oldest] = await Promise.all([
+    const [activity, page] = await Promise.all([
       this.client.get<DaemonActivity>("/v1/activity"),
       this.client.get<EventsPage>(`/v1/events?${listParams(request)}`),
-      this.client.get<EventsPage>("/v1/events?status=pending&limit=1&order=oldest"),
     ]);
     const status = activity.status;
     this.lastStatus = status;
     const at = Date.now();
-    const first = oldest.events[0];
     const e = status.engine;
     return {
       source: { kind: "daemon", label: `${this.client.address} (${status.store})`, readOnly: false },
       at,
       counts: page.counts,
-      oldestPending: first ? { id: first.id, ageMs: Math.max(0, at - first.timestamp) } : null,
+      oldestPending: status.oldestPending,
       daemon: {
         pid: status.pid,
         paused: status.paused,
