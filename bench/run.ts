@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
   const expected = previousFigureCount(name, quick);
   const step = (label: string) => ({ phase: `bench ${name}: ${label}`, done: report.figures.length, ...(expected ? { total: Math.max(expected, report.figures.length) } : {}), unit: "figures" });
   report.onFigure = (f) => progress.update(step(f.label));
+  progress.update(step("starting")); // the rate and ETA count from here
   try {
     await (await BENCHMARKS[name]!.load())(report, quick, only);
   } catch (err) {

@@ -7,6 +7,8 @@ export function formatRate(rate: number, unit: string): string {
     if (rate >= 1024 * 1024) return `${(rate / (1024 * 1024)).toFixed(1)} MB/s`;
     return `${Math.round(rate / 1024).toLocaleString("en-US")} kB/s`;
   }
+  // slow work (a benchmark's figures) reads better per minute than as "0/s"
+  if (rate < 1) return `${(rate * 60).toFixed(1)} ${unit}/min`;
   return `${Math.round(rate).toLocaleString("en-US")} ${unit}/s`;
 }
 

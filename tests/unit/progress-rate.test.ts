@@ -104,3 +104,15 @@ describe("createProgress", () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe("rate text", () => {
+  it("reads bytes in MB/s or kB/s, slow work per minute", async () => {
+    const { formatRate, rateAndEta } = await import("../../src/tui/progress-text.ts");
+    expect(formatRate(3 * 1024 * 1024, "bytes")).toBe("3.0 MB/s");
+    expect(formatRate(2048, "bytes")).toBe("2 kB/s");
+    expect(formatRate(12_345.6, "rows")).toBe("12,346 rows/s");
+    expect(formatRate(0.05, "figures")).toBe("3.0 figures/min");
+    expect(rateAndEta({ rate: 10, etaMs: 90_000 }, "rows")).toBe(" · 10 rows/s · ETA 1 min 30 s");
+    expect(rateAndEta({ rate: null, etaMs: null }, "rows")).toBe("");
+  });
+});
