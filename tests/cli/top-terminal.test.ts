@@ -4,8 +4,15 @@
  * counts move as the daemon drains; `p` resumes and pauses it, `d` asks for a pass, `/` filters,
  * enter inspects an event and its history, `r` puts it back to pending (it comes back a duplicate),
  * `?` shows the help, and `q` ends the program. The daemon's own counters confirm what the keys did.
+ * On a store read directly, the keys that write say why they are unavailable, and killing top with
+ * SIGKILL leaves every file of the store as it was, byte for byte.
  */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDexieStore } from "../../src/stores/dexie/index.ts";
+import { makeEvent } from "../helpers/fakes.ts";
 import { BIN, ROOT, tempDirs } from "./queue-run.ts";
 import { withMigratedPglite } from "../helpers/pglite-template.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
@@ -125,5 +132,50 @@ describe.runIf(tmuxAvailable())("mudsync top in a terminal", () => {
     term!.keys(["q"]);
     for (let i = 0; i < 50 && !term!.exited(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(term!.exited()).toBe(true);
+  });
+});
+
+/** Every file under `dir` with the hash of its bytes. */
+function fileHashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe.runIf(tmuxAvailable())("mudsync top on a store read directly, in a terminal", () => {
+  const temp = tempDirs();
+  let t: TmuxSession | undefined;
+  afterAll(() => {
+    t?.kill();
+    temp.cleanup();
+  });
+
+  it("refuses the keys that write, and a SIGKILL leaves the store's files unchanged", async () => {
+    const store = path.join(temp.make("mudsync-top-store-"), "store");
+    const w = await openDexieStore({ dir: store, mode: "write", command: "test" });
+    await w.enqueue(Array.from({ length: 50 }, (_, i) => makeEvent({ id: `s-${String(i).padStart(2, "0")}`, entityId: `w${i}` })));
+    await w.close();
+    const before = fileHashes(store);
+    t = startTmux(`node ${BIN} top --store ${store} --interval 300ms`, { width: 150, height: 40, cwd: ROOT, env: { MUDSYNC_STORE: "", DATABASE_URL: "" } });
+    await t.waitFor((x) => x.includes(`store ${store} read-only`) && count(x, "pending") === 50, 30_000, "the store's counts");
+    t.keys(["d"]);
+    await t.waitFor((x) => x.includes("drain now: unavailable — the store is read directly"), 10_000, "the refusal");
+    t.keys(["Enter"]);
+    await t.waitFor((x) => x.includes("event s-00"), 10_000, "the event inspected");
+    process.kill(t.pid(), "SIGKILL");
+    for (let i = 0; i < 50 && !t.exited(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(t.exited()).toBe(true);
+    expect(fileHashes(store)).toEqual(before);
+    const again = await openDexieStore({ dir: store, mode: "write", command: "test" });
+    expect(again.warnings).toEqual([]);
+    expect((await again.counts()).pending).toBe(50);
+    await again.close();
   });
 });

@@ -15,6 +15,8 @@ export interface TmuxSession {
   waitFor(ok: (screen: string) => boolean, timeoutMs?: number, what?: string): Promise<string>;
   /** true once the command in the pane has exited */
   exited(): boolean;
+  /** the pid of the pane's process (the command itself when the shell exec'd it) */
+  pid(): number;
   kill(): void;
 }
 
@@ -52,6 +54,7 @@ export function startTmux(command: string, opts: { width?: number; height?: numb
       }
     },
     exited: () => tmux("list-panes", "-t", "t", "-F", "#{pane_dead}").trim() === "1",
+    pid: () => Number(tmux("list-panes", "-t", "t", "-F", "#{pane_pid}").trim()),
     kill: () => {
       try {
         tmux("kill-server");
