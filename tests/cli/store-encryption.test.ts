@@ -4,12 +4,13 @@
  * encrypted (still read; `store encrypt` converts it), `store rotate-key`, and signed and
  * encrypted exports (an altered one refused, naming the first bad row).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeDexieExport } from "../../src/io/dexie-export/writer.ts";
 import { runInProcess } from "../helpers/cli-in-process.ts";
+import { fileHashes, filesHolding } from "../helpers/file-tree.ts";
 import { errorLines, tempDirs } from "./queue-run.ts";
 
 const dirs = tempDirs();
@@ -44,33 +45,7 @@ function keyFile(dir: string, name = "store.key"): string {
   return file;
 }
 
-/** Every file under dir with a digest of its bytes. */
-function fingerprint(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** Whether any file under dir holds the marker's bytes. */
-function plaintextFiles(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (readFileSync(p).includes(MARK)) found.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return found;
-}
+const plaintextFiles = (dir: string) => filesHolding(dir, MARK);
 
 const withKey = (file: string) => ({ env: { MUDSYNC_KEY_FILE: file } });
 const ok = (r: { code: number | null; stderr: string }) => expect(r.code, r.stderr).toBe(0);
@@ -114,7 +89,7 @@ describe("an encrypted store", () => {
     const wrong = keyFile(dir, "wrong.key");
     const store = path.join(dir, "store");
     ok(await runInProcess(["queue", "import", events, "--store", store], withKey(key)));
-    const before = fingerprint(store);
+    const before = fileHashes(store);
     const id = JSON.parse(readFileSync(path.join(store, "queue", "KEYS"), "utf8")).key as string;
 
     const attempts: { args: string[]; env: NodeJS.ProcessEnv; says: RegExp }[] = [
@@ -131,7 +106,7 @@ describe("an encrypted store", () => {
       const lines = errorLines(r.stderr);
       expect(lines, a.args.join(" ")).toHaveLength(1);
       expect(lines[0]).toMatch(a.says);
-      expect(fingerprint(store), a.args.join(" ")).toEqual(before);
+      expect(fileHashes(store), a.args.join(" ")).toEqual(before);
     }
     expect(existsSync(path.join(dir, "x.json"))).toBe(false);
   });

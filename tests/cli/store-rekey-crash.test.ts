@@ -6,11 +6,12 @@
  * held before, sealed with the new key only.
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeDexieExport } from "../../src/io/dexie-export/writer.ts";
 import { runInProcess } from "../helpers/cli-in-process.ts";
+import { fileHashes } from "../helpers/file-tree.ts";
 import { errorLines, ROOT, run, tempDirs } from "./queue-run.ts";
 
 const HOOK = path.join(ROOT, "tests/helpers/kill-at-rename.mjs");
@@ -22,15 +23,6 @@ function keyFile(dir: string, name: string): string {
   const file = path.join(dir, name);
   writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
   return file;
-}
-
-function bytesOf(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isFile()) out[name] = readFileSync(p).toString("base64");
-  }
-  return out;
 }
 
 async function filledStore(dir: string, key: string | undefined): Promise<{ store: string; listing: unknown }> {
@@ -79,7 +71,7 @@ describe("a key conversion killed part way", () => {
       expect(JSON.parse(readFileSync(path.join(queue, "KEYS"), "utf8")).next).toMatch(/^[0-9a-f]{16}$/);
 
       // every other command refuses the store, with either key, and changes nothing
-      const frozen = bytesOf(queue);
+      const frozen = fileHashes(queue);
       for (const key of [oldKey, newKey]) {
         const r = await runInProcess(["queue", "ls", "--store", store], { env: { MUDSYNC_KEY_FILE: key } });
         expect(r.code).toBe(2);
@@ -90,7 +82,7 @@ describe("a key conversion killed part way", () => {
       const other = await runInProcess(["store", "rotate-key", "--new-key-file", keyFile(dir, "third.key"), "--store", store], { env: { MUDSYNC_KEY_FILE: oldKey } });
       expect(other.code).toBe(2);
       expect(other.stderr).toContain("must be finished first, with that key");
-      expect(bytesOf(queue)).toEqual(frozen);
+      expect(fileHashes(queue)).toEqual(frozen);
 
       const resumed = await runInProcess([...args, "--json"], { env: { MUDSYNC_KEY_FILE: oldKey } });
       expect(resumed.code, resumed.stderr).toBe(0);

@@ -7,12 +7,11 @@
  * On a store read directly, the keys that write say why they are unavailable, and killing top with
  * SIGKILL leaves every file of the store as it was, byte for byte.
  */
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDexieStore } from "../../src/stores/dexie/index.ts";
 import { makeEvent } from "../helpers/fakes.ts";
+import { fileHashes } from "../helpers/file-tree.ts";
 import { BIN, ROOT, tempDirs } from "./queue-run.ts";
 import { withMigratedPglite } from "../helpers/pglite-template.ts";
 import { startDaemon, type ChildDaemon } from "../helpers/daemon-process.ts";
@@ -134,20 +133,6 @@ describe.runIf(tmuxAvailable())("mudsync top in a terminal", () => {
     expect(term!.exited()).toBe(true);
   });
 });
-
-/** Every file under `dir` with the hash of its bytes. */
-function fileHashes(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe.runIf(tmuxAvailable())("mudsync top on a store read directly, in a terminal", () => {
   const temp = tempDirs();
