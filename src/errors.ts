@@ -19,7 +19,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODE_HELP = `Exit codes:
   0  ok
   1  unexpected failure
-  2  bad usage or bad input (file, flag, config, request)
+  2  bad usage or bad input (file, flag, config, request, a missing or wrong store key)
   3  queue not drained: events left pending, failed, dead or in conflict
   4  store is locked by another process
   5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)
