@@ -22,7 +22,8 @@ limits in the config. Details: docs/security.md.
   POST /v1/events        {"events": [...]}: enqueue; answers {ids, existing} once durable
   GET  /v1/events        ?status=&entity=&since=&limit=&after=&order=: one page, like \`queue ls --json\`
   GET  /v1/event         ?id=: one event and its status history, like \`queue show --json\`
-  GET  /v1/activity      batches in flight and lately, events settled per second, row changes, open conflicts
+  GET  /v1/activity      the status as of the last queue watch, batches in flight and lately, events
+                         settled per second, row changes, open conflicts (never waits behind a drain)
   POST /v1/import        {"files": ["/abs/path.json"], "replace"?, "skipInvalid"?}: \`queue import\` of files
                          on this machine, all-or-nothing; answers {events, cache, invalid} counts
   POST /v1/batches       {"events": [...]} as the browser app sends them: applied at once, one
