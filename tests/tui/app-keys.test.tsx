@@ -123,6 +123,19 @@ describe("top keys", () => {
     await until(frame, (f) => f.includes('filter: status "nope": expected pending, processing, completed, failed, dead'));
   });
 
+  it("keys that arrive together in one chunk are taken one at a time", async () => {
+    const source = new FakeTopSource(someEvents(6, ["pending", "failed", "dead"]));
+    const { stdin, frame } = start(source, 10);
+    await until(frame, (f) => f.includes("e05"));
+    stdin.write("jj");
+    await until(frame, (f) => selectedId(f) === "e02");
+    stdin.write("/");
+    await until(frame, (f) => f.includes("enter apply"));
+    stdin.write("failed,dead\r");
+    await until(frame, (f) => f.includes("[status:failed,dead]") && !f.includes("enter apply"));
+    expect(source.requests.at(-1)?.filter).toEqual({ statuses: ["failed", "dead"], order: "asc" });
+  });
+
   it("? shows the help and any key returns; q quits", async () => {
     const source = new FakeTopSource(someEvents(2));
     const { stdin, frame } = start(source);

@@ -126,7 +126,19 @@ export function TopApp({ source, intervalMs = 1000, findingsMs = 30_000, pageSiz
     if (input === "/") return update({ editing: formatFilter(s.filter) });
     if (input === "?") return update({ view: "help" });
   };
-  useInput(useCallback((input: string, key: Key) => onKey.current(input, key), []));
+  useInput(
+    useCallback((input: string, key: Key) => {
+      // keys typed faster than they are read arrive as one chunk ("jj", "failed,dead\r"): one at a time
+      if (input.length > 1 && !key.ctrl && !key.meta) {
+        for (const ch of input) {
+          const enter = ch === "\r" || ch === "\n";
+          onKey.current(enter ? "" : ch, { ...key, return: enter, shift: /[A-Z]/.test(ch) });
+        }
+        return;
+      }
+      onKey.current(input, key);
+    }, []),
+  );
 
   return (
     <Dashboard
