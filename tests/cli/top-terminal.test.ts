@@ -22,16 +22,11 @@ const dirs = tempDirs();
 let daemon: ChildDaemon | undefined;
 let term: TmuxSession | undefined;
 
+/** `n` updates of 50 wells by one client, queued one millisecond apart (the list's order). */
 const events = (n: number, prefix: string) =>
-  Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}-${String(i).padStart(4, "0")}`,
-    type: "update",
-    entity: "well",
-    entityId: `${prefix}-w${i % 50}`,
-    payload: { name: `${prefix} ${i}` },
-    clientId: prefix,
-    seq: i,
-  }));
+  Array.from({ length: n }, (_, i) =>
+    makeEvent({ id: `${prefix}-${String(i).padStart(4, "0")}`, entityId: `${prefix}-w${i % 50}`, payload: { name: `${prefix} ${i}` }, clientId: prefix, seq: i, timestamp: Date.now() - 60_000 + i }),
+  );
 
 async function status(d: ChildDaemon) {
   return (await (await d.fetch(`${d.url}/v1/status`)).json()) as { paused: boolean; counts: Record<string, number>; engine: { applied: number; duplicates: number } };
