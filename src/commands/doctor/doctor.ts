@@ -27,7 +27,7 @@ export async function doctor(opts: DoctorOptions, ctx: CommandContext, now = Dat
     const daemon = await daemonStatus(ctx.config.store);
     input = { kind: "store", dir: ctx.config.store, keys: await storeKeysOf(ctx), ...base, ...(daemon ? { daemon } : {}) };
   }
-  const progress = createProgress(ctx.json);
+  const progress = createProgress(ctx);
   let last: { done: number; total?: number; unit: string } | undefined;
   const report = await diagnose(input, {
     now,
