@@ -28,6 +28,9 @@ const LOCAL_ONLY: Record<string, string> = {
   "sim run": "runs on the server --sink names (its own schema), never on --db",
   "sim ls": "lists scenario files",
   "sim check": "reads a history file",
+  "store encrypt": "rewrites the local store",
+  "store rotate-key": "rewrites the local store",
+  top: "watches a store, a daemon or the shared queue (--queue); --db is not read",
 };
 
 /** Flags a command needs to finish on its own (a daemon otherwise keeps retrying forever). */

@@ -96,6 +96,13 @@ describe("DexieExportReader", () => {
     );
   });
 
+  it("refuses keys named like Object.prototype's members as unknown, with one error naming the file", async () => {
+    for (const key of ["toString", "constructor", "hasOwnProperty"]) {
+      const err = await failure(writeText(`proto-${key}.json`, `{"${key}":6,"__proto__":"x"}`));
+      expect(err.message).toContain(`proto-${key}.json`);
+    }
+  });
+
   it("refuses a table in the wrong database and rows before tableName", async () => {
     const wrong = `{"formatName":"dexie","formatVersion":1,"data":{"databaseName":"CacheDB","databaseVersion":1,"tables":[],"data":[{"tableName":"events","inbound":true,"rows":[]}]}}`;
     expect((await failure(writeText("wrongdb.json", wrong))).message).toMatch(

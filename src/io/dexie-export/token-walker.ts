@@ -218,7 +218,9 @@ export class ExportTokenWalker {
         },
       },
     };
-    const handler = handlers[frame.role]?.[key];
+    const known = handlers[frame.role];
+    // own keys only: a key such as "toString" must not find Object.prototype's
+    const handler = known && Object.hasOwn(known, key) ? known[key] : undefined;
     if (handler) return handler();
     // unknown key: skip its value
     if (tok.name === "startObject" || tok.name === "startArray") this.skipDepth = 1;
