@@ -78,8 +78,12 @@ async function replayLocal(opts: ReplayOptions, ctx: CommandContext): Promise<Re
       const now = Date.now();
       const changes: EventChange[] = chosen.map((e) => requeueChange(e, "replay", now));
       await store.update(changes);
-      await auditReplay(sink, chosen, actorOf(opts));
-      const drain = await drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" }).catch(async (err: unknown) => {
+      const auditAndDrain = async () => {
+        await auditReplay(sink, chosen, actorOf(opts));
+        return drainWith(store, sink, ctx, { wait: opts.wait, label: "replay" });
+      };
+      // a server that cannot be used, for the audit or the drain, leaves the events as they were
+      const drain = await auditAndDrain().catch(async (err: unknown) => {
         throw await undoIfServerUnusable(err, store, chosen, now);
       });
       return { dryRun: false, chosen: chosen.length, requeued: changes.length, drain };
@@ -123,7 +127,7 @@ async function auditReplay(sink: Sink, events: QueuedEvent[], actor: string): Pr
       await sink.recordReplays(events.slice(i, i + PAGE).map((e) => ({ id: e.id, entity: e.entity, entityId: e.entityId })), actor, "queue replay");
     }
   } catch (err) {
-    if (err instanceof SinkUnreachableError) throw err;
+    if (err instanceof SinkUnreachableError) throw new SinkUnreachableError(`${err.message}: server unreachable`, err.code, { cause: err });
     process.stderr.write(`mudsync: warning: this replay is not audited: ${(err as Error).message} (run \`mudsync db migrate\`)\n`);
   }
 }
