@@ -32,7 +32,8 @@ export function tmuxAvailable(): boolean {
 export function startTmux(command: string, opts: { width?: number; height?: number; cwd?: string; env?: Record<string, string> } = {}): TmuxSession {
   const socket = `mudsync-test-${randomBytes(4).toString("hex")}`;
   const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8", cwd: opts.cwd });
-  const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  // a person's terminal, not CI: with CI set (as on a CI runner) Ink draws only the last frame
+  const env = Object.entries({ CI: "false", CONTINUOUS_INTEGRATION: "false", ...opts.env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
   tmux("new-session", "-d", "-s", "t", "-x", String(opts.width ?? 120), "-y", String(opts.height ?? 40), ...env, command);
   // keep the pane (and its last screen) when the command exits, so that exit can be observed
   tmux("set-option", "-t", "t", "remain-on-exit", "on");
