@@ -133,6 +133,9 @@ describe("top keys", () => {
     await until(frame, (f) => f.includes("enter apply"));
     stdin.write("failed,dead\r");
     await until(frame, (f) => f.includes("[status:failed,dead]") && !f.includes("enter apply"));
+    // the screen shows the filter before the refresh it starts has asked the source
+    const statuses = () => JSON.stringify(source.requests.at(-1)?.filter?.statuses);
+    await until(statuses, (f) => f === JSON.stringify(["failed", "dead"]));
     expect(source.requests.at(-1)?.filter).toEqual({ statuses: ["failed", "dead"], order: "asc" });
   });
 
