@@ -182,13 +182,21 @@ export function describeValueProblem(p: ValueProblem, prefix = ""): string {
  * text; only one whose bound passes the limit is serialised and its bytes counted.
  */
 export function payloadSizeProblem(payload: unknown, maxBytes = MAX_PAYLOAD_BYTES): string | null {
-  if (payload === undefined) return null;
-  if (jsonSizeBound(payload, 0, maxBytes) <= maxBytes) return null;
-  const text = JSON.stringify(payload) ?? "";
-  if (text.length * 3 <= maxBytes) return null;
-  const bytes = utf8Length(text);
+  const bytes = payloadBytesOver(payload, maxBytes);
   if (bytes <= maxBytes) return null;
   return `${bytes} bytes of JSON, more than the limit of ${maxBytes} bytes for one event's payload`;
+}
+
+/**
+ * The UTF-8 bytes of the payload's JSON text when they may be over `floor`, or 0 when they cannot
+ * be (decided by the bound, without serialising).
+ */
+export function payloadBytesOver(payload: unknown, floor: number): number {
+  if (payload === undefined) return 0;
+  if (jsonSizeBound(payload, 0, floor) <= floor) return 0;
+  const text = JSON.stringify(payload) ?? "";
+  if (text.length * 3 <= floor) return 0;
+  return utf8Length(text);
 }
 
 /** UTF-8 bytes of a string (a surrogate pair is 4, an unpaired surrogate is written as 3). */

@@ -38,6 +38,7 @@ export async function diagnose(input: DoctorInput, opts: DiagnoseOptions = {}): 
         daemon: input.daemon,
         server: server?.settings,
         cache: await source.cacheTags?.(opts.sampleSize ?? DEFAULT_SAMPLE_SIZE),
+        valuesChecked: source.valuesChecked,
       };
       const { events, findings } = await runChecks(withFacts(source.chunks(), server), ctx);
       return { source: source.label, events, findings, healthy: findings.every((f) => f.severity === "info") };

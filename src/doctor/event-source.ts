@@ -18,6 +18,8 @@ export interface EventSource {
   /** what is read, for the report (a queue URL with its password masked) */
   label: string;
   chunks(): AsyncIterable<SourceChunk>;
+  /** every event's values were checked as it was read (value-limits.ts); rows that fail come as `invalid` */
+  valuesChecked?: boolean;
   /** a local store's cache tags, checked (other sources have no cache) */
   cacheTags?(sampleSize: number): Promise<CacheTagReport>;
   close(): Promise<void>;
@@ -64,6 +66,7 @@ function readerSource(reader: QueueReader, label: string, onProgress: OnProgress
 function fileSource(file: string, onProgress: OnProgress): EventSource {
   return {
     label: file,
+    valuesChecked: true,
     async *chunks() {
       const { DexieExportReader } = await import("../io/dexie-export/reader.ts");
       const reader = new DexieExportReader(file, {

@@ -52,6 +52,8 @@ export interface RuleContext {
   daemon?: DaemonHeadStatus;
   server?: ServerSettings;
   cache?: CacheTagReport;
+  /** the source checked every event's values as it read them (an export's reader does) */
+  valuesChecked?: boolean;
 }
 
 export interface Rule {

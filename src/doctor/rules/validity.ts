@@ -4,7 +4,7 @@
  * without its id), ids given twice in an export, and payloads over (or near) the server's limit.
  */
 import { BUILTIN_ENTITIES, type QueuedEvent } from "../../core/event.ts";
-import { describeValueProblem, MAX_PAYLOAD_BYTES, valueProblem } from "../../core/value-limits.ts";
+import { describeValueProblem, MAX_PAYLOAD_BYTES, payloadBytesOver, valueProblem } from "../../core/value-limits.ts";
 import { ownString } from "../../io/own-string.ts";
 import { IdSample } from "../id-sample.ts";
 import { plural, type InvalidEventRow, type RuleContext, defineRule, kindOf, listed } from "../rule.ts";
@@ -57,9 +57,13 @@ export const unknownEntity = defineRule(
   },
 );
 
-/** Why the server would reject an event that has the queue's shape, or null. */
-export function payloadProblem(e: QueuedEvent): string | null {
+/**
+ * Why the server would reject an event that has the queue's shape, or null. `valuesChecked`: the
+ * payload's values already passed value-limits.ts (an export's reader checks every row).
+ */
+export function payloadProblem(e: QueuedEvent, valuesChecked = false): string | null {
   if (ENTRY_ENTITIES.has(e.entity) && typeof e.payload.id !== "string") return "payload.id: expected a string (the entry id)";
+  if (valuesChecked) return null;
   const p = valueProblem(e.payload);
   return p ? describeValueProblem(p, "payload") : null;
 }
@@ -79,7 +83,7 @@ export const invalidEvent = defineRule(
     };
     return {
       observe(e: QueuedEvent) {
-        const problem = payloadProblem(e);
+        const problem = payloadProblem(e, ctx.valuesChecked);
         if (problem) note(e.id, `event ${e.id}: ${problem}`);
       },
       invalid(row: InvalidEventRow) {
@@ -143,22 +147,24 @@ export const largePayload = defineRule(
   (ctx) => payloadSizeRule(ctx, "large"),
 );
 
-/** The last event measured, so that the two size checks serialise each payload once. */
+/** The last event measured, so that the two size checks measure each payload once. */
 let measured: { event: QueuedEvent; bytes: number } | undefined;
 
-function payloadBytes(e: QueuedEvent): number {
-  if (measured?.event !== e) measured = { event: e, bytes: Buffer.byteLength(JSON.stringify(e.payload)) };
+/** The payload's JSON size in UTF-8 bytes when over `floor` (the lower of the two checks'), else 0. */
+function payloadBytes(e: QueuedEvent, floor: number): number {
+  if (measured?.event !== e) measured = { event: e, bytes: payloadBytesOver(e.payload, floor) };
   return measured.bytes;
 }
 
 function payloadSizeRule(ctx: RuleContext, which: "oversized" | "large") {
   const limit = ctx.server?.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
-  const floor = which === "oversized" ? limit : Math.floor(limit * LARGE_SHARE);
+  const largeFloor = Math.floor(limit * LARGE_SHARE);
+  const floor = which === "oversized" ? limit : largeFloor;
   const ids = new IdSample(ctx.sampleSize);
   let max = 0;
   return {
     observe(e: QueuedEvent) {
-      const bytes = payloadBytes(e);
+      const bytes = payloadBytes(e, largeFloor);
       if (bytes <= floor || (which === "large" && bytes > limit)) return;
       ids.add(e.id);
       max = Math.max(max, bytes);

@@ -1,15 +1,15 @@
 /**
- * Streaming reader of dexie-export-import files. Reads the file in 64 KiB blocks, tokenizes each
- * block with stream-json's tokenizer (driven synchronously: one await per block, not per token)
- * and yields validated rows one at a time with their index and JSON path. Memory holds one block
- * and one row, whatever the file size.
+ * Streaming reader of dexie-export-import files. Reads the file in 64 KiB blocks, scans each
+ * block (json-scanner.ts: the envelope token by token, each row whole; one await per block, not
+ * per token) and yields validated rows one at a time with their index and JSON path. Memory holds
+ * one block and one row, whatever the file size.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { jsonParser, type Token } from "stream-json/parser.js";
 import { verifyFile } from "stream-json/file/verifier.js";
 import { InvalidDumpError, InvalidInputError } from "../../errors.ts";
 import type { ExportHeader } from "./format.ts";
+import { JsonScanner } from "./json-scanner.ts";
 import { type ExportItem, ExportTokenWalker } from "./token-walker.ts";
 
 export type { ExportItem, InvalidRow, ValidRow } from "./token-walker.ts";
@@ -37,9 +37,6 @@ export interface ReadSummary {
 
 const BLOCK = 64 * 1024;
 
-/** stream-chain's `none` (a registered symbol): handed to the tokenizer, it means "end of input". */
-const END_OF_INPUT = Symbol.for("object-stream.none");
-
 /**
  * Reads an export. Iterate `rows()` to the end; `summary` is set once it finishes. Structural
  * problems (not JSON, truncated, wrong formatName, databaseName or table) always throw.
@@ -56,7 +53,7 @@ export class DexieExportReader {
     const name = this.options.displayName ?? this.file;
     const totalBytes = await fileSize(this.file, name);
     const walker = new ExportTokenWalker(name, this.options.invalidRows ?? "throw");
-    const tokenize = jsonParser({ streamValues: false }) as unknown as (text: string) => unknown;
+    const scanner = new JsonScanner(walker);
     const decoder = new TextDecoder("utf-8", { fatal: true });
     const stream = createReadStream(this.file, { highWaterMark: BLOCK });
     let bytes = 0;
@@ -68,28 +65,26 @@ export class DexieExportReader {
         } catch {
           throw new InvalidDumpError(name, `byte ${bytes}`, "not UTF-8 text; expected a dexie-export-import JSON export");
         }
-        let tokens: Token[];
         try {
-          tokens = tokensOf(tokenize(text));
+          scanner.feed(text);
         } catch (err) {
+          if (err instanceof InvalidInputError) throw err;
           throw await syntaxError(this.file, name, err, walker.where());
         }
-        walker.push(tokens);
         bytes += block.length;
         const items = walker.take();
         for (const item of items) yield item;
         this.options.onProgress?.(bytes, totalBytes);
       }
-      // the tokenizer holds back a top-level scalar (`null`, `42`) until it sees what follows it:
-      // flush it, so that such a file is reported as what it holds rather than as empty
-      let last: Token[] = [];
+      // the scanner holds back a number or word at the very end (`42`, `null`) until the input
+      // ends: flush it, so that such a file is reported as what it holds rather than as empty
       try {
-        last = tokensOf(tokenize(END_OF_INPUT as unknown as string));
+        scanner.end();
       } catch (err) {
-        // an empty file, or one cut short: end() says which; anything else is bad JSON
+        if (err instanceof InvalidInputError) throw err;
+        // an empty file, or one cut short: walker.end() says which; anything else is bad JSON
         if (!walker.started && !(await blank(this.file))) throw await syntaxError(this.file, name, err, walker.where());
       }
-      walker.push(last);
       for (const item of walker.take()) yield item;
       walker.end(bytes);
     } catch (err) {
@@ -106,20 +101,12 @@ export class DexieExportReader {
   }
 }
 
-/** Whether the file holds nothing but JSON whitespace (read again only when the tokenizer could not end). */
+/** Whether the file holds nothing but JSON whitespace (read again only when the scanner could not end). */
 async function blank(file: string): Promise<boolean> {
   for await (const block of createReadStream(file, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>) {
     for (const b of block) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
   }
   return true;
-}
-
-/** The tokenizer returns stream-chain's `many(tokens)` or its `none` symbol. */
-function tokensOf(out: unknown): Token[] {
-  if (out && typeof out === "object" && Array.isArray((out as { values?: unknown }).values)) {
-    return (out as { values: Token[] }).values;
-  }
-  return [];
 }
 
 async function fileSize(file: string, name: string): Promise<number> {
@@ -134,7 +121,7 @@ async function fileSize(file: string, name: string): Promise<number> {
   }
 }
 
-/** A tokenizer error: ask stream-json's verifier for the exact line and column. */
+/** A syntax error: ask stream-json's verifier for the exact line and column. */
 async function syntaxError(file: string, name: string, err: unknown, inside: string): Promise<InvalidDumpError> {
   const detail = (err as Error).message.replace(/^Parser (cannot parse input: |has )/, "");
   try {

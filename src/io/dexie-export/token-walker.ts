@@ -1,16 +1,16 @@
 /**
- * A synchronous state machine over stream-json tokens that knows the shape of a dexie export:
+ * A synchronous state machine over the scanner's tokens that knows the shape of a dexie export:
  * `{formatName, formatVersion, data: {databaseName, databaseVersion, tables, data: [{tableName,
- * inbound, rows: [...]}]}}`. It checks the header fields as they arrive, assembles one row at a
- * time (never the whole file), validates it and queues it for the reader. Unknown keys are
- * skipped. Errors are InvalidDumpError(file, JSON path, expected).
+ * inbound, rows: [...]}]}}`. It checks the header fields as they arrive, takes each row whole
+ * from the scanner (one at a time, never the whole file), validates it and queues it for the
+ * reader. Unknown keys are skipped. Errors are InvalidDumpError(file, JSON path, expected).
  */
 import Assembler from "stream-json/assembler.js";
-import type { Token } from "stream-json/parser.js";
 import { InvalidDumpError } from "../../errors.ts";
 import { ownString } from "../own-string.ts";
 import { DATABASES, type DatabaseName, type ExportHeader, isDatabaseName, joinPath } from "./format.ts";
 import { IdSet } from "./id-set.ts";
+import type { ScanSink, ScanToken as Token } from "./json-scanner.ts";
 
 export interface ValidRow {
   type: "row";
@@ -50,9 +50,9 @@ interface Frame {
 
 const DUMP_HINT = 'expected a dexie-export-import JSON export ({"formatName":"dexie","data":{…}})';
 
-const VALUE_START = new Set(["startObject", "startArray", "stringValue", "numberValue", "nullValue", "trueValue", "falseValue"]);
+const VALUE_START = new Set(["startObject", "startArray", "stringValue", "numberValue", "nullValue", "trueValue", "falseValue", "value"]);
 
-export class ExportTokenWalker {
+export class ExportTokenWalker implements ScanSink {
   private stack: Frame[] = [];
   private rootSeen = false;
   private formatName?: string;
@@ -60,7 +60,7 @@ export class ExportTokenWalker {
   private databaseVersion?: number;
   private tables?: ExportHeader["tables"];
   private sawData = false;
-  /** active sub-consumer: an Assembler building one value, or a skipper counting depth */
+  /** active sub-consumer: an Assembler building one header value, or a skipper counting depth */
   private capture?: { asm: Assembler; done: (value: unknown) => void };
   private skipDepth = 0;
   private out: ExportItem[] = [];
@@ -104,8 +104,10 @@ export class ExportTokenWalker {
     return items;
   }
 
-  push(tokens: readonly Token[]): void {
-    for (const tok of tokens) this.token(tok);
+  /** Rows come whole, and so do containers inside a value being skipped. */
+  wantsWhole(): boolean {
+    if (this.capture) return false;
+    return this.skipDepth > 0 || this.stack[this.stack.length - 1]?.role === "rows";
   }
 
   /** Called at the end of the file: anything left open means the file was cut short. */
@@ -120,9 +122,9 @@ export class ExportTokenWalker {
     return new InvalidDumpError(this.file, where, expected);
   }
 
-  private token(tok: Token): void {
+  token(tok: Token): void {
     if (this.capture) {
-      this.capture.asm.consume(tok);
+      this.capture.asm.consume(tok as Exclude<Token, { name: "value" }>);
       if (this.capture.asm.done) {
         const { asm, done } = this.capture;
         this.capture = undefined;
@@ -240,11 +242,7 @@ export class ExportTokenWalker {
     }
     const tableName = frame.tableName as "events" | "cache";
     this.rowsSeen.set(tableName, (this.rowsSeen.get(tableName) ?? 0) + 1);
-    if (tok.name === "startObject" || tok.name === "startArray") {
-      this.assemble(tok, (value) => this.row(tableName, index, path, value));
-    } else {
-      this.row(tableName, index, path, scalar(tok));
-    }
+    this.row(tableName, index, path, tok.name === "value" ? tok.value : scalar(tok));
   }
 
   private row(table: "events" | "cache", index: number, path: string, value: unknown): void {
@@ -356,6 +354,8 @@ function scalar(tok: Token): unknown {
 
 function describeToken(tok: Token): string {
   switch (tok.name) {
+    case "value":
+      return Array.isArray(tok.value) ? "array" : "object";
     case "startObject":
       return "object";
     case "startArray":
