@@ -13,6 +13,7 @@ export const ExitCode = {
   Unavailable: 5,
   VerdictFailed: 6,
   NeedsAction: 7,
+  Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -24,7 +25,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   4  store is locked by another process
   5  server or store unavailable (connection refused, timed out), a queue too large for the local store, or a store file that cannot be written (disk full)
   6  verdict failed: an invariant was violated (sim run, sim check; bench batching: a strategy other than seed ended with rows different from naive's)
-  7  doctor found something that needs action (an error or warning finding)`;
+  7  doctor found something that needs action (an error or warning finding)
+  130  interrupted (SIGINT or SIGTERM): sim run stopped and removed what it made`;
 
 export class MudsyncError extends Error {
   readonly exitCode: ExitCode = ExitCode.Failure;
@@ -169,6 +171,11 @@ export class ConflictUnresolvedError extends MudsyncError {
 
 export class NotDrainedError extends MudsyncError {
   override readonly exitCode = ExitCode.NotDrained;
+}
+
+/** A run stopped by SIGINT or SIGTERM, after it cleaned up. */
+export class InterruptedError extends MudsyncError {
+  override readonly exitCode = ExitCode.Interrupted;
 }
 
 /** A server-side failure, classified once in the sink. */

@@ -2,10 +2,11 @@
  * `mudsync sim` through the real binary: listing, a run with its history and JSON result, checking
  * that history again (and a tampered copy of it), and one clear line for each kind of bad input.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, errorLines, run, tempDirs } from "./queue-run.ts";
+import { BIN, ROOT, errorLines, run, tempDirs } from "./queue-run.ts";
 
 const temp = tempDirs();
 afterAll(() => temp.cleanup());
@@ -51,6 +52,37 @@ describe("mudsync sim", () => {
     expect(bad.code).toBe(6);
     expect(bad.stdout).toMatch(/FAIL nothing-lost\s+1 violation/);
     expect(bad.stdout).toContain("verdict: FAIL");
+  }, 120_000);
+
+  it("SIGTERM mid-run stops it with exit 130 and removes its client stores and embedded server", async () => {
+    const dir = temp.make();
+    const tmp = path.join(dir, "tmp");
+    mkdirSync(tmp);
+    const scenario = path.join(dir, "long.yaml");
+    writeFileSync(scenario, "clients: { count: 3, store: disk }\nworkload:\n  entities: { well: { rows: 5 } }\n  actions: 100000\n  duration: 2h\n");
+    const child = spawn(process.execPath, [BIN, "sim", "run", scenario, "--json"], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    let madeDir = false;
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.on("close", () => reject(new Error(`sim run ended before it ran: ${stderr}`)));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+        // running in virtual time: its stores and PGlite are open in TMPDIR
+        if (/"phase":"long [^"]*virtual"/.test(stderr) && !madeDir) {
+          madeDir = readdirSync(tmp).some((f) => f.startsWith("mudsync-sim-"));
+          child.kill("SIGTERM");
+          resolve();
+        }
+      });
+    });
+    expect(madeDir).toBe(true);
+    expect(await exited).toBe(130);
+    expect(errorLines(stderr)).toEqual([
+      "mudsync: stopping the run and removing what it made (signal again to force)",
+      expect.stringMatching(/^\{"error":\{"code":"interrupted","exit":130,"message":"long: interrupted at \d+ s of virtual time; nothing was checked"\}\}$/),
+    ]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith("mudsync-sim-"))).toEqual([]);
   }, 120_000);
 
   it("bad input: one line naming what, where and what was expected, exit 2", async () => {

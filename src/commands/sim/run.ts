@@ -5,13 +5,13 @@
 import { closeSync, existsSync, openSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { loadScenario } from "../../sim/scenario/load-scenario.ts";
-import { resolveScenario } from "../../sim/scenario/resolve-scenario.ts";
+import { resolveScenario, type Scenario } from "../../sim/scenario/resolve-scenario.ts";
 import { SHIPPED_SCENARIOS_DIR } from "../../sim/scenario/list-scenarios.ts";
 import { checkSinkForFaults, runScenario, type RunResult } from "../../sim/runner/run-scenario.ts";
 import { formatDuration } from "../../core/format-duration.ts";
-import { UsageError } from "../../errors.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
 import type { CommandContext } from "../shared/context.ts";
-import { createProgress } from "../shared/progress.ts";
+import { createProgress, type Progress } from "../shared/progress.ts";
 import { renderVerdict } from "./render-verdict.ts";
 
 export interface SimRunOptions {
@@ -93,23 +93,41 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
   }
   const runs: SimRunResult["runs"] = [];
   const progress = createProgress(ctx);
-  for (const s of scenarios) {
-    const history = historyFor(opts.history, s.name, scenarios.length > 1, ctx.cwd);
-    let last = { done: 0, total: s.clients.count * s.workload.actionsPerClient };
+  // a signal stops the run at its next task; it then removes its stores and schema (a second one exits at once)
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(ExitCode.Interrupted);
+    process.stderr.write("mudsync: stopping the run and removing what it made (signal again to force)\n");
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    for (const s of scenarios) runs.push(await runOne(s, opts, ctx, progress, stop.signal, scenarios.length > 1));
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return { pass: runs.every((r) => r.verdict.pass), runs, skipped };
+}
+
+/** One scenario's run with its progress line. */
+async function runOne(s: Scenario, opts: SimRunOptions, ctx: CommandContext, progress: Progress, signal: AbortSignal, several: boolean): Promise<SimRunResult["runs"][number]> {
+  const history = historyFor(opts.history, s.name, several, ctx.cwd);
+  let last = { done: 0, total: s.clients.count * s.workload.actionsPerClient };
     progress.update({ phase: `${s.name}: opening ${s.sink.kind === "pglite" ? "the embedded PGlite" : "the server"} and ${s.clients.count} client stores`, ...last, unit: "actions" });
     const result = await runScenario(s, {
       ...(history ? { historyFile: history } : {}),
       keep: opts.keep === true,
+      signal,
       onProgress: (p) => {
         last = { done: p.actions, total: p.totalActions };
         const phase = p.stage === "run" ? `${s.name} ${formatDuration(p.vt)}/${formatDuration(p.endVt)} virtual` : `${s.name} ${p.stage === "settle" ? "draining the last events" : "checking"}`;
         progress.update({ phase, done: p.actions, total: p.totalActions, unit: "actions" });
       },
     });
-    progress.finish({ phase: `${s.name} ${result.verdict.pass ? "passed" : "FAILED"}`, done: last.done, total: last.total, unit: "actions" });
-    runs.push({ ...result, ...(history ? { history } : {}) });
-  }
-  return { pass: runs.every((r) => r.verdict.pass), runs, skipped };
+  progress.finish({ phase: `${s.name} ${result.verdict.pass ? "passed" : "FAILED"}`, done: last.done, total: last.total, unit: "actions" });
+  return { ...result, ...(history ? { history } : {}) };
 }
 
 /** Fails before any run when the history file cannot be written (a missing folder, no permission). */

@@ -29,7 +29,7 @@ import { ActionStream, workloadRows } from "./workload.ts";
 import { readFinalState } from "./final-state.ts";
 import type { SqlQueryable } from "../../postgres/sql-client.ts";
 import { SERVER_FAULT_KINDS } from "../scenario/scenario-schema.ts";
-import { UsageError } from "../../errors.ts";
+import { InterruptedError, UsageError } from "../../errors.ts";
 
 export interface RunOptions {
   /** write the history here as NDJSON */
@@ -41,6 +41,8 @@ export interface RunOptions {
   /** schema on a real server (default mudsync_sim) */
   schema?: string;
   onProgress?(p: RunProgress): void;
+  /** stops the run at the next task: it cleans up and throws InterruptedError */
+  signal?: AbortSignal;
   /** deliberately broken behaviour, for tests that show the checker catches it */
   variant?: { client?: ClientVariant; sinkLayer?: SinkLayer; afterMigrate?(db: SqlQueryable, schema: string): Promise<void> };
 }
@@ -111,7 +113,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let done = false;
   let db: SimDatabase | undefined;
   let pool: DaemonPool | undefined;
+  const stop = () => scheduler.stop();
+  options.signal?.addEventListener("abort", stop);
+  const interrupted = () => {
+    if (options.signal?.aborted) throw new InterruptedError(`${scenario.name}: interrupted at ${Math.round(clock.elapsed() / 1000)} s of virtual time; nothing was checked`);
+  };
   try {
+    interrupted();
     db = await openSimDatabase(scenario.sink, runDir, { ...(options.schema ? { schema: options.schema } : {}), proxy, sharedQueue: scenario.daemons !== undefined });
     const shared = db.queue;
     if (options.variant?.afterMigrate) await options.variant.afterMigrate(db.sink.client, db.schema);
@@ -125,6 +133,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const skew = new Map<number, number>();
     for (const f of scenario.faults) if (f.kind === "clock-skew") for (const i of f.clients) skew.set(i, f.skewMs);
     for (const [i, id] of ids.entries()) {
+      interrupted();
       const client = await SimClient.open({
         id, dir: path.join(runDir, "clients", id), clock: skewedClock(clock, skew.get(i) ?? 0), sink: db.sink, history,
         seed: scenario.seed + i, cacheTtlMs: scenario.cacheTtlMs, engine: scenario.engine, strategyFor, variant: options.variant?.client,
@@ -237,11 +246,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         void history.pace();
       }
     }, true);
+    interrupted();
 
     if (pool && shared) {
       // the daemons drain in wall time, killed on schedule; then each client hears its events' fates
       progress("settle");
       await pool.drained(shared.store, 10 * 60_000);
+      interrupted();
       await pool.stop();
       const byId = new Map(clients.map((c) => [c.id, c]));
       for await (const page of shared.store.scan(1000)) for (const e of page) if (e.clientId) byId.get(e.clientId)?.settledRemotely(e);
@@ -254,6 +265,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     for (const c of clients) requestDrain(c, 0);
     await scheduler.run(scenario.endMs + 24 * 3_600_000, () => void (++tasks % 64 === 0 && progress("settle")));
     scheduler.stop();
+    interrupted();
 
     progress("check");
     const rows = workloadRows(scenario);
@@ -289,6 +301,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...(options.keep ? { kept: { runDir, schema: db.schema, where: db.where, sink: scenario.sink.kind } } : {}),
     };
   } finally {
+    options.signal?.removeEventListener("abort", stop);
     scheduler.stop();
     await pool?.stop().catch(() => undefined);
     if (!done) await history.close().catch(() => undefined);
