@@ -69,7 +69,7 @@ export class BenchDatabase {
   /** A fresh migrated schema whose sink counts round trips into `counter`; `drop` removes it. */
   async freshSchema(counter: RoundTripCounter): Promise<{ schema: string; sink: PgSink; drop(): Promise<void> }> {
     const schema = `mudsync_bench_${process.pid}_${++this.schemas}`;
-    const sink = new PgSink(countedClient(this.client, counter), { schema });
+    const sink = new PgSink(countedClient(this.client, counter, this.info.kind === "pglite" ? { yieldEveryMs: 50 } : {}), { schema });
     const drop = () => this.client.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     try {
       await sink.migrate();

@@ -49,12 +49,33 @@ function countedQueryable(inner: SqlQueryable, counter: RoundTripCounter, inTran
   };
 }
 
-/** The client with every round trip reported to `counter`; closing it leaves the inner client open. */
-export function countedClient(inner: SqlClient, counter: RoundTripCounter): SqlClient {
+/**
+ * The client with every round trip reported to `counter`; closing it leaves the inner client open.
+ * `yieldEveryMs`: for a client that answers in microtasks (PGlite), a hop through the event loop
+ * before a statement or transaction once that long has passed since the last, so that timers (the
+ * progress bar) still run during a measurement.
+ */
+export function countedClient(inner: SqlClient, counter: RoundTripCounter, opts: { yieldEveryMs?: number } = {}): SqlClient {
+  const counted = countedQueryable(inner, counter, false);
+  let last = performance.now();
+  const due = () => {
+    if (opts.yieldEveryMs === undefined || performance.now() - last < opts.yieldEveryMs) return false;
+    last = performance.now();
+    return true;
+  };
+  const hop = () => new Promise<void>((resolve) => setImmediate(resolve));
   return {
-    ...countedQueryable(inner, counter, false),
+    query: async (text, params) => {
+      if (due()) await hop();
+      return counted.query(text, params);
+    },
+    exec: async (sql) => {
+      if (due()) await hop();
+      return counted.exec(sql);
+    },
     info: inner.info,
-    transaction: (fn, options) => {
+    transaction: async (fn, options) => {
+      if (due()) await hop();
       counter.transaction();
       return inner.transaction((tx) => fn(countedQueryable(tx, counter, true)), options);
     },

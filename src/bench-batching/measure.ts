@@ -36,8 +36,8 @@ function kernelPeakRssMb(): number | null {
   }
 }
 
-/** Runs `fn` as one window; every action must be reported through the probe once. */
-export async function measureWindow(fn: (probe: Probe) => Promise<void>): Promise<Window> {
+/** Runs `fn` as one window; every action must be reported through the probe once (and to `onApplied`, for progress). */
+export async function measureWindow(fn: (probe: Probe) => Promise<void>, onApplied?: (count: number) => void): Promise<Window> {
   const appliedMs: number[] = [];
   const kernel = resetPeakRss();
   let sampled = process.memoryUsage.rss();
@@ -54,6 +54,7 @@ export async function measureWindow(fn: (probe: Probe) => Promise<void>): Promis
       applied(count) {
         const at = performance.now() - t0;
         for (let i = 0; i < count; i++) appliedMs.push(at);
+        onApplied?.(count);
       },
     });
   } finally {

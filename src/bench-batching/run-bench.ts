@@ -23,7 +23,7 @@ export interface BenchOptions {
   batchSizes: number[];
   repeat: number;
   seed: number;
-  /** after every run: how many of how many are done, and what ran */
+  /** as actions are applied: how many of all the runs' actions are done, and what runs */
   onProgress?(done: number, total: number, label: string): void;
 }
 
@@ -51,7 +51,12 @@ function setupCalls(setup: readonly WireEvent[], n: number): WireEvent[][] {
   return calls;
 }
 
-async function runOnce(db: BenchDatabase, name: StrategyName, batchSize: number | null, o: { workload: ReturnType<typeof generateWorkload>; reference?: FinalRow[] }): Promise<RunRecord> {
+async function runOnce(
+  db: BenchDatabase,
+  name: StrategyName,
+  batchSize: number | null,
+  o: { workload: ReturnType<typeof generateWorkload>; reference?: FinalRow[]; onApplied?: (count: number) => void },
+): Promise<RunRecord> {
   const counter = new RoundTripCounter();
   const { schema, sink, drop } = await db.freshSchema(counter);
   try {
@@ -69,6 +74,7 @@ async function runOnce(db: BenchDatabase, name: StrategyName, batchSize: number 
         outcomes,
         ...(name === "copy" ? { copy: { db, schema, rows: o.reference ?? [], counter } } : {}),
       }),
+      o.onApplied,
     );
     const { roundTrips, transactions } = counter.stop();
     return { name, batchSize, window, roundTrips, transactions, outcomes, rows: await db.finalRows(schema) };
@@ -82,24 +88,29 @@ export async function runBatchingBench(o: BenchOptions): Promise<BenchBatchingRe
   const workload = generateWorkload(o.workload, { events: o.events, clients: o.clients, seed: o.seed });
   const plan: { name: StrategyName; batchSize: number | null }[] = [{ name: "naive", batchSize: 1 }, { name: "copy", batchSize: null }];
   for (const batchSize of o.batchSizes) for (const name of BATCHED) plan.push({ name, batchSize });
-  const total = plan.length * o.repeat;
+  const total = plan.length * o.repeat * o.events;
   const records: RunRecord[][] = [];
   const warnings: string[] = [];
   const db = await BenchDatabase.open(o.db, o.clients + 1);
   const database = db.info;
   try {
-    let done = 0;
+    let finished = 0;
     for (let r = 0; r < o.repeat; r++) {
       const runs: RunRecord[] = [];
       let reference: FinalRow[] | undefined;
       for (const step of plan) {
-        const rec = await runOnce(db, step.name, step.batchSize, { workload, reference });
+        const label = `${step.name}${step.batchSize && step.name !== "naive" ? ` batch ${step.batchSize}` : ""} (repeat ${r + 1}/${o.repeat})`;
+        const before = finished * o.events;
+        let applied = 0;
+        o.onProgress?.(before, total, label);
+        const onApplied = (n: number) => o.onProgress?.(before + Math.min(o.events, (applied += n)), total, label);
+        const rec = await runOnce(db, step.name, step.batchSize, { workload, reference, onApplied });
         if (step.name === "naive") reference = rec.rows;
         if (rec.window.appliedMs.length !== o.events) {
           warnings.push(`${step.name}${step.batchSize ? ` at batch ${step.batchSize}` : ""}, repeat ${r + 1}: ${rec.window.appliedMs.length} of ${o.events} actions applied`);
         }
         runs.push(rec);
-        o.onProgress?.(++done, total, `${step.name}${step.batchSize && step.name !== "naive" ? ` batch ${step.batchSize}` : ""} (repeat ${r + 1}/${o.repeat})`);
+        o.onProgress?.(++finished * o.events, total, label);
       }
       if (r > 0 && firstDifference(records[0]![0]!.rows, runs[0]!.rows)) warnings.push(`naive ended with different rows in repeat ${r + 1} than in repeat 1: the workload's final state depends on timing`);
       records.push(runs);

@@ -139,8 +139,11 @@ describe.runIf(await realPgAvailable())("bench batching on the real server", () 
     expect(byName(result, "seed").correct).toBe(false);
     // two repeats: every figure is a median of two runs
     for (const s of result.strategies) expect(s.eventsPerSecondRuns).toHaveLength(2);
-    const progress = r.stderr.trim().split("\n").map((l) => JSON.parse(l) as { progress: boolean; phase: string; done: number; total: number; final: boolean });
-    expect(progress.at(-1)).toMatchObject({ progress: true, phase: "bench batching", done: 16, total: 16, final: true });
+    const progress = r.stderr.trim().split("\n").map((l) => JSON.parse(l) as { progress: boolean; phase: string; done: number; total: number; unit: string; final: boolean });
+    // 16 runs (naive, copy, 3 batched strategies × 2 sizes; twice) of 240 actions, counted as they apply
+    expect(progress.at(-1)).toMatchObject({ progress: true, phase: "bench batching", done: 3840, total: 3840, unit: "actions", final: true });
+    expect(progress.map((p) => p.done)).toEqual(progress.map((p) => p.done).sort((a, b) => a - b));
+    expect(progress.some((p) => /^bench batching: naive \(repeat [12]\/2\)$/.test(p.phase))).toBe(true);
 
     const c = new pg.Client({ connectionString: database.url });
     await c.connect();

@@ -1,8 +1,8 @@
 /**
  * Progress wherever work is long, as a person sees it: the real binary in a tmux terminal shows an
  * Ink bar with the rate and the ETA for `queue export`, `queue import` (validate and write),
- * `queue drain`, `queue replay`, `doctor` and `sim run`; the drain's screen shows a part-way ETA
- * while it runs. Piped (stdout not a terminal) only the result is printed; with --json, stderr
+ * `queue drain`, `queue replay`, `doctor`, `sim run` and `bench batching`; the drain's and the
+ * bench's screens show a part-way ETA while they run. Piped (stdout not a terminal) only the result is printed; with --json, stderr
  * carries NDJSON progress lines with `rate` and `etaMs` and stdout only the result.
  */
 import path from "node:path";
@@ -85,6 +85,20 @@ describe.runIf(tmuxAvailable())("progress on a terminal, piped and with --json",
     const t = await terminal(mudsync("sim run clock-skew"));
     expect(t.code).toBe(0);
     expect(t.final).toMatch(/clock-skew passed █+ [\d,]+\/[\d,]+ actions \(100%\) · [\d,]+ actions\/s · ETA /);
+  }, 180_000);
+
+  it("bench batching: a bar of actions, naming the strategy running, with the rate and ETA; piped, only the result", async () => {
+    const args = "bench batching --events 200 --clients 2 --batch-sizes 10 --repeat 1";
+    const t = await terminal(mudsync(args));
+    expect(t.code).toBe(0);
+    const partWay = t.screens.find((s) => /bench batching: naive \(repeat 1\/1\) █*░+ [\d,]+\/[\d,]+ actions \(\d\d?%\) · [\d,.]+ actions\/s · ETA \d/.test(s));
+    expect(partWay, `no part-way screen among ${t.screens.length}:\n${t.screens.join("\n----\n")}`).toBeDefined();
+    expect(t.final).toMatch(finishedBar("bench batching", "actions"));
+    expect(t.final).toContain("mudsync at batch 10:");
+    const piped = await terminal(`${mudsync(args)} | cat`);
+    expect(piped.code).toBe(0);
+    expect(piped.screens.join("\n")).not.toMatch(/actions \(\d+%\)/);
+    expect(piped.final).toContain("mudsync at batch 10:");
   }, 180_000);
 
   it("--json: NDJSON progress on stderr with rate and etaMs, only the result on stdout", async () => {

@@ -34,7 +34,7 @@ export async function benchBatching(o: BenchBatchingOptions, ctx: CommandContext
   const jsonFile = o.jsonFile === undefined ? undefined : checkWritable("--json", o.jsonFile, ctx.cwd);
   const report = o.report === undefined ? undefined : checkWritable("--report", o.report, ctx.cwd);
   const { runBatchingBench } = await import("../../bench-batching/run-bench.ts");
-  const progress = createProgress(ctx.json);
+  const progress = createProgress(ctx);
   const result = await runBatchingBench({
     db: ctx.config.db,
     workload: o.workload,
@@ -43,8 +43,8 @@ export async function benchBatching(o: BenchBatchingOptions, ctx: CommandContext
     batchSizes: o.batchSizes,
     repeat: o.repeat,
     seed: o.seed,
-    onProgress: (done, total) => {
-      const e = { phase: "bench batching", done, total, unit: "runs" };
+    onProgress: (done, total, label) => {
+      const e = { phase: done === total ? "bench batching" : `bench batching: ${label}`, done, total, unit: "actions" };
       if (done === total) progress.finish(e);
       else progress.update(e);
     },
