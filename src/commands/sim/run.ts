@@ -115,17 +115,17 @@ export async function simRun(args: string[], opts: SimRunOptions, ctx: CommandCo
 async function runOne(s: Scenario, opts: SimRunOptions, ctx: CommandContext, progress: Progress, signal: AbortSignal, several: boolean): Promise<SimRunResult["runs"][number]> {
   const history = historyFor(opts.history, s.name, several, ctx.cwd);
   let last = { done: 0, total: s.clients.count * s.workload.actionsPerClient };
-    progress.update({ phase: `${s.name}: opening ${s.sink.kind === "pglite" ? "the embedded PGlite" : "the server"} and ${s.clients.count} client stores`, ...last, unit: "actions" });
-    const result = await runScenario(s, {
-      ...(history ? { historyFile: history } : {}),
-      keep: opts.keep === true,
-      signal,
-      onProgress: (p) => {
-        last = { done: p.actions, total: p.totalActions };
-        const phase = p.stage === "run" ? `${s.name} ${formatDuration(p.vt)}/${formatDuration(p.endVt)} virtual` : `${s.name} ${p.stage === "settle" ? "draining the last events" : "checking"}`;
-        progress.update({ phase, done: p.actions, total: p.totalActions, unit: "actions" });
-      },
-    });
+  progress.update({ phase: `${s.name}: opening ${s.sink.kind === "pglite" ? "the embedded PGlite" : "the server"} and ${s.clients.count} client stores`, ...last, unit: "actions" });
+  const result = await runScenario(s, {
+    ...(history ? { historyFile: history } : {}),
+    keep: opts.keep === true,
+    signal,
+    onProgress: (p) => {
+      last = { done: p.actions, total: p.totalActions };
+      const phase = p.stage === "run" ? `${s.name} ${formatDuration(p.vt)}/${formatDuration(p.endVt)} virtual` : `${s.name} ${p.stage === "settle" ? "draining the last events" : "checking"}`;
+      progress.update({ phase, done: p.actions, total: p.totalActions, unit: "actions" });
+    },
+  });
   progress.finish({ phase: `${s.name} ${result.verdict.pass ? "passed" : "FAILED"}`, done: last.done, total: last.total, unit: "actions" });
   return { ...result, ...(history ? { history } : {}) };
 }
