@@ -87,7 +87,7 @@ describe("createProgress", () => {
 
   it("starts the rate again for a new unit (import: bytes validated, then rows written)", async () => {
     const { lines, stream } = capture();
-    const p = createProgress(true, stream, 0);
+    const p = createProgress({ json: true, tty: false }, stream, 0);
     p.update({ phase: "validate f", done: 0, total: 10, unit: "bytes" });
     await wait(300);
     p.finish({ phase: "validate f", done: 10, total: 10, unit: "bytes" });

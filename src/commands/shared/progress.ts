@@ -21,14 +21,13 @@ export interface Progress {
 }
 
 /**
- * `output`: the command's context (`json`, and `tty`: stdout is a terminal), or just `json`. With a
- * context the bar is drawn only when stdout and stderr are both terminals; with a boolean, when
- * stderr is one.
+ * `output`: the command's context (`json`, and `tty`: stdout is a terminal). The bar is drawn only
+ * when stdout and stderr are both terminals, so that a piped command prints only its result.
  */
-export function createProgress(output: boolean | { json: boolean; tty: boolean }, stream: NodeJS.WriteStream = process.stderr, intervalMs = 200): Progress {
-  const json = typeof output === "boolean" ? output : output.json;
+export function createProgress(output: { json: boolean; tty: boolean }, stream: NodeJS.WriteStream = process.stderr, intervalMs = 200): Progress {
+  const json = output.json;
   const ndjson = progressWriter(json, stream);
-  const tty = !json && Boolean(stream.isTTY) && (typeof output === "boolean" || output.tty);
+  const tty = !json && Boolean(stream.isTTY) && output.tty;
   // on a terminal: an Ink bar, loaded lazily so commands without progress stay fast to start
   let bar: ReturnType<typeof import("../../tui/progress-bar.tsx").mountProgressBar> | undefined;
   let latest: (ProgressEvent & RateEstimate) | undefined;
