@@ -215,9 +215,7 @@ export class JsonScanner {
       this.pending = kind;
       return -1;
     }
-    const raw = this.pieces.length ? this.pieces.join("") + text.slice(start, end + 1) : text.slice(start, end + 1);
-    this.pieces = [];
-    this.pending = Pending.None;
+    const raw = this.finish(text, start, end + 1);
     let value: string;
     try {
       value = JSON.parse(raw) as string;
@@ -269,9 +267,7 @@ export class JsonScanner {
       this.pending = kind;
       return -1;
     }
-    const raw = this.pieces.length ? this.pieces.join("") + text.slice(start, k) : text.slice(start, k);
-    this.pieces = [];
-    this.pending = Pending.None;
+    const raw = this.finish(text, start, k);
     this.scalar(kind, raw, this.base + start);
     return k;
   }
@@ -310,9 +306,7 @@ export class JsonScanner {
       } else if (c === 0x7b || c === 0x5b) depth++;
       else if (c === 0x7d || c === 0x5d) {
         if (--depth === 0) {
-          const raw = this.pieces.length ? this.pieces.join("") + text.slice(start, k) : text.slice(start, k);
-          this.pieces = [];
-          this.pending = Pending.None;
+          const raw = this.finish(text, start, k);
           let value: unknown;
           try {
             value = JSON.parse(raw);
@@ -328,6 +322,15 @@ export class JsonScanner {
     this.depth = depth;
     this.pieces.push(text.slice(start));
     return -1;
+  }
+
+  /** The pending token's whole text: what earlier blocks held, then `text` from `start` to `end`; nothing is pending after. */
+  private finish(text: string, start: number, end: number): string {
+    const tail = text.slice(start, end);
+    const raw = this.pieces.length ? this.pieces.join("") + tail : tail;
+    this.pieces = [];
+    this.pending = Pending.None;
+    return raw;
   }
 
   private error(message: string, i: number): JsonSyntaxError {
